@@ -1,0 +1,216 @@
+"""The engine: facts in, decision out. Pure: no I/O beyond reading the packaged edition once."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from policy.decision import (
+    Citation,
+    Decision,
+    Note,
+    Outcome,
+    Step,
+    SubscriptionDecision,
+)
+from policy.edition import DEFAULT_EDITION, Conditions, Edition, Rule, get_edition
+from policy.facts import Facts, Subscription
+
+
+class _Truth(Enum):
+    yes = "yes"
+    no = "no"
+    unknown = "unknown"
+
+
+# Severity for combining outcomes of one subscription: the most severe wins.
+_SEVERITY = {Outcome.supported: 0, Outcome.needs_review: 1, Outcome.not_supported: 2}
+
+
+@dataclass
+class _Trace:
+    """What fired for one scope (the case, or one subscription)."""
+
+    rules: list[str] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    steps: list[tuple[Rule, str, dict[str, Any]]] = field(default_factory=list)
+    notes: list[tuple[Rule, str]] = field(default_factory=list)
+    missing: set[str] = field(default_factory=set)
+
+    def fire(self, rule: Rule, outcome: Outcome | None) -> None:
+        self.rules.append(rule.id)
+        if outcome is not None:
+            self.outcomes.append(outcome)
+        self.steps.extend((rule, s.code, dict(s.params)) for s in rule.steps)
+        self.notes.extend((rule, n) for n in rule.notes)
+
+
+def _check(cond: Conditions, facts: Facts, sub: Subscription | None, fired: list[str]) -> _Truth:
+    unknown: list[str] = []
+    if cond.role is not None:
+        if facts.role is None:
+            unknown.append("role")
+        elif facts.role not in cond.role:
+            return _Truth.no
+    if cond.cloud is not None and facts.cloud not in cond.cloud:
+        return _Truth.no
+    if (
+        cond.customer_is_csp_partner is not None
+        and facts.customer_is_csp_partner is not cond.customer_is_csp_partner
+    ):
+        return _Truth.no
+    if sub is not None:
+        if cond.source is not None and sub.source not in cond.source:
+            return _Truth.no
+        if cond.kind is not None and sub.kind not in cond.kind:
+            return _Truth.no
+    if cond.fired_any is not None and not set(cond.fired_any) & set(fired):
+        return _Truth.no
+    if cond.fired_none is not None and set(cond.fired_none) & set(fired):
+        return _Truth.no
+    return _Truth.unknown if unknown else _Truth.yes
+
+
+def _run(rules: list[Rule], facts: Facts, sub: Subscription | None) -> _Trace:
+    trace = _Trace()
+    for rule in rules:
+        truth = _check(rule.when, facts, sub, trace.rules)
+        if truth is _Truth.yes:
+            trace.fire(rule, rule.outcome)
+        elif truth is _Truth.unknown and rule.when.role is not None:
+            trace.missing.add("role")
+    return trace
+
+
+def _overall(case: _Trace, subs: list[SubscriptionDecision]) -> Outcome:
+    if case.outcomes:  # forced by case rules (case_outcome)
+        return max(case.outcomes, key=lambda o: _SEVERITY[o])
+    outcomes = [s.outcome for s in subs]
+    if Outcome.needs_review in outcomes:
+        return Outcome.needs_review
+    if all(o is Outcome.supported for o in outcomes):
+        return Outcome.supported
+    if not any(o is Outcome.supported for o in outcomes):
+        return Outcome.not_supported
+    return Outcome.partial
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """What the engine derives once per edition."""
+
+    case_rules: list[Rule]
+    sub_rules: list[Rule]
+    citations: dict[str, Citation]
+    order: dict[str, int]
+
+
+_COMPILED: dict[int, tuple[Edition, _Compiled]] = {}
+
+
+def _compile(ed: Edition) -> _Compiled:
+    hit = _COMPILED.get(id(ed))
+    if hit is not None and hit[0] is ed:
+        return hit[1]
+    active = [r for r in ed.rules if not r.only_as_fallback]
+    compiled = _Compiled(
+        case_rules=[r for r in active if r.scope == "case"],
+        sub_rules=[r for r in active if r.scope == "subscription"],
+        citations={r.id: ed.citation(r) for r in ed.rules},
+        order={code: i for i, code in enumerate(ed.step_order)},
+    )
+    _COMPILED[id(ed)] = (ed, compiled)
+    return compiled
+
+
+def evaluate(
+    facts: Facts, *, edition: str | Edition = DEFAULT_EDITION, decision_id: str | None = None
+) -> Decision:
+    """Decide a multichannel case. `decision_id` defaults to a fresh UUID."""
+    ed = edition if isinstance(edition, Edition) else get_edition(edition)
+    compiled = _compile(ed)
+    case_rules, sub_rules, citations = compiled.case_rules, compiled.sub_rules, compiled.citations
+
+    case = _Trace()
+    stopped = False
+    for rule in case_rules:
+        if _check(rule.when, facts, None, case.rules) is _Truth.yes:
+            case.fire(rule, rule.case_outcome)  # a case trace's outcomes are forced outcomes
+            stopped = stopped or rule.stop
+
+    # (rule, code, params) → subscription indexes, in first-seen order
+    step_subs: dict[tuple[str, str, str], tuple[Rule, str, dict[str, Any], list[int]]] = {}
+    notes: dict[tuple[str, str], Note] = {}
+    missing: set[str] = set()
+    sub_decisions: list[SubscriptionDecision] = []
+
+    def add_step(rule: Rule, code: str, params: dict[str, Any], index: int | None) -> None:
+        key = (rule.id, code, repr(sorted(params.items())))
+        entry = step_subs.setdefault(key, (rule, code, params, []))
+        if index is not None and index not in entry[3]:
+            entry[3].append(index)
+
+    def add_note(rule: Rule, code: str) -> None:
+        if (rule.id, code) not in notes:
+            notes[rule.id, code] = Note(code=code, rule=rule.id, citation=citations[rule.id])
+
+    for rule, code, params in case.steps:
+        add_step(rule, code, params, None)
+    for rule, code in case.notes:
+        add_note(rule, code)
+
+    for index, sub in enumerate(facts.subscriptions):
+        if stopped:
+            trace = _Trace(rules=list(case.rules))
+            trace.outcomes = [r.outcome for r in map(ed.rule, case.rules) if r.outcome]
+            trace.steps = list(case.steps)
+        else:
+            trace = _run(sub_rules, facts, sub)
+            if not trace.outcomes:  # nothing decided this subscription: the page does not say
+                fallback = ed.rule(ed.fallback.rule)
+                trace.rules.append(fallback.id)
+                trace.outcomes.append(ed.fallback.outcome)
+                reason = "missing_facts" if trace.missing else "not_covered"
+                trace.steps.append((fallback, ed.fallback.step, {"reason": reason}))
+        missing |= trace.missing
+        for rule, code, params in trace.steps:
+            add_step(rule, code, params, index)
+        for rule, code in trace.notes:
+            add_note(rule, code)
+        sub_decisions.append(
+            SubscriptionDecision(
+                index=index,
+                source=sub.source,
+                kind=sub.kind,
+                outcome=max(trace.outcomes, key=lambda o: _SEVERITY[o]),
+                steps=tuple(dict.fromkeys(code for _, code, _ in trace.steps)),
+                rules=tuple(trace.rules),
+            )
+        )
+
+    order = compiled.order
+    entries = sorted(step_subs.values(), key=lambda e: (order[e[1]], e[3][0] if e[3] else -1))
+    steps = tuple(
+        Step(
+            code=code,
+            rule=rule.id,
+            citation=citations[rule.id],
+            params=params,
+            subscriptions=tuple(indexes),
+        )
+        for rule, code, params, indexes in entries
+    )
+    fired = list(dict.fromkeys([*case.rules, *(r for s in sub_decisions for r in s.rules)]))
+    return Decision(
+        decision_id=decision_id or str(uuid.uuid4()),
+        policy_edition=ed.edition,
+        outcome=_overall(case, sub_decisions),
+        facts=facts,
+        subscriptions=tuple(sub_decisions),
+        steps=steps,
+        rules=tuple(fired),
+        notes=tuple(notes.values()),
+        missing_facts=tuple(sorted(missing)),
+    )

@@ -1,0 +1,115 @@
+"""Editions are data: a second one needs no engine change; a broken one is refused at load."""
+
+from __future__ import annotations
+
+import pytest
+
+from policy import EditionError, Facts, Subscription, evaluate, get_edition, parse_edition
+from policy.edition import available_editions
+
+# A made-up later edition: no CSP-to-CSP rule, Azure China covered, license switch allowed.
+LATER = """
+edition: "2099-01"
+title: "A later page"
+document: "partner-center/multichannel.md"
+anchor: "multichannel-support"
+published: "2099-01-01"
+applies_to_clouds: [global, china]
+step_order:
+  [request_relationship, send_invitation_to_customer, switch_azure_partner, escalate_not_covered]
+fallback: {outcome: needs_review, step: escalate_not_covered, rule: scope}
+rules:
+  - id: scope
+    scope: subscription
+    location: "Intro"
+    text_es: "Se aplica cuando..."
+    text_en: "Applies when..."
+    only_as_fallback: true
+  - id: any-source
+    scope: subscription
+    location: "Conditions"
+    text_es: "Cualquier origen."
+    text_en: "Any source."
+    when: {source: [ea, csp_partner]}
+    outcome: supported
+    steps: [request_relationship, send_invitation_to_customer]
+"""
+
+
+def test_a_second_edition_runs_on_the_same_engine() -> None:
+    later = parse_edition(LATER)
+    facts = Facts(
+        role="direct",
+        customer_is_csp_partner=True,
+        cloud="china",
+        subscriptions=[Subscription(source="csp_partner", kind="license")],
+    )
+    decision = evaluate(facts, edition=later)
+    assert decision.policy_edition == "2099-01"
+    assert decision.outcome.value == "supported"
+    assert decision.step_codes() == ["request_relationship", "send_invitation_to_customer"]
+    # the same facts under 2017-03
+    assert evaluate(facts).outcome.value == "not_supported"
+    # a source the later edition does not cover falls back, cited
+    other = evaluate(
+        Facts(role="direct", subscriptions=[Subscription(source="open", kind="usage")]),
+        edition=later,
+    )
+    assert other.outcome.value == "needs_review"
+    assert other.steps[0].rule == "scope"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("steps: [request_relationship, send_invitation_to_customer]", "steps: [teleport]"),
+            "unknown step code",
+        ),
+        (
+            ("when: {source: [ea, csp_partner]}", "when: {source: [ea], fired_any: [nope]}"),
+            "not an earlier rule",
+        ),
+        (("id: any-source", "id: scope"), "duplicate rule ids"),
+        (("when: {source: [ea, csp_partner]}", "when: {colour: [red]}"), "colour"),
+        (("outcome: supported", "outcome: partial"), "computed"),
+        (("rule: scope}", "rule: missing}"), "fallback rule"),
+        (("applies_to_clouds: [global, china]", "applies_to_clouds: [mars]"), "applies_to_clouds"),
+    ],
+)
+def test_broken_editions_are_refused(change: tuple[str, str], message: str) -> None:
+    old, new = change
+    assert old in LATER
+    with pytest.raises(EditionError, match=message):
+        parse_edition(LATER.replace(old, new))
+
+
+def test_unknown_edition_names_the_known_ones() -> None:
+    with pytest.raises(EditionError, match="2017-03"):
+        get_edition("1999-01")
+    assert "2017-03" in available_editions()
+
+
+def test_rule_ids_are_stable() -> None:
+    """Rule ids are a public contract (decisions, logs and case files quote them)."""
+    assert [r.id for r in get_edition().rules] == [
+        "applies-to",
+        "csp-to-csp",
+        "policy-review",
+        "intro-scope",
+        "condition-1-direct-or-programs",
+        "condition-2-own-advisor-sale",
+        "condition-2-not-reseller",
+        "condition-3-third-party",
+        "condition-3-syndication-excluded",
+        "no-license-switch",
+        "table-license",
+        "table-license-direct-invites",
+        "table-usage-other-channel",
+        "table-usage-service-availability",
+        "table-usage-from-csp",
+        "table-reseller-no-own-invitation",
+        "table-reseller-invitation-delivery",
+        "table-reseller-forwards-invitation",
+        "table-reseller-delegated-admin",
+    ]

@@ -1,0 +1,141 @@
+"""manifest.yml: valid against Slack's official schema, and says what the bot needs."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+MANIFEST = REPO / "manifest.yml"
+# CI checks out the shared specs beside the repository.
+SCHEMA = REPO.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+
+EXPECTED_BOT_SCOPES = {"commands", "chat:write", "chat:write.public", "users:read", "im:write"}
+
+
+@pytest.fixture
+def manifest() -> dict[str, Any]:
+    loaded = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@pytest.fixture
+def validator() -> jsonschema.Draft7Validator:
+    if not SCHEMA.is_file():
+        pytest.skip(f"Slack manifest schema not found at {SCHEMA}")
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
+
+
+def errors(validator: jsonschema.Draft7Validator, manifest: dict[str, Any]) -> list[str]:
+    found = validator.iter_errors(manifest)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in found]
+
+
+def test_manifest_is_valid_against_slacks_schema(
+    validator: jsonschema.Draft7Validator, manifest: dict[str, Any]
+) -> None:
+    assert errors(validator, manifest) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (lambda m: m["settings"].update(socket_mode=True), "Additional properties"),
+        (lambda m: m["features"]["slash_commands"][0].pop("description"), "'description'"),
+        (lambda m: m["features"]["slash_commands"][0].update(command="multichannel"), "match"),
+        (lambda m: m["display_information"].update(long_description="Too short."), "short"),
+        (lambda m: m["display_information"].update(description="x" * 141), "long"),
+        (lambda m: m["settings"]["interactivity"].pop("is_enabled"), "'is_enabled'"),
+    ],
+    ids=[
+        "unknown key",
+        "command without description",
+        "command without slash",
+        "short long_description",
+        "description over 140",
+        "interactivity without is_enabled",
+    ],
+)
+def test_schema_rejects_a_broken_manifest(
+    validator: jsonschema.Draft7Validator,
+    manifest: dict[str, Any],
+    change: Any,
+    fragment: str,
+) -> None:
+    broken = copy.deepcopy(manifest)
+    change(broken)
+    found = errors(validator, broken)
+    assert found, "the schema accepted a broken manifest"
+    assert any(fragment in e for e in found), found
+
+
+def test_slash_command(manifest: dict[str, Any]) -> None:
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == "/multichannel"
+    assert command["description"]
+    assert command["usage_hint"].startswith("[help |")
+    assert command["should_escape"] is True
+
+
+def test_every_request_url_is_bolts_single_endpoint(manifest: dict[str, Any]) -> None:
+    settings = manifest["settings"]
+    urls = [
+        manifest["features"]["slash_commands"][0]["url"],
+        settings["interactivity"]["request_url"],
+        settings["event_subscriptions"]["request_url"],
+    ]
+    for url in urls:
+        assert url.startswith("https://")
+        assert url.endswith("/slack/events")
+    assert settings["interactivity"]["is_enabled"] is True
+
+
+def test_events_and_home(manifest: dict[str, Any]) -> None:
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    app_home = manifest["features"]["app_home"]
+    assert app_home["home_tab_enabled"] is True
+    assert app_home["messages_tab_enabled"] is True
+
+
+def test_scopes_are_exactly_the_minimal_set(manifest: dict[str, Any]) -> None:
+    scopes = manifest["oauth_config"]["scopes"]
+    assert set(scopes) == {"bot"}, "no user scopes"
+    assert len(scopes["bot"]) == len(set(scopes["bot"]))
+    assert set(scopes["bot"]) == EXPECTED_BOT_SCOPES
+
+
+def test_every_scope_has_a_comment_saying_why() -> None:
+    lines = MANIFEST.read_text(encoding="utf-8").splitlines()
+    for scope in EXPECTED_BOT_SCOPES:
+        (line,) = [x for x in lines if re.match(rf"\s*- {re.escape(scope)}\s", x)]
+        assert "#" in line and line.split("#", 1)[1].strip(), line
+
+
+def test_display_information(manifest: dict[str, Any]) -> None:
+    info = manifest["display_information"]
+    assert info["name"] == "Multichannel"
+    assert manifest["features"]["bot_user"] == {
+        "display_name": "multichannel",
+        "always_online": True,
+    }
+    assert 1 <= len(info["description"]) <= 140
+    assert 175 <= len(info["long_description"]) <= 4000  # Slack's schema bounds
+    # The schema spells this rule "regex", which JSON Schema ignores, so check it here.
+    assert re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", info["background_color"])
+
+
+def test_settings_flags(manifest: dict[str, Any]) -> None:
+    settings = manifest["settings"]
+    assert settings["org_deploy_enabled"] is False
+    assert settings["socket_mode_enabled"] is False
+    assert settings["token_rotation_enabled"] is False
