@@ -1,0 +1,2 @@
+"""Partner Center side of Multichannel: webhook authenticity, event parsing, REST and Graph
+clients, and a test kit that signs webhooks like Partner Center does."""
