@@ -37,6 +37,7 @@ def environment() -> jinja2.Environment:
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     env.filters["mrkdwn"] = mrkdwn_escape
     env.filters["truncate_text"] = truncate
+    env.filters["ucfirst"] = lambda text: text[:1].upper() + text[1:]
     env.filters["one_based"] = lambda indexes: [i + 1 for i in indexes]
     return env
 

@@ -1,0 +1,95 @@
+"""Read a submitted modal into typed values, or into per-block error codes. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from policy import Cloud, Facts, Kind, Role, Source, Subscription
+
+CUSTOMER_MAX = 100
+
+
+class AssessForm(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    facts: Facts
+    customer: str | None = None
+
+
+class FormErrors(ValueError):
+    """Per input block: an error code (templates/slack/modal_errors.json.j2 words it)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__(str(errors))
+
+
+def _element(values: dict[str, Any], block_id: str) -> dict[str, Any]:
+    block = values.get(block_id) or {}
+    element = block.get(block_id)  # our action_id equals the block_id
+    return element if isinstance(element, dict) else {}
+
+
+def _selected(values: dict[str, Any], block_id: str) -> str | None:
+    option = _element(values, block_id).get("selected_option")
+    return option.get("value") if isinstance(option, dict) else None
+
+
+def _selected_many(values: dict[str, Any], block_id: str) -> list[str]:
+    options = _element(values, block_id).get("selected_options") or []
+    return [o.get("value", "") for o in options if isinstance(o, dict)]
+
+
+def read_assess_form(values: dict[str, Any]) -> AssessForm:
+    """`values` is `view.state.values`. Raises FormErrors keyed by input block id."""
+    errors: dict[str, str] = {}
+
+    role_value = _selected(values, "role")
+    role = None
+    if role_value is not None:
+        if role_value in Role.__members__:
+            role = Role(role_value)
+        else:
+            errors["role"] = "unknown_value"
+
+    subscriptions: list[Subscription] = []
+    chosen = _selected_many(values, "subscriptions")
+    if not chosen:
+        errors["subscriptions"] = "no_subscription"
+    for value in chosen:
+        source, _, kind = value.partition(":")
+        if source not in Source.__members__ or kind not in Kind.__members__:
+            errors["subscriptions"] = "unknown_value"
+            break
+        subscriptions.append(Subscription(source=Source(source), kind=Kind(kind)))
+
+    cloud_value = _selected(values, "cloud") or Cloud.global_.value
+    if cloud_value not in {c.value for c in Cloud}:
+        errors["cloud"] = "unknown_value"
+
+    csp = _selected_many(values, "csp_partner")
+    if any(v != "yes" for v in csp):
+        errors["csp_partner"] = "unknown_value"
+
+    raw_customer = _element(values, "customer").get("value")
+    customer = None
+    if isinstance(raw_customer, str) and raw_customer != "":
+        customer = " ".join(raw_customer.split())
+        if not customer:
+            errors["customer"] = "blank"
+        elif len(customer) > CUSTOMER_MAX:
+            errors["customer"] = "too_long"
+
+    if errors:
+        raise FormErrors(errors)
+    return AssessForm(
+        facts=Facts(
+            role=role,
+            cloud=Cloud(cloud_value),
+            customer_is_csp_partner=bool(csp),
+            subscriptions=tuple(subscriptions),
+        ),
+        customer=customer,
+    )

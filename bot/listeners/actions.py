@@ -1,0 +1,44 @@
+"""Buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import surfaces
+from bot.metadata import AssessOrigin, DecisionRef, MetadataError, load
+from bot.services import Services
+from policy import EditionError, evaluate
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.action("open_assess_modal")
+    async def open_assess_modal(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        origin = AssessOrigin(
+            channel_id=(body.get("channel") or {}).get("id"), response_url=body.get("response_url")
+        )
+        role = await services.role_for((body.get("team") or {}).get("id"))
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=surfaces.assess_modal(origin=origin, role=role)
+        )
+
+    @app.action("share_decision")
+    async def share_decision(
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        try:
+            ref = load(DecisionRef, action.get("value"))
+            decision = evaluate(ref.facts, edition=ref.edition, decision_id=ref.decision_id)
+        except (MetadataError, EditionError):
+            await respond(**surfaces.notice_message("stale_button"))
+            return
+        message = surfaces.decision_message(
+            decision, customer=ref.customer, shared_by=body["user"]["id"]
+        )
+        await respond(**message, replace_original=False)

@@ -1,0 +1,76 @@
+"""`/multichannel`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import surfaces
+from bot.commands import AssessCommand, HelpCommand, UsageError, parse
+from bot.metadata import AssessOrigin
+from bot.services import Services
+from policy import Facts, evaluate
+
+COMMAND = "/multichannel"
+_ACK_KEYS = ("response_type", "text", "blocks")
+
+
+async def ack_with(ack: AsyncAck, message: dict[str, Any]) -> None:
+    """Answer in the acknowledgement itself: no Web API call, no extra round trip."""
+    await ack(**{k: message[k] for k in _ACK_KEYS if k in message})
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.command(COMMAND)
+    async def multichannel(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+        text = command.get("text") or ""
+        try:
+            parsed = parse(text)
+        except UsageError as error:
+            if error.code == "unknown_subcommand":
+                message = surfaces.help_message(
+                    typed=str(error.params["value"]),
+                    suggestion=error.params.get("suggestion"),  # type: ignore[arg-type]
+                )
+            else:
+                message = surfaces.usage_error_message(error)
+            await ack_with(ack, message)
+            return
+
+        if isinstance(parsed, HelpCommand):
+            await ack_with(ack, surfaces.help_message())
+            return
+
+        assert isinstance(parsed, AssessCommand)
+        team_id = command.get("team_id")
+        if not parsed.subscriptions:
+            # trigger_id expires after 3 s: acknowledge, then open the modal at once.
+            await ack()
+            role = await services.role_for(team_id)
+            origin = AssessOrigin(
+                channel_id=command.get("channel_id"), response_url=command.get("response_url")
+            )
+            await client.views_open(
+                trigger_id=command["trigger_id"],
+                view=surfaces.assess_modal(origin=origin, role=role),
+            )
+            return
+
+        role = parsed.role or await services.role_for(team_id)
+        decision = evaluate(
+            Facts(
+                role=role,
+                cloud=parsed.cloud,
+                customer_is_csp_partner=parsed.customer_is_csp_partner,
+                subscriptions=parsed.subscriptions,
+            )
+        )
+        await ack_with(ack, surfaces.decision_message(decision))
+        services.spawn(
+            services.log_decision(
+                decision, user_id=command["user_id"], team_id=team_id or "", customer=None
+            ),
+            what=f"decision log {decision.decision_id}",
+        )

@@ -1,0 +1,50 @@
+"""Modal submissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import surfaces
+from bot.delivery import tell_user
+from bot.forms import FormErrors, read_assess_form
+from bot.metadata import AssessOrigin, MetadataError, load
+from bot.services import Services
+from policy import evaluate
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.view("assess_modal")
+    async def assess_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        try:
+            form = read_assess_form(view["state"]["values"])
+        except FormErrors as invalid:
+            await ack(**surfaces.modal_errors(invalid.errors))
+            return
+        try:
+            origin = load(AssessOrigin, view.get("private_metadata"))
+        except MetadataError:
+            origin = AssessOrigin()  # answer in a DM instead
+        await ack()
+        decision = evaluate(form.facts)
+        user_id = body["user"]["id"]
+        await tell_user(
+            client,
+            surfaces.decision_message(decision, customer=form.customer),
+            user=user_id,
+            channel=origin.channel_id,
+            response_url=origin.response_url,
+        )
+        services.spawn(
+            services.log_decision(
+                decision,
+                user_id=user_id,
+                team_id=(body.get("team") or {}).get("id") or body["user"].get("team_id", ""),
+                customer=form.customer,
+            ),
+            what=f"decision log {decision.decision_id}",
+        )

@@ -1,0 +1,109 @@
+"""`mcbot serve`: the bot over HTTP (uvicorn) or Socket Mode."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from bot.render import render_text
+
+
+def settings_or_exit(cls: type[BaseModel], **overrides: Any) -> Any:
+    """Load a settings class; on missing or malformed variables print each one with where to
+    find it, and exit 2."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "?"
+            field = cls.model_fields.get(name)
+            problems.append(
+                {
+                    "variable": name.upper(),
+                    "missing": err["type"] == "missing",
+                    "message": err["msg"],
+                    "where": field.description if field is not None else "",
+                }
+            )
+        sys.stderr.write(render_text("text/settings_error.txt.j2", problems=problems))
+        raise SystemExit(2) from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bot.app import build_app
+    from bot.services import Services
+    from bot.settings import DatabaseSettings, SlackSettings
+
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    slack = settings_or_exit(SlackSettings)
+    database = settings_or_exit(DatabaseSettings)
+    if args.socket_mode and slack.slack_app_token is None:
+        sys.stderr.write(
+            render_text(
+                "text/settings_error.txt.j2",
+                problems=[
+                    {
+                        "variable": "SLACK_APP_TOKEN",
+                        "missing": True,
+                        "message": "",
+                        "where": SlackSettings.model_fields["slack_app_token"].description,
+                    }
+                ],
+            )
+        )
+        return 2
+    services = Services.from_url(database.database_url)
+    app = build_app(slack, services)
+
+    if args.socket_mode:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(app, slack.slack_app_token.get_secret_value())
+        asyncio.run(handler.start_async())
+        return 0
+
+    import uvicorn
+
+    from bot.web import build_web_app
+
+    uvicorn.run(
+        build_web_app(app, services),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.access_log,
+        loop="asyncio",
+    )
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="run the Slack bot (HTTP or Socket Mode)",
+        description="Run the Slack bot. HTTP mode serves POST /slack/events and GET /healthz on "
+        "uvicorn; --socket-mode connects to Slack instead (development: no public URL needed). "
+        "Settings come from the environment or a .env file: SLACK_SIGNING_SECRET, "
+        "SLACK_BOT_TOKEN, SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL, DATABASE_URL "
+        "(see docs/settings.md). The database is migrated at start.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
+    p.add_argument("--socket-mode", action="store_true", help="use Socket Mode instead of HTTP")
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="log level (default info)",
+    )
+    p.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    p.set_defaults(func=_serve)

@@ -1,0 +1,157 @@
+"""The whole bot on loopback: uvicorn serving the real app, pointed at a SlackStandIn, on a real
+database. Used by the end-to-end tests, `mcbot try` and the benchmarks.
+
+    with BotHarness() as bot:
+        response = bot.command("assess ea:license as direct")
+        bot.slack.wait_for("views.open")
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Self
+
+import httpx
+import uvicorn
+
+from bot.testkit.identity import DEFAULT_CHANNEL_ID, DEFAULT_TEAM_ID, DEFAULT_USER_ID
+from bot.testkit.payloads import new_trigger_id
+from bot.testkit.signing import event_body, interactivity_body, sign, slash_command_body
+from bot.testkit.slack_api import SlackStandIn
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+
+
+class ServerThread:
+    """uvicorn serving an ASGI app on 127.0.0.1 (free port) in a daemon thread."""
+
+    def __init__(self, asgi_app: Any, *, port: int = 0) -> None:
+        config = uvicorn.Config(
+            asgi_app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            loop="asyncio",
+            lifespan="off",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.port = 0
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the server did not start")
+            time.sleep(0.01)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class BotHarness:
+    def __init__(
+        self,
+        *,
+        database_url: str | None = None,
+        slack: SlackStandIn | None = None,
+        signing_secret: str = SIGNING_SECRET,
+    ) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if database_url is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="mcbot-")
+            database_url = f"sqlite:///{Path(self._tmp.name) / 'bot.sqlite3'}"
+        self.database_url = database_url
+        self._own_slack = slack is None
+        self.slack = slack or SlackStandIn()
+        self.signing_secret = signing_secret
+        self.http = httpx.Client(timeout=10)
+        self._server: ServerThread | None = None
+        self.services: Any = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> Self:
+        from bot.app import build_app
+        from bot.services import Services
+        from bot.settings import SlackSettings
+        from bot.web import build_web_app
+
+        if self._own_slack:
+            self.slack.start()
+        settings = SlackSettings(
+            slack_signing_secret=self.signing_secret,
+            slack_bot_token=BOT_TOKEN,
+            slack_api_url=self.slack.base_url,
+        )
+        self.services = Services.from_url(self.database_url)
+        app = build_app(settings, self.services)
+        self._server = ServerThread(build_web_app(app, self.services))
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+        self.http.close()
+        if self._own_slack:
+            self.slack.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() first"
+        return f"http://127.0.0.1:{self._server.port}"
+
+    # -- requests as Slack sends them --------------------------------------------------------
+    def post(
+        self, body: bytes, *, timestamp: int | None = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        signed = sign(self.signing_secret, body, timestamp)
+        signed.update(headers or {})
+        return self.http.post(f"{self.url}/slack/events", content=body, headers=signed)
+
+    def command(
+        self,
+        text: str,
+        *,
+        user_id: str = DEFAULT_USER_ID,
+        team_id: str = DEFAULT_TEAM_ID,
+        channel_id: str = DEFAULT_CHANNEL_ID,
+        response_url: str | None = None,
+    ) -> httpx.Response:
+        body = slash_command_body(
+            text=text,
+            user_id=user_id,
+            team_id=team_id,
+            channel_id=channel_id,
+            trigger_id=new_trigger_id(),
+            response_url=response_url or self.slack.response_url(),
+        )
+        return self.post(body)
+
+    def interact(self, payload: dict[str, Any]) -> httpx.Response:
+        return self.post(interactivity_body(payload))
+
+    def event(self, event: dict[str, Any], *, team_id: str = DEFAULT_TEAM_ID) -> httpx.Response:
+        return self.post(event_body(event, team_id=team_id))
+
+
+def ack_json(response: httpx.Response) -> dict[str, Any]:
+    """The acknowledgement's JSON body ({} when empty)."""
+    return json.loads(response.text) if response.text else {}

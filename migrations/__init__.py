@@ -1,0 +1,1 @@
+"""Alembic migrations for `bot.store` (run them with `mcbot db upgrade`)."""

@@ -1,0 +1,36 @@
+"""bot.store.decisions: every decision is logged and can be listed per user."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.store.decisions import get_decision, recent_decisions, record_decision
+from bot.store.testing import Database, FakeClock
+
+
+def test_record_and_list_recent(partners: Database, clock: FakeClock) -> None:
+    fabrikam = partners.orgs["fabrikam"]
+    facts = {"role": "indirect_reseller", "subscriptions": [{"source": "ea", "kind": "usage"}]}
+    with partners.factory.begin() as session:
+        for number in range(4):
+            clock.advance(timedelta(minutes=1))
+            record_decision(
+                session, decision_id=f"dec-{number}", user_id="U0RESUSER",
+                team_id="T0RESELLER", org_id=fabrikam.id, customer_name="Litware",
+                policy_edition="2017-03", outcome="not_supported", facts=facts,
+                steps=["azure_no_migration", "create_new_subscription"], clock=clock,
+            )  # fmt: skip
+        record_decision(
+            session, decision_id="dec-other", user_id="U0SOMEONE", team_id="T0PROVIDER",
+            policy_edition="2017-03", outcome="supported", facts={}, steps=[], clock=clock,
+        )  # fmt: skip
+    with partners.factory() as session:
+        recent = recent_decisions(session, "U0RESUSER", limit=3)
+        assert [record.decision_id for record in recent] == ["dec-3", "dec-2", "dec-1"]
+        stored = get_decision(session, "dec-0")
+        assert stored is not None
+        assert stored.facts == facts
+        assert stored.steps == ["azure_no_migration", "create_new_subscription"]
+        assert stored.at == clock.now - timedelta(minutes=3)
+        assert (stored.org_id, stored.customer_name) == (fabrikam.id, "Litware")
+        assert get_decision(session, "dec-missing") is None
