@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import register_error_handler
-from bot.listeners import actions, commands, events, views
+from bot.listeners import actions, commands, events, invitations, views
 from bot.services import Services
 from bot.settings import SlackSettings
 
@@ -38,4 +38,5 @@ def build_app(settings: SlackSettings, services: Services) -> AsyncApp:
     actions.register(app, services)
     views.register(app, services)
     events.register(app, services)
+    invitations.register(app, services)
     return app

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 from policy import Cloud, Kind, Role, Source, Subscription
 
-SUBCOMMANDS: tuple[str, ...] = ("help", "assess")
+SUBCOMMANDS: tuple[str, ...] = ("help", "assess", "invite", "status", "admin")
+CUSTOMER_MAX = 100
 
 ROLE_ALIASES: dict[str, Role] = {
     "direct": Role.direct,
@@ -40,7 +41,28 @@ class AssessCommand(BaseModel):
     customer_is_csp_partner: bool = False
 
 
-Command = HelpCommand | AssessCommand
+class InviteCommand(BaseModel):
+    """`invite [customer]`: create an invitation (a reseller asks its provider instead)."""
+
+    model_config = ConfigDict(frozen=True)
+    name: Literal["invite"] = "invite"
+    customer: str | None = None
+
+
+class StatusCommand(BaseModel):
+    """`status [customer]`: the invitations the user's organization may see."""
+
+    model_config = ConfigDict(frozen=True)
+    name: Literal["status"] = "status"
+    customer: str | None = None
+
+
+class AdminCommand(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: Literal["admin"] = "admin"
+
+
+Command = HelpCommand | AssessCommand | InviteCommand | StatusCommand | AdminCommand
 
 
 class UsageError(ValueError):
@@ -65,6 +87,17 @@ def parse(text: str) -> Command:
         return HelpCommand()
     if head == "assess":
         return _parse_assess(args)
+    if head in ("invite", "status"):
+        customer = " ".join(args) or None
+        if customer is not None and len(customer) > CUSTOMER_MAX:
+            raise UsageError("customer_too_long", limit=CUSTOMER_MAX)
+        return (
+            InviteCommand(customer=customer)
+            if head == "invite"
+            else StatusCommand(customer=customer)
+        )
+    if head == "admin":
+        return AdminCommand()
     close = difflib.get_close_matches(head, SUBCOMMANDS, n=1, cutoff=0.5)
     raise UsageError("unknown_subcommand", value=tokens[0], suggestion=close[0] if close else None)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from policy import Cloud, Facts, Kind, Role, Source, Subscription
+from policy.links import LinkInputError, normalize_tenant_id
 
 CUSTOMER_MAX = 100
 
@@ -92,4 +94,64 @@ def read_assess_form(values: dict[str, Any]) -> AssessForm:
             subscriptions=tuple(subscriptions),
         ),
         customer=customer,
+    )
+
+
+class InviteForm(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    customer: str
+    customer_domain: str | None = None
+    customer_tenant_id: str | None = None
+    reseller_key: str | None = None
+    provider_key: str | None = None
+    delegated_admin: bool = False
+
+
+_DOMAIN = re.compile(r"^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def read_invite_form(
+    values: dict[str, Any], *, allowed_keys: set[str], key_block: str
+) -> InviteForm:
+    """The create-invitation modal (`key_block` "reseller") or the request modal ("provider").
+    `allowed_keys` are the organization keys the user may choose from."""
+    errors: dict[str, str] = {}
+    raw = _element(values, "customer").get("value")
+    customer = " ".join(raw.split()) if isinstance(raw, str) else ""
+    if not customer:
+        errors["customer"] = "blank"
+    elif len(customer) > CUSTOMER_MAX:
+        errors["customer"] = "too_long"
+
+    domain = _element(values, "domain").get("value")
+    domain = domain.strip().lower() if isinstance(domain, str) and domain.strip() else None
+    if domain is not None and not _DOMAIN.match(domain):
+        errors["domain"] = "bad_domain"
+
+    tenant = _element(values, "tenant").get("value")
+    tenant = tenant.strip() if isinstance(tenant, str) and tenant.strip() else None
+    if tenant is not None:
+        try:
+            tenant = normalize_tenant_id(tenant)
+        except LinkInputError:
+            errors["tenant"] = "bad_tenant"
+
+    key = _selected(values, key_block)
+    if key is not None and key not in allowed_keys:
+        errors[key_block] = "unknown_value"
+    if key_block == "provider" and key is None:
+        errors[key_block] = "no_provider"
+
+    admin = _selected_many(values, "delegated_admin")
+    if any(v != "yes" for v in admin):
+        errors["delegated_admin"] = "unknown_value"
+    if errors:
+        raise FormErrors(errors)
+    return InviteForm(
+        customer=customer,
+        customer_domain=domain,
+        customer_tenant_id=tenant,
+        delegated_admin=bool(admin),
+        **({"reseller_key": key} if key_block == "reseller" else {"provider_key": key}),
     )

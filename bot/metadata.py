@@ -46,3 +46,20 @@ class DecisionRef(_Meta):
     edition: str
     facts: Facts
     customer: str | None = Field(default=None, max_length=100)
+
+
+class InvitationButton(_Meta):
+    """A button on an invitation message: which invitation, at which version (a click on an
+    outdated message is refused as a conflict instead of undoing someone else's change)."""
+
+    i: int
+    v: int
+
+
+class InviteContext(_Meta):
+    """Carried by the "Create invitation" / "Ask my provider" buttons and their modals."""
+
+    customer: str | None = Field(default=None, max_length=100)
+    decision_id: str | None = None
+    channel_id: str | None = None
+    provider_key: str | None = None

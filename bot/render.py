@@ -10,6 +10,7 @@ Messages are written with `_()` / `{% trans %}` so that languages are catalogs, 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,15 @@ def environment() -> jinja2.Environment:
     env.filters["mrkdwn"] = mrkdwn_escape
     env.filters["truncate_text"] = truncate
     env.filters["ucfirst"] = lambda text: text[:1].upper() + text[1:]
+    env.filters["slack_date"] = slack_date
     env.filters["one_based"] = lambda indexes: [i + 1 for i in indexes]
     return env
+
+
+def slack_date(moment: datetime) -> str:
+    """A time Slack shows in the reader's own time zone, with a UTC fallback."""
+    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def render_text(name: str, **context: Any) -> str:

@@ -35,9 +35,33 @@ def settings_or_exit(cls: type[BaseModel], **overrides: Any) -> Any:
         raise SystemExit(2) from None
 
 
+def build_services(database_url: str) -> Any:
+    """Services from the environment: the database (migrated), the invitation expiry, and the
+    Partner Center client when its credentials are configured."""
+    from datetime import timedelta
+
+    import httpx
+
+    from bot.partner_center.client import PartnerCenterClient
+    from bot.partner_center.settings import PartnerCenterSettings
+    from bot.services import Services
+    from bot.settings import BotSettings
+
+    bot_settings = settings_or_exit(BotSettings)
+    pc_settings = settings_or_exit(PartnerCenterSettings)
+    partner_center = None
+    if pc_settings.configured:
+        http = httpx.AsyncClient(timeout=pc_settings.partner_center_timeout)
+        partner_center = PartnerCenterClient(pc_settings, http)
+    return Services.from_url(
+        database_url,
+        partner_center=partner_center,
+        invitation_expiry=timedelta(days=bot_settings.invitation_expiry_days),
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     from bot.app import build_app
-    from bot.services import Services
     from bot.settings import DatabaseSettings, SlackSettings
 
     logging.basicConfig(
@@ -61,7 +85,7 @@ def _serve(args: argparse.Namespace) -> int:
             )
         )
         return 2
-    services = Services.from_url(database.database_url)
+    services = build_services(database.database_url)
     app = build_app(slack, services)
 
     if args.socket_mode:

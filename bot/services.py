@@ -11,10 +11,12 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.partner_center.client import PartnerCenterClient
 from bot.store.clock import Clock, utc_now
 from bot.store.db import make_engine, make_session_factory, upgrade
 from bot.store.decisions import record_decision
@@ -29,17 +31,17 @@ log = logging.getLogger(__name__)
 class Services:
     sessions: sessionmaker[Session]
     clock: Clock = utc_now
-    extras: dict[str, Any] = field(default_factory=dict)
+    partner_center: PartnerCenterClient | None = None
+    invitation_expiry: timedelta = timedelta(days=30)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
-    def from_url(
-        cls, database_url: str, *, migrate: bool = True, clock: Clock = utc_now
-    ) -> Services:
-        """Open the database at `database_url` (migrating it to the latest schema first)."""
+    def from_url(cls, database_url: str, *, migrate: bool = True, **kwargs: Any) -> Services:
+        """Open the database at `database_url` (migrating it to the latest schema first);
+        `kwargs` are the other fields (clock, partner_center, invitation_expiry)."""
         if migrate:
             upgrade(database_url)
-        return cls(sessions=make_session_factory(make_engine(database_url)), clock=clock)
+        return cls(sessions=make_session_factory(make_engine(database_url)), **kwargs)
 
     async def run(self, fn: Callable[[Session], T]) -> T:
         """Run `fn(session)` in one transaction, in a worker thread."""

@@ -41,3 +41,14 @@ class SlackSettings(_Base):
         default=DEFAULT_SLACK_API_URL,
         description="Slack Web API base URL; point it at a local stand-in for tests",
     )
+
+
+class BotSettings(_Base):
+    invitation_expiry_days: int = Field(
+        default=30, ge=1, le=365, description="Days after which an unaccepted invitation expires"
+    )
+    maintenance_interval_seconds: int = Field(
+        default=3600,
+        ge=10,
+        description="How often `mcbot serve` expires old invitations and updates their messages",
+    )

@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 from bot.blockkit import validate_message, validate_view
 from bot.commands import UsageError
-from bot.metadata import AssessOrigin, DecisionRef
-from bot.render import render_json
-from policy import Decision, Role
+from bot.metadata import AssessOrigin, DecisionRef, InviteContext
+from bot.render import render_json, render_text
+from policy import Decision, Role, get_edition
 
 InvitationAction = Literal["create", "ask_provider"] | None
 
@@ -52,8 +52,9 @@ def decision_message(
     shared_by: str | None = None,
     invitation_action: InvitationAction = None,
 ) -> dict[str, Any]:
-    ref = None
+    ref = invite_ref = None
     if shared_by is None:
+        invite_ref = InviteContext(customer=customer, decision_id=decision.decision_id).dump()
         ref = DecisionRef(
             decision_id=decision.decision_id,
             edition=decision.policy_edition,
@@ -67,6 +68,7 @@ def decision_message(
             customer=customer,
             lang=lang,
             ref=ref,
+            invite_ref=invite_ref,
             shared_by=shared_by,
             invitation_action=invitation_action,
         )
@@ -93,3 +95,81 @@ def modal_errors(errors: dict[str, str]) -> dict[str, Any]:
 
 def home_view() -> dict[str, Any]:
     return validate_view(render_json("slack/home.json.j2"))
+
+
+# ---------------------------------------------------------------------------- invitations
+def invitation_message(view: Any, *, side: str) -> dict[str, Any]:
+    """One invitation's message (`view` is a bot.invitations.InvitationView)."""
+    from bot.metadata import InvitationButton
+
+    email = render_text("text/invitation_email.txt.j2", view=view) if view.link else ""
+    return validate_message(
+        render_json(
+            "slack/invitation.json.j2",
+            view=view,
+            side=side,
+            button=InvitationButton(i=view.id, v=view.version).dump(),
+            email=email.strip(),
+        )
+    )
+
+
+def invite_modal(
+    *, context: InviteContext, resellers: list[Any], customer: str | None = None
+) -> dict[str, Any]:
+    return validate_view(
+        render_json(
+            "slack/invite_modal.json.j2",
+            metadata=context.dump(),
+            customer=customer,
+            resellers=resellers,
+        )
+    )
+
+
+def _reseller_rule() -> tuple[str, Any]:
+    rule_id = "table-reseller-no-own-invitation"
+    edition = get_edition()
+    return rule_id, edition.citation(edition.rule(rule_id))
+
+
+def request_modal(
+    *, context: InviteContext, providers: list[Any], customer: str | None, lang: str = "en"
+) -> dict[str, Any]:
+    _, citation = _reseller_rule()
+    return validate_view(
+        render_json(
+            "slack/request_modal.json.j2",
+            metadata=context.dump(),
+            customer=customer,
+            providers=providers,
+            citation=citation,
+            lang=lang,
+        )
+    )
+
+
+def reseller_refusal(
+    *, context: InviteContext, providers: list[Any], lang: str = "en"
+) -> dict[str, Any]:
+    rule_id, citation = _reseller_rule()
+    return validate_message(
+        render_json(
+            "slack/reseller_refusal.json.j2",
+            rule_id=rule_id,
+            citation=citation,
+            providers=providers,
+            context=context.dump(),
+            lang=lang,
+        )
+    )
+
+
+def status_message(*, org: Any, views: list[Any], customer: str | None) -> dict[str, Any]:
+    return validate_message(
+        render_json("slack/status.json.j2", org=org, views=views, customer=customer)
+    )
+
+
+def admin_message(**context: Any) -> dict[str, Any]:
+    return validate_message(render_json("slack/admin.json.j2", **context))

@@ -116,5 +116,12 @@ def test_every_slack_template_is_exercised() -> None:
         "assess_modal.json.j2",
         "modal_errors.json.j2",
         "home.json.j2",
+        # tested in tests/invitations/test_invitation_surfaces.py
+        "invitation.json.j2",
+        "invite_modal.json.j2",
+        "request_modal.json.j2",
+        "reseller_refusal.json.j2",
+        "status.json.j2",
+        "admin.json.j2",
     }, "add the new template to tests/test_surfaces.py"
     assert Path(TEMPLATE_DIR / "_labels.j2").exists()

@@ -8,7 +8,16 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import surfaces
-from bot.commands import AssessCommand, HelpCommand, UsageError, parse
+from bot.commands import (
+    AdminCommand,
+    AssessCommand,
+    HelpCommand,
+    InviteCommand,
+    StatusCommand,
+    UsageError,
+    parse,
+)
+from bot.listeners.invitations import handle_command
 from bot.metadata import AssessOrigin
 from bot.services import Services
 from policy import Facts, evaluate
@@ -43,6 +52,14 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack_with(ack, surfaces.help_message())
             return
 
+        if isinstance(parsed, InviteCommand | StatusCommand | AdminCommand):
+            answer = await handle_command(services, client, parsed, command)
+            if answer is None:
+                await ack()
+            else:
+                await ack_with(ack, answer)
+            return
+
         assert isinstance(parsed, AssessCommand)
         team_id = command.get("team_id")
         if not parsed.subscriptions:
@@ -67,7 +84,12 @@ def register(app: AsyncApp, services: Services) -> None:
                 subscriptions=parsed.subscriptions,
             )
         )
-        await ack_with(ack, surfaces.decision_message(decision))
+        await ack_with(
+            ack,
+            surfaces.decision_message(
+                decision, invitation_action=surfaces.invitation_action_for(decision)
+            ),
+        )
         services.spawn(
             services.log_decision(
                 decision, user_id=command["user_id"], team_id=team_id or "", customer=None

@@ -34,7 +34,11 @@ def register(app: AsyncApp, services: Services) -> None:
         user_id = body["user"]["id"]
         await tell_user(
             client,
-            surfaces.decision_message(decision, customer=form.customer),
+            surfaces.decision_message(
+                decision,
+                customer=form.customer,
+                invitation_action=surfaces.invitation_action_for(decision),
+            ),
             user=user_id,
             channel=origin.channel_id,
             response_url=origin.response_url,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bot.store.clock import Clock, utc_now
 from bot.store.directory_file import OrganizationEntry, parse_entries
@@ -196,7 +196,13 @@ def org_by_key(session: Session, key: str) -> Organization | None:
 
 
 def list_orgs(session: Session) -> list[Organization]:
-    return list(session.scalars(select(Organization).order_by(Organization.key)))
+    """Every organization by key, with its teams and admins loaded."""
+    query = (
+        select(Organization)
+        .options(selectinload(Organization.teams), selectinload(Organization.admins))
+        .order_by(Organization.key)
+    )
+    return list(session.scalars(query))
 
 
 def providers_of(session: Session, org: Organization) -> list[Organization]:

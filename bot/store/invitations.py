@@ -332,7 +332,7 @@ def _move(
             Invitation.state == old_state,
         )
         .values(state=new_state, version=old_version + 1, updated_at=now, **values)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="evaluate")  # updates `invitation` too
     )
     result = cast(CursorResult[Any], session.execute(statement))
     if result.rowcount != 1:
@@ -340,11 +340,10 @@ def _move(
         assert current is not None  # invitations are never deleted
         raise ConflictError(
             invitation.id,
-            expected_version=expected_version or old_version,
+            expected_version=expected_version if expected_version is not None else old_version,
             current_state=current.state.value,
             current_version=current.version,
         )
-    session.refresh(invitation)
     _audit(
         session,
         invitation,

@@ -113,10 +113,10 @@ class Organization(Base):
     created_at: Mapped[datetime]
 
     teams: Mapped[list[OrganizationTeam]] = relationship(
-        back_populates="org", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="org", cascade="all, delete-orphan"
     )
     admins: Mapped[list[OrganizationAdmin]] = relationship(
-        back_populates="org", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="org", cascade="all, delete-orphan"
     )
 
     def __repr__(self) -> str:

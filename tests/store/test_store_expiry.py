@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.store.invitations import create_invitation, expire_due, transition
+from bot.store.invitations import DEFAULT_EXPIRY, create_invitation, expire_due, transition
 from bot.store.lifecycle import InvitationState
 from bot.store.lookup import audit_trail
 from bot.store.models import AuditAction, Invitation, LinkSource
@@ -16,12 +16,14 @@ S = InvitationState
 LINK = "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship"
 
 
-def _created(store: Database, clock: FakeClock, customer: str, **kwargs: timedelta) -> Invitation:
+def _created(
+    store: Database, clock: FakeClock, customer: str, expires_in: timedelta = DEFAULT_EXPIRY
+) -> Invitation:
     with store.factory.begin() as session:
         return create_invitation(
             session, provider=store.orgs["contoso-dist"], customer_name=customer,
             link=LINK, link_source=LinkSource.api, created_by_user="U0PROVUSER",
-            created_by_team="T0PROVIDER", clock=clock, **kwargs,
+            created_by_team="T0PROVIDER", clock=clock, expires_in=expires_in,
         )  # fmt: skip
 
 

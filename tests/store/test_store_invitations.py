@@ -148,7 +148,7 @@ def test_bad_input_is_refused(
     partners: Database, clock: FakeClock, kwargs: dict[str, str], code: str
 ) -> None:
     with pytest.raises(StoreError) as caught:
-        create(partners, clock, **kwargs)  # type: ignore[arg-type]
+        create(partners, clock, **kwargs)
     assert caught.value.code == code
 
 

@@ -1,0 +1,271 @@
+"""Invitations: `/multichannel invite|status|admin`, their modals, and the buttons on
+invitation messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import invitations, surfaces
+from bot.commands import AdminCommand, InviteCommand, StatusCommand
+from bot.delivery import tell_user
+from bot.forms import FormErrors, read_invite_form
+from bot.invitations import InvitationProblem
+from bot.metadata import InvitationButton, InviteContext, MetadataError, load
+from bot.partner_center.errors import PartnerCenterError
+from bot.services import Services
+from bot.store.errors import ConflictError, NotAllowedError, NotFoundError, TransitionError
+from policy import Role
+
+BUTTON_ACTIONS: dict[str, invitations.Action] = {
+    "inv_fulfil": "fulfil",
+    "inv_decline": "decline",
+    "inv_send_reseller": "send_to_reseller",
+    "inv_sent_customer": "sent_to_customer",
+    "inv_cancel": "cancel",
+}
+
+
+def problem_notice(exc: Exception) -> dict[str, Any]:
+    """The notice for an error a user can understand (raised by the invitations service)."""
+    if isinstance(exc, InvitationProblem):
+        return surfaces.notice_message(exc.code, **exc.params)
+    if isinstance(exc, ConflictError):
+        return surfaces.notice_message("conflict", state=exc.current_state)
+    if isinstance(exc, TransitionError):
+        return surfaces.notice_message("invalid_transition", state=exc.old)
+    if isinstance(exc, NotAllowedError):
+        return surfaces.notice_message("not_allowed")
+    if isinstance(exc, NotFoundError):
+        return surfaces.notice_message("not_found")
+    if isinstance(exc, PartnerCenterError):
+        return surfaces.notice_message("partner_center_error", reason=str(exc))
+    raise exc
+
+
+USER_ERRORS = (
+    InvitationProblem,
+    ConflictError,
+    TransitionError,
+    NotAllowedError,
+    NotFoundError,
+    PartnerCenterError,
+)
+
+
+async def open_invite_flow(
+    services: Services,
+    client: AsyncWebClient,
+    *,
+    team_id: str | None,
+    trigger_id: str,
+    context: InviteContext,
+) -> dict[str, Any] | None:
+    """Open the right modal for the requester's role; returns a message instead when there is
+    nothing to open (unknown workspace, or a reseller, who gets the policy's refusal)."""
+    who = await invitations.whoami(services, team_id)
+    if who is None:
+        return surfaces.notice_message("not_in_directory", team=team_id or "?")
+    if who.org.role is Role.indirect_reseller:
+        return surfaces.reseller_refusal(context=context, providers=who.providers)
+    await client.views_open(
+        trigger_id=trigger_id,
+        view=surfaces.invite_modal(
+            context=context, resellers=who.resellers, customer=context.customer
+        ),
+    )
+    return None
+
+
+async def handle_command(
+    services: Services,
+    client: AsyncWebClient,
+    command: InviteCommand | StatusCommand | AdminCommand,
+    payload: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The message to acknowledge with (None: acknowledged empty, a modal was opened)."""
+    team_id, user_id = payload.get("team_id") or "", payload["user_id"]
+    try:
+        if isinstance(command, InviteCommand):
+            return await open_invite_flow(
+                services,
+                client,
+                team_id=team_id,
+                trigger_id=payload["trigger_id"],
+                context=InviteContext(
+                    customer=command.customer, channel_id=payload.get("channel_id")
+                ),
+            )
+        if isinstance(command, StatusCommand):
+            org, views = await invitations.status(services, team_id, command.customer)
+            return surfaces.status_message(org=org, views=views, customer=command.customer)
+        overview = await invitations.admin_overview(services, team_id, user_id)
+        return surfaces.admin_message(**overview)
+    except USER_ERRORS as exc:
+        return problem_notice(exc)
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    # -- entry points from a decision ----------------------------------------------------
+    @app.action("create_invitation")
+    @app.action("ask_provider_for_invitation")
+    async def start_invitation(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        await ack()
+        try:
+            context = load(InviteContext, action.get("value"))
+        except MetadataError:
+            await respond(**surfaces.notice_message("stale_button"))
+            return
+        context = context.model_copy(update={"channel_id": (body.get("channel") or {}).get("id")})
+        team_id = (body.get("team") or {}).get("id")
+        if action["action_id"] == "ask_provider_for_invitation":
+            who = await invitations.whoami(services, team_id)
+            if who is None:
+                await respond(**surfaces.notice_message("not_in_directory", team=team_id or "?"))
+                return
+            await client.views_open(
+                trigger_id=body["trigger_id"],
+                view=surfaces.request_modal(
+                    context=context, providers=who.providers, customer=context.customer
+                ),
+            )
+            return
+        message = await open_invite_flow(
+            services, client, team_id=team_id, trigger_id=body["trigger_id"], context=context
+        )
+        if message is not None:
+            await respond(**message, replace_original=False)
+
+    # -- the modals ------------------------------------------------------------------------
+    @app.view("invite_modal")
+    async def invite_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        team_id, user_id = _team(body), body["user"]["id"]
+        who = await invitations.whoami(services, team_id)
+        allowed = {r.key for r in who.resellers} if who else set()
+        try:
+            form = read_invite_form(
+                view["state"]["values"], allowed_keys=allowed, key_block="reseller"
+            )
+        except FormErrors as invalid:
+            await ack(**surfaces.modal_errors(invalid.errors))
+            return
+        await ack()
+        context = _context(view)
+        try:
+            created = await invitations.create(
+                services,
+                client,
+                team_id=team_id,
+                user_id=user_id,
+                customer=form.customer,
+                customer_domain=form.customer_domain,
+                customer_tenant_id=form.customer_tenant_id,
+                reseller_key=form.reseller_key,
+                delegated_admin=form.delegated_admin,
+                decision_id=context.decision_id,
+                origin_channel=context.channel_id,
+            )
+        except USER_ERRORS as exc:
+            await tell_user(client, problem_notice(exc), user=user_id, channel=context.channel_id)
+            return
+        if created.locations and created.locations[0].channel != context.channel_id:
+            where = f"<#{created.locations[0].channel}>"
+            await tell_user(
+                client,
+                surfaces.notice_message("invitation_created", ref=created.ref, where=where),
+                user=user_id,
+                channel=context.channel_id,
+            )
+
+    @app.view("request_modal")
+    async def request_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        team_id, user_id = _team(body), body["user"]["id"]
+        who = await invitations.whoami(services, team_id)
+        allowed = {p.key for p in who.providers} if who else set()
+        try:
+            form = read_invite_form(
+                view["state"]["values"], allowed_keys=allowed, key_block="provider"
+            )
+        except FormErrors as invalid:
+            await ack(**surfaces.modal_errors(invalid.errors))
+            return
+        await ack()
+        context = _context(view)
+        try:
+            assert form.provider_key is not None
+            requested = await invitations.request(
+                services,
+                client,
+                team_id=team_id,
+                user_id=user_id,
+                provider_key=form.provider_key,
+                customer=form.customer,
+                customer_domain=form.customer_domain,
+                delegated_admin=form.delegated_admin,
+                decision_id=context.decision_id,
+                origin_channel=context.channel_id,
+            )
+        except USER_ERRORS as exc:
+            await tell_user(client, problem_notice(exc), user=user_id, channel=context.channel_id)
+            return
+        await tell_user(
+            client,
+            surfaces.notice_message(
+                "request_sent", ref=requested.ref, provider=requested.provider.name
+            ),
+            user=user_id,
+            channel=context.channel_id,
+        )
+
+    # -- buttons on an invitation message -------------------------------------------------
+    async def on_invitation_button(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        await ack()
+        try:
+            button = load(InvitationButton, action.get("value"))
+        except MetadataError:
+            await respond(**surfaces.notice_message("stale_button"))
+            return
+        try:
+            await invitations.act(
+                services,
+                client,
+                action=BUTTON_ACTIONS[action["action_id"]],
+                invitation_id=button.i,
+                version=button.v,
+                team_id=_team(body),
+                user_id=body["user"]["id"],
+            )
+        except USER_ERRORS as exc:
+            await respond(**problem_notice(exc))
+
+    for action_id in BUTTON_ACTIONS:
+        app.action(action_id)(on_invitation_button)
+
+
+def _team(body: dict[str, Any]) -> str:
+    return str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or "")
+
+
+def _context(view: dict[str, Any]) -> InviteContext:
+    try:
+        return load(InviteContext, view.get("private_metadata"))
+    except MetadataError:
+        return InviteContext()

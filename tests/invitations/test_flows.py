@@ -1,0 +1,346 @@
+"""Invitations end to end, with two organizations in different Slack teams: a provider
+(Contoso, T0PROVIDER) and its reseller (Fabrikam, T0RESELLER)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.metadata import InviteContext
+from bot.testkit import block_actions_payload, static_select, text_input, view_submission_payload
+from bot.testkit.harness import BotHarness, ack_json
+
+PROVIDER_TEAM, RESELLER_TEAM, DIRECT_TEAM = "T0PROVIDER", "T0RESELLER", "T0ADATUM"
+PROVIDER_USER, RESELLER_USER = "U0PROVUSER1", "U0RESUSER01"
+CONTOSO_TENANT = "6f1d2c9e-8a4b-4c1e-9f3a-2b7d5e8c1a00"
+FABRIKAM_TENANT = "9a7c3e55-1d2b-4f6a-b8c9-0e1f2a3b4c5d"
+
+
+def invite_form(
+    customer: str = "Woodgrove Bank",
+    *,
+    domain: str | None = "woodgrove.com",
+    tenant: str | None = None,
+    reseller: str | None = None,
+    delegated_admin: bool = False,
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "customer": {"customer": text_input(customer)},
+        "domain": {"domain": text_input(domain)},
+        "tenant": {"tenant": text_input(tenant)},
+        "delegated_admin": {
+            "delegated_admin": {
+                "type": "checkboxes",
+                "selected_options": [{"value": "yes"}] if delegated_admin else [],
+            }
+        },
+    }
+    if reseller is not None:
+        values["reseller"] = {"reseller": static_select(reseller)}
+    return values
+
+
+def request_form(
+    customer: str = "Woodgrove Bank", provider: str | None = "contoso-dist"
+) -> dict[str, Any]:
+    return {
+        "provider": {"provider": static_select(provider)},
+        "customer": {"customer": text_input(customer)},
+        "domain": {"domain": text_input(None)},
+        "delegated_admin": {"delegated_admin": {"type": "checkboxes", "selected_options": []}},
+    }
+
+
+def submit(
+    bot: BotHarness,
+    callback: str,
+    values: dict[str, Any],
+    *,
+    team: str,
+    user: str,
+    channel: str | None = "C0ASKHERE1",
+) -> dict[str, Any]:
+    metadata = InviteContext(channel_id=channel).dump()
+    response = bot.interact(
+        view_submission_payload(callback, values, metadata, user_id=user, team_id=team)
+    )
+    assert response.status_code == 200
+    return ack_json(response)
+
+
+def click(
+    bot: BotHarness, message: dict[str, Any], action_id: str, *, team: str, user: str
+) -> None:
+    button = next(
+        e
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == action_id
+    )
+    payload = block_actions_payload(
+        action_id,
+        button["value"],
+        user_id=user,
+        team_id=team,
+        response_url=bot.slack.response_url(),
+    )
+    assert bot.interact(payload).status_code == 200
+
+
+def latest(bot: BotHarness, channel: str) -> dict[str, Any]:
+    """The current content of the bot's last message in `channel` (after chat.update)."""
+    messages = bot.slack.messages(channel)
+    assert messages, f"no message in {channel}"
+    return messages[-1]
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    return [
+        e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+
+
+def state_of(message: dict[str, Any]) -> str:
+    return message["blocks"][0]["text"]["text"]
+
+
+def test_direct_partner_creates_an_invitation(bot: BotHarness) -> None:
+    response = bot.command("invite Woodgrove", team_id=DIRECT_TEAM, user_id="U0ADATUMUSR")
+    assert response.status_code == 200 and response.text == ""
+    view = bot.slack.wait_for("views.open")[0].params["view"]
+    assert view["callback_id"] == "invite_modal"
+    assert "reseller" not in [b["block_id"] for b in view["blocks"]]  # a direct partner has none
+    customer = next(b for b in view["blocks"] if b["block_id"] == "customer")
+    assert customer["element"]["initial_value"] == "Woodgrove"
+
+    assert (
+        submit(
+            bot,
+            "invite_modal",
+            invite_form(delegated_admin=True),
+            team=DIRECT_TEAM,
+            user="U0ADATUMUSR",
+        )
+        == {}
+    )
+    message = latest(bot, "C0ASKHERE1")
+    text = json.dumps(message["blocks"])
+    assert "created" in state_of(message)
+    assert (
+        "invType=ResellerRelationship&amp;partnerId=5c4b3a29-1807-4f6e-9d5c-4b3a29180f6e&amp;msppId=0&amp;DAP=true"
+        in text
+    )
+    assert "Woodgrove Bank" in text and "<@U0ADATUMUSR>" in text
+    assert buttons(message) == ["inv_sent_customer", "inv_cancel"]
+
+
+def test_provider_creates_for_a_reseller_and_sends_it(bot: BotHarness) -> None:
+    bot.command("invite", team_id=PROVIDER_TEAM, user_id=PROVIDER_USER)
+    view = bot.slack.wait_for("views.open")[0].params["view"]
+    reseller_block = next(b for b in view["blocks"] if b["block_id"] == "reseller")
+    assert {o["value"] for o in reseller_block["element"]["options"]} == {"fabrikam", "tailspin"}
+
+    submit(
+        bot,
+        "invite_modal",
+        invite_form(reseller="fabrikam"),
+        team=PROVIDER_TEAM,
+        user=PROVIDER_USER,
+    )
+    message = latest(bot, "C0ASKHERE1")
+    text = json.dumps(message["blocks"])
+    assert "invType=IndirectResellerRelationship" in text
+    assert (
+        f"partnerId={FABRIKAM_TENANT}&amp;msppId=7654321&amp;indirectCSPId={CONTOSO_TENANT}" in text
+    )
+    assert buttons(message) == ["inv_send_reseller", "inv_sent_customer", "inv_cancel"]
+
+    click(bot, message, "inv_send_reseller", team=PROVIDER_TEAM, user=PROVIDER_USER)
+    assert "sent" in state_of(latest(bot, "C0ASKHERE1"))  # updated in place
+    reseller_copy = latest(bot, "C0RESNOTIF")
+    assert "sent" in state_of(reseller_copy)
+    assert buttons(reseller_copy) == ["inv_sent_customer"]  # the reseller may only forward
+    # the reseller forwards it to the customer; both copies follow
+    click(bot, reseller_copy, "inv_sent_customer", team=RESELLER_TEAM, user=RESELLER_USER)
+    updates = bot.slack.calls("chat.update")
+    assert {c.params["channel"] for c in updates} >= {"C0ASKHERE1", "C0RESNOTIF"}
+
+
+def test_reseller_asks_provider_creates_in_one_step(bot: BotHarness) -> None:
+    # the reseller tries to create one: the policy's refusal, with its citation
+    refusal = ack_json(
+        bot.command("invite Woodgrove", team_id=RESELLER_TEAM, user_id=RESELLER_USER)
+    )
+    text = json.dumps(refusal["blocks"])
+    assert "table-reseller-no-own-invitation" in text
+    assert "cannot create their own CSP invitations" in text
+    assert buttons(refusal) == ["ask_provider_for_invitation"]
+    assert bot.slack.calls("views.open") == []
+
+    click(bot, refusal, "ask_provider_for_invitation", team=RESELLER_TEAM, user=RESELLER_USER)
+    modal = bot.slack.wait_for("views.open")[0].params["view"]
+    assert modal["callback_id"] == "request_modal"
+    assert (
+        submit(bot, "request_modal", request_form(), team=RESELLER_TEAM, user=RESELLER_USER) == {}
+    )
+
+    provider_msg = latest(bot, "C0PROVNOTIF")
+    assert "requested" in state_of(provider_msg)
+    assert buttons(provider_msg) == ["inv_fulfil", "inv_decline"]
+    reseller_msg = latest(bot, "C0ASKHERE1")
+    assert buttons(reseller_msg) == ["inv_cancel"]
+
+    click(bot, provider_msg, "inv_fulfil", team=PROVIDER_TEAM, user=PROVIDER_USER)
+    provider_msg, reseller_msg = latest(bot, "C0PROVNOTIF"), latest(bot, "C0ASKHERE1")
+    for message in (provider_msg, reseller_msg):
+        assert "sent" in state_of(message)
+        assert "IndirectResellerRelationship" in json.dumps(message["blocks"])
+    assert buttons(reseller_msg) == ["inv_sent_customer"]
+
+
+def test_two_clicks_at_once_one_wins(bot: BotHarness) -> None:
+    bot.command("invite", team_id=PROVIDER_TEAM, user_id=PROVIDER_USER)
+    submit(bot, "invite_modal", invite_form(), team=PROVIDER_TEAM, user=PROVIDER_USER)
+    stale = latest(bot, "C0ASKHERE1")
+    click(bot, stale, "inv_sent_customer", team=PROVIDER_TEAM, user=PROVIDER_USER)
+    # a second person clicks Cancel on the message as it was before the first click
+    click(bot, stale, "inv_cancel", team=PROVIDER_TEAM, user="U0OTHERUSER")
+    notice = bot.slack.calls("response_url")[-1].params
+    assert "Someone changed this invitation just before you" in notice["text"]
+    assert "sent" in state_of(latest(bot, "C0ASKHERE1"))
+
+
+def test_impossible_and_foreign_moves_are_refused(bot: BotHarness) -> None:
+    bot.command("invite", team_id=PROVIDER_TEAM, user_id=PROVIDER_USER)
+    submit(
+        bot,
+        "invite_modal",
+        invite_form(reseller="fabrikam"),
+        team=PROVIDER_TEAM,
+        user=PROVIDER_USER,
+    )
+    message = latest(bot, "C0ASKHERE1")
+    # another organization's user clicks the provider's Cancel button
+    click(bot, message, "inv_cancel", team="T0NORTHWIND", user="U0NWUSER01")
+    assert "cannot find that invitation" in bot.slack.calls("response_url")[-1].params["text"]
+    # the reseller may not cancel the provider's invitation
+    click(bot, message, "inv_cancel", team=RESELLER_TEAM, user=RESELLER_USER)
+    assert "cannot do that" in bot.slack.calls("response_url")[-1].params["text"]
+    click(bot, message, "inv_cancel", team=PROVIDER_TEAM, user=PROVIDER_USER)
+    cancelled = latest(bot, "C0ASKHERE1")
+    assert "cancelled" in state_of(cancelled) and buttons(cancelled) == []
+    # cancelling again (an old copy of the message) is refused clearly
+    click(bot, message, "inv_cancel", team=PROVIDER_TEAM, user=PROVIDER_USER)
+    assert "cancelled" in bot.slack.calls("response_url")[-1].params["text"]
+
+
+def test_status_shows_only_what_each_organization_may_see(bot: BotHarness) -> None:
+    bot.command("invite", team_id=PROVIDER_TEAM, user_id=PROVIDER_USER)
+    submit(
+        bot,
+        "invite_modal",
+        invite_form("Woodgrove", reseller="fabrikam"),
+        team=PROVIDER_TEAM,
+        user=PROVIDER_USER,
+    )
+    bot.command("invite", team_id=PROVIDER_TEAM, user_id=PROVIDER_USER)
+    submit(
+        bot,
+        "invite_modal",
+        invite_form("Litware", domain="litware.com", reseller="tailspin"),
+        team=PROVIDER_TEAM,
+        user=PROVIDER_USER,
+    )
+    bot.command("invite", team_id=DIRECT_TEAM, user_id="U0ADATUMUSR")
+    submit(
+        bot,
+        "invite_modal",
+        invite_form("Proseware", domain=None),
+        team=DIRECT_TEAM,
+        user="U0ADATUMUSR",
+    )
+
+    def status(team: str, customer: str = "") -> str:
+        return json.dumps(ack_json(bot.command(f"status {customer}", team_id=team)))
+
+    provider = status(PROVIDER_TEAM)
+    assert "Woodgrove" in provider and "Litware" in provider and "Proseware" not in provider
+    reseller = status(RESELLER_TEAM)
+    assert "Woodgrove" in reseller and "Litware" not in reseller and "Proseware" not in reseller
+    direct = status(DIRECT_TEAM)
+    assert "Proseware" in direct and "Woodgrove" not in direct
+    assert "Litware" not in status(PROVIDER_TEAM, "wood")
+    assert "Multichannel's partner directory" in status("T0STRANGER")
+
+
+def test_admin_is_for_admins_only(bot: BotHarness) -> None:
+    denied = json.dumps(
+        ack_json(bot.command("admin", team_id=PROVIDER_TEAM, user_id=PROVIDER_USER))
+    )
+    assert "Only your organization's Multichannel admins" in denied and "U0PROVADMIN" in denied
+    allowed = json.dumps(
+        ack_json(bot.command("admin", team_id=PROVIDER_TEAM, user_id="U0PROVADMIN"))
+    )
+    assert "Contoso Distribution" in allowed and "Fabrikam IT" in allowed
+
+
+def test_invalid_invite_form_gets_errors_on_the_right_blocks(bot: BotHarness) -> None:
+    answer = submit(
+        bot,
+        "invite_modal",
+        invite_form("  ", domain="not a domain", tenant="1234", reseller="northwind-dist"),
+        team=PROVIDER_TEAM,
+        user=PROVIDER_USER,
+    )
+    assert answer["response_action"] == "errors"
+    assert set(answer["errors"]) == {"customer", "domain", "tenant", "reseller"}
+
+
+def test_outsider_is_told_who_can_add_them(bot: BotHarness) -> None:
+    answer = json.dumps(ack_json(bot.command("invite", team_id="T0STRANGER")))
+    assert "T0STRANGER" in answer and "mcbot partners import" in answer
+
+
+def test_expired_invitations_update_their_message(bot: BotHarness) -> None:
+    import asyncio
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot import invitations
+    from bot.store.clock import utc_now
+
+    bot.command("invite", team_id=PROVIDER_TEAM, user_id=PROVIDER_USER)
+    submit(bot, "invite_modal", invite_form(), team=PROVIDER_TEAM, user=PROVIDER_USER)
+    later = replace(bot.services, clock=lambda: utc_now() + timedelta(days=31))
+    client = AsyncWebClient(token="xoxb-test-token", base_url=bot.slack.base_url)
+    assert asyncio.run(invitations.expire(later, client)) == 1
+    expired = latest(bot, "C0ASKHERE1")
+    assert "expired" in state_of(expired) and buttons(expired) == []
+    assert asyncio.run(invitations.expire(later, client)) == 0
+
+
+def test_decision_buttons_start_the_invitation(bot: BotHarness) -> None:
+    decision = ack_json(
+        bot.command("assess ea:license", team_id=PROVIDER_TEAM, user_id=PROVIDER_USER)
+    )
+    assert buttons(decision) == ["share_decision", "create_invitation"]  # role from the directory
+    click(bot, decision, "create_invitation", team=PROVIDER_TEAM, user=PROVIDER_USER)
+    modal = bot.slack.wait_for("views.open")[0].params["view"]
+    assert modal["callback_id"] == "invite_modal"
+    assert InviteContext.model_validate_json(modal["private_metadata"]).decision_id
+
+    decision = ack_json(
+        bot.command("assess ea:license", team_id=RESELLER_TEAM, user_id=RESELLER_USER)
+    )
+    assert buttons(decision) == ["share_decision", "ask_provider_for_invitation"]
+    click(bot, decision, "ask_provider_for_invitation", team=RESELLER_TEAM, user=RESELLER_USER)
+    modal = bot.slack.wait_for("views.open", count=2)[1].params["view"]
+    assert modal["callback_id"] == "request_modal"
+    provider_block = next(b for b in modal["blocks"] if b["block_id"] == "provider")
+    assert {o["value"] for o in provider_block["element"]["options"]} == {
+        "contoso-dist",
+        "northwind-dist",
+    }

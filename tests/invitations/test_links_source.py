@@ -1,0 +1,76 @@
+"""Where the invitation link comes from: Partner Center's API when configured, else the
+documented format (the indirect-reseller link always comes from the format)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from bot.invitations import InvitationProblem, OrgView, build_link
+from bot.partner_center.client import PartnerCenterClient
+from bot.partner_center.settings import PartnerCenterSettings
+from bot.services import Services
+from bot.store.models import LinkSource
+from policy import Role
+
+API_LINK = "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship&partnerId=abc&msppId=0&DAP=false#/BillingAccounts/partner-invitation"
+PROVIDER = OrgView(1, "p", "P", Role.direct, "6f1d2c9e-8a4b-4c1e-9f3a-2b7d5e8c1a00", None, None)
+RESELLER = OrgView(
+    2, "r", "R", Role.indirect_reseller, "9a7c3e55-1d2b-4f6a-b8c9-0e1f2a3b4c5d", "42", None
+)
+
+
+def partner_center(seen: list[str]) -> PartnerCenterClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path.endswith("/token"):
+            return httpx.Response(
+                200, json={"access_token": "t", "expires_in": 3600, "token_type": "Bearer"}
+            )
+        assert request.headers["authorization"] == "Bearer t"
+        return httpx.Response(
+            200,
+            content=json.dumps(
+                {"url": API_LINK, "attributes": {"objectType": "RelationshipRequest"}}
+            ),
+        )
+
+    settings = PartnerCenterSettings(
+        partner_center_api_url="https://pc.test",
+        azure_ad_token_url="https://login.test/{tenant}/token",
+        partner_tenant_id=PROVIDER.tenant_id,
+        partner_center_client_id="app",
+        partner_center_client_secret="s",
+        partner_center_refresh_token="r",
+    )
+    return PartnerCenterClient(settings, httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+
+
+async def test_the_api_link_is_used_when_configured(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    seen: list[str] = []
+    services = Services.from_url(
+        f"sqlite:///{tmp_path}/db.sqlite3", partner_center=partner_center(seen)
+    )
+    assert await build_link(services, PROVIDER, None, False) == (API_LINK, LinkSource.api)
+    assert "/v1/customers/relationshiprequests" in seen
+    # an indirect reseller's link is not something the API returns: the documented format
+    link, source = await build_link(services, PROVIDER, RESELLER, True)
+    assert (
+        source is LinkSource.documented_format and "indirectCSPId=" in link and "DAP=true" in link
+    )
+
+
+async def test_without_partner_center_the_format_is_used(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    services = Services.from_url(f"sqlite:///{tmp_path}/db.sqlite3")
+    link, source = await build_link(services, PROVIDER, None, False)
+    assert source is LinkSource.documented_format and f"partnerId={PROVIDER.tenant_id}" in link
+    with pytest.raises(InvitationProblem) as info:
+        await build_link(
+            services,
+            PROVIDER,
+            OrgView(3, "x", "X", Role.indirect_reseller, RESELLER.tenant_id, None, None),
+            False,
+        )
+    assert info.value.code == "reseller_without_partner_id"
