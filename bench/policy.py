@@ -51,17 +51,24 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5, help="rounds to run (default 5)")
     args = parser.parse_args()
 
-    get_edition()  # load and validate the edition once, as a running bot does
+    edition = get_edition()  # load and validate the edition once, as a running bot does
     facts = matrix()
-    build, evaluate_times = [], []
+    build, evaluate_times, cached_times = [], [], []
     for _ in range(args.rounds):
         start = time.perf_counter()
         matrix()
         build.append(time.perf_counter() - start)
         start = time.perf_counter()
         for f in facts:
-            evaluate(f)
+            evaluate(f, edition=edition)  # an Edition object: the engine runs every time
         evaluate_times.append(time.perf_counter() - start)
+        known = facts[:2000]  # fits the engine's cache (4,096 facts)
+        for f in known:
+            evaluate(f)  # by name: computed once per facts, then copied with a new id
+        start = time.perf_counter()
+        for f in known:
+            evaluate(f)
+        cached_times.append((time.perf_counter() - start) / len(known))
 
     best = min(evaluate_times)
     print(f"fact combinations:        {len(facts)}")
@@ -71,6 +78,10 @@ def main() -> int:
     print(f"decisions per second:     {len(facts) / best:,.0f}")
     print(f"per decision:             {best / len(facts) * 1e6:.1f} µs")
     print(f"baseline (build Facts):   {min(build) * 1000:.1f} ms for the same matrix")
+    print(
+        f"known facts (cached):     {min(cached_times) * 1e6:.1f} µs per decision "
+        "(what the bot pays for a case it has seen)"
+    )
     verdict = "met" if best < TARGET_SECONDS else "MISSED"
     print(f"target (< {TARGET_SECONDS:.0f} s):           {verdict}")
     return 0

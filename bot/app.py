@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import register_error_handler
-from bot.listeners import actions, commands, events, invitations, views
+from bot.listeners import actions, commands, events, gdap, invitations, views
 from bot.services import Services
 from bot.settings import SlackSettings
 
@@ -33,10 +33,11 @@ def build_app(settings: SlackSettings, services: Services) -> AsyncApp:
         process_before_response=True,
         logger=logging.getLogger("bot.bolt"),
     )
-    register_error_handler(app)
+    register_error_handler(app, services)
     commands.register(app, services)
     actions.register(app, services)
     views.register(app, services)
     events.register(app, services)
     invitations.register(app, services)
+    gdap.register(app, services)
     return app

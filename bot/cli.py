@@ -241,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     _add_policy_commands(sub)
+    from bot.outbox.cli import register as register_outbox
     from bot.serve import register as register_serve
     from bot.store.commands import register as register_store
     from bot.trying import register as register_try
@@ -248,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_serve(sub)
     register_try(sub)
     register_store(sub)
+    register_outbox(sub)
     return parser
 
 

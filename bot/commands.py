@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 from policy import Cloud, Kind, Role, Source, Subscription
 
-SUBCOMMANDS: tuple[str, ...] = ("help", "assess", "invite", "status", "admin")
+SUBCOMMANDS: tuple[str, ...] = ("help", "assess", "invite", "status", "language", "admin")
+LANGUAGE_CHOICES: tuple[str, ...] = ("en", "es", "auto")
 CUSTOMER_MAX = 100
 
 ROLE_ALIASES: dict[str, Role] = {
@@ -62,7 +63,18 @@ class AdminCommand(BaseModel):
     name: Literal["admin"] = "admin"
 
 
-Command = HelpCommand | AssessCommand | InviteCommand | StatusCommand | AdminCommand
+class LanguageCommand(BaseModel):
+    """`language` (show), `language en|es|auto` (mine), `language workspace en|es|auto`."""
+
+    model_config = ConfigDict(frozen=True)
+    name: Literal["language"] = "language"
+    workspace: bool = False
+    choice: Literal["en", "es", "auto"] | None = None
+
+
+Command = (
+    HelpCommand | AssessCommand | InviteCommand | StatusCommand | AdminCommand | LanguageCommand
+)
 
 
 class UsageError(ValueError):
@@ -98,6 +110,8 @@ def parse(text: str) -> Command:
         )
     if head == "admin":
         return AdminCommand()
+    if head in ("language", "idioma", "lang"):
+        return _parse_language(args)
     close = difflib.get_close_matches(head, SUBCOMMANDS, n=1, cutoff=0.5)
     raise UsageError("unknown_subcommand", value=tokens[0], suggestion=close[0] if close else None)
 
@@ -139,6 +153,19 @@ def _parse_assess(args: list[str]) -> AssessCommand:
     return AssessCommand(
         subscriptions=tuple(subs), role=role, cloud=cloud, customer_is_csp_partner=csp
     )
+
+
+def _parse_language(args: list[str]) -> LanguageCommand:
+    words = [_norm(a) for a in args]
+    workspace = bool(words) and words[0] in ("workspace", "team", "default")
+    if workspace:
+        words = words[1:]
+        if not words:
+            raise UsageError("bad_language", value="", valid=list(LANGUAGE_CHOICES))
+    if len(words) > 1 or (words and words[0] not in LANGUAGE_CHOICES):
+        raise UsageError("bad_language", value=" ".join(args), valid=list(LANGUAGE_CHOICES))
+    choice = words[0] if words else None
+    return LanguageCommand(workspace=workspace, choice=choice)  # type: ignore[arg-type]
 
 
 def _role(value: str) -> Role:

@@ -48,3 +48,9 @@ def route_from_body(body: dict[str, Any]) -> dict[str, str | None]:
         "channel": body.get("channel_id") or (body.get("channel") or {}).get("id"),
         "response_url": body.get("response_url"),
     }
+
+
+async def reply(client: AsyncWebClient, body: dict[str, Any], message: dict[str, Any]) -> None:
+    """Answer the user behind an action or view payload privately: through its response_url
+    when it has one (a message), else in a DM (a click in the Home tab or a modal has none)."""
+    await tell_user(client, message, **route_from_body(body))

@@ -13,8 +13,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.delivery import DeliveryError, route_from_body, tell_user
+from bot.i18n import DEFAULT_LANGUAGE
+from bot.listeners import user_and_team
+from bot.services import Services
 from bot.surfaces import error_message
 
 log = logging.getLogger(__name__)
@@ -24,14 +28,24 @@ def new_reference() -> str:
     return "ERR-" + secrets.token_hex(4).upper()
 
 
-def register_error_handler(app: AsyncApp) -> None:
+async def _language(services: Services, client: AsyncWebClient, body: dict[str, Any]) -> str:
+    """The user's language, or English if even that cannot be found out now."""
+    user_id, team_id = user_and_team(body)
+    try:
+        return await services.language.for_user(client, user_id, team_id)
+    except (SQLAlchemyError, SlackApiError, SlackClientError, OSError) as exc:
+        log.warning("error handler: language unknown (%s), answering in English", exc)
+        return DEFAULT_LANGUAGE
+
+
+def register_error_handler(app: AsyncApp, services: Services) -> None:
     @app.error
     async def on_error(
         error: Exception, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> BoltResponse:
         reference = new_reference()
         log.error("unexpected error %s (%s)", reference, _where(body), exc_info=error)
-        message = error_message(reference)
+        message = error_message(reference, lang=await _language(services, client, body))
         acked = context.ack.response if context.ack is not None else None
         if acked is None and body.get("command"):
             # Not acknowledged yet: the apology is the acknowledgement itself.

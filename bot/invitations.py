@@ -14,9 +14,11 @@ from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from bot import surfaces
+from bot.i18n import DEFAULT_LANGUAGE
+from bot.language import team_language
 from bot.services import Services
 from bot.store import invitations as store
 from bot.store.directory import is_provider_of, org_by_key, org_for_team, providers_of
@@ -48,9 +50,14 @@ class OrgView:
     tenant_id: str
     partner_id: str | None
     notification_channel: str | None
+    lang: str = DEFAULT_LANGUAGE  # its workspace default: the language of its channel messages
 
     @classmethod
     def of(cls, org: Organization) -> OrgView:
+        session = object_session(org)
+        lang = DEFAULT_LANGUAGE
+        if session is not None:
+            lang = team_language(session, [t.team_id for t in org.teams])
         return cls(
             org.id,
             org.key,
@@ -59,6 +66,7 @@ class OrgView:
             org.tenant_id,
             org.partner_id,
             org.notification_channel,
+            lang,
         )
 
 
@@ -170,10 +178,25 @@ async def _post_somewhere(
     return channel, await _post(client, channel, message)
 
 
+def _side_lang(view: InvitationView, side: MessagePurpose) -> str:
+    """Channel messages speak their workspace's default language."""
+    org = view.reseller if side is MessagePurpose.reseller and view.reseller else view.provider
+    return org.lang
+
+
+def refresh_homes_later(services: Services, client: AsyncWebClient, view: InvitationView) -> None:
+    """Republish the Home tabs that show this invitation, after the answer to the user."""
+    from bot.home import refresh_homes
+
+    services.spawn(refresh_homes(services, client, view), what=f"Home tabs for {view.ref}")
+
+
 async def refresh_messages(client: AsyncWebClient, view: InvitationView) -> None:
     """Update every message showing the invitation in place."""
     for loc in view.locations:
-        message = surfaces.invitation_message(view, side=loc.purpose.value)
+        message = surfaces.invitation_message(
+            view, side=loc.purpose.value, lang=_side_lang(view, loc.purpose)
+        )
         try:
             await client.chat_update(
                 channel=loc.channel, ts=loc.ts, text=message["text"], blocks=message["blocks"]
@@ -199,9 +222,8 @@ async def _show(
     if any(loc.purpose is side for loc in view.locations):
         await refresh_messages(client, view)
         return view
-    channel, ts = await _post_somewhere(
-        client, surfaces.invitation_message(view, side=side.value), channels, user
-    )
+    message = surfaces.invitation_message(view, side=side.value, lang=_side_lang(view, side))
+    channel, ts = await _post_somewhere(client, message, channels, user)
 
     def record(session: Session) -> InvitationView:
         record_message(session, view.id, channel, ts, side)
@@ -261,7 +283,7 @@ async def create(
         return InvitationView.of(inv)
 
     view = await services.run(save)
-    return await _show(
+    view = await _show(
         services,
         client,
         view,
@@ -269,6 +291,8 @@ async def create(
         [origin_channel, provider.notification_channel],
         user_id,
     )
+    refresh_homes_later(services, client, view)
+    return view
 
 
 async def request(
@@ -313,7 +337,7 @@ async def request(
     view = await _show(
         services, client, view, MessagePurpose.provider, [view.provider.notification_channel], None
     )
-    return await _show(
+    view = await _show(
         services,
         client,
         view,
@@ -321,6 +345,8 @@ async def request(
         [origin_channel, view.reseller.notification_channel],
         user_id,
     )
+    refresh_homes_later(services, client, view)
+    return view
 
 
 async def act(
@@ -405,6 +431,7 @@ async def act(
             view.requested_by_user,
         )
     await refresh_messages(client, view)
+    refresh_homes_later(services, client, view)
     log.info("invitation %s: %s by %s (%s) → %s", view.ref, action, user_id, actor.key, view.state)
     return view
 
@@ -418,6 +445,7 @@ async def expire(services: Services, client: AsyncWebClient) -> int:
     expired = await services.run(run)
     for view in expired:
         await refresh_messages(client, view)
+        refresh_homes_later(services, client, view)
     return len(expired)
 
 

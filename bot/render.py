@@ -4,7 +4,7 @@ Two kinds of template share one environment:
 - `*.txt.j2`: plain text (the CLI);
 - `*.json.j2`: Block Kit as JSON; every interpolated string goes through `tojson`, and text a
   user typed through `mrkdwn` first (escapes & < >). `render_json` parses the result.
-Messages are written with `_()` / `{% trans %}` so that languages are catalogs, not copies.
+Messages are written with `_()` so that languages are gettext catalogs, not copies (bot/i18n.py).
 """
 
 from __future__ import annotations
@@ -12,20 +12,18 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jinja2
 
-import templates as _templates_pkg
+from bot.i18n import DEFAULT_LANGUAGE, TEMPLATE_DIR, translations
 from bot.mrkdwn import escape as mrkdwn_escape
 from bot.mrkdwn import truncate
 
-TEMPLATE_DIR = Path(_templates_pkg.__file__).parent
-
 
 @cache
-def environment() -> jinja2.Environment:
+def environment(lang: str = DEFAULT_LANGUAGE) -> jinja2.Environment:
+    """The Jinja environment for `lang` (one per language: gettext is bound to it)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
         autoescape=False,
@@ -35,7 +33,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=False,
         extensions=["jinja2.ext.i18n", "jinja2.ext.do"],
     )
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["mrkdwn"] = mrkdwn_escape
     env.filters["truncate_text"] = truncate
     env.filters["ucfirst"] = lambda text: text[:1].upper() + text[1:]
@@ -50,14 +48,14 @@ def slack_date(moment: datetime) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
-def render_text(name: str, **context: Any) -> str:
-    """Render a plain-text template (CLI output)."""
-    return environment().get_template(name).render(**context).rstrip() + "\n"
+def render_text(name: str, *, lang: str = DEFAULT_LANGUAGE, **context: Any) -> str:
+    """Render a plain-text template (CLI output) in `lang` (also given to it as `lang`)."""
+    return environment(lang).get_template(name).render(lang=lang, **context).rstrip() + "\n"
 
 
-def render_json(name: str, **context: Any) -> Any:
-    """Render a JSON template and parse it; a syntax error names the template (a bug)."""
-    text = environment().get_template(name).render(**context)
+def render_json(name: str, *, lang: str = DEFAULT_LANGUAGE, **context: Any) -> Any:
+    """Render a JSON template in `lang` and parse it; a syntax error names the template."""
+    text = environment(lang).get_template(name).render(lang=lang, **context)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -87,12 +87,32 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     services = build_services(database.database_url)
     app = build_app(slack, services)
+    from bot.outbox.setup import notifications
+    from bot.settings import BotSettings
+
+    webhooks, background = notifications(
+        services,
+        slack_token=slack.slack_bot_token.get_secret_value(),
+        slack_api_url=slack.slack_api_url,
+        bot_settings=settings_or_exit(BotSettings),
+        worker=False if args.no_outbox_worker else None,
+    )
 
     if args.socket_mode:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         handler = AsyncSocketModeHandler(app, slack.slack_app_token.get_secret_value())
-        asyncio.run(handler.start_async())
+
+        async def socket_mode() -> None:
+            for job in background:  # the outbox worker runs in Socket Mode too
+                await job.start()
+            try:
+                await handler.start_async()
+            finally:
+                for job in reversed(background):
+                    await job.stop()
+
+        asyncio.run(socket_mode())
         return 0
 
     import uvicorn
@@ -100,7 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.web import build_web_app
 
     uvicorn.run(
-        build_web_app(app, services),
+        build_web_app(app, services, webhooks=webhooks, background=background),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
@@ -114,8 +134,10 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "serve",
         help="run the Slack bot (HTTP or Socket Mode)",
-        description="Run the Slack bot. HTTP mode serves POST /slack/events and GET /healthz on "
-        "uvicorn; --socket-mode connects to Slack instead (development: no public URL needed). "
+        description="Run the Slack bot. HTTP mode serves POST /slack/events, "
+        "POST /partner-center/webhooks and GET /healthz on uvicorn, and runs the notification "
+        "worker (docs/webhooks.md); --socket-mode connects to Slack instead (development: no "
+        "public URL needed). "
         "Settings come from the environment or a .env file: SLACK_SIGNING_SECRET, "
         "SLACK_BOT_TOKEN, SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL, DATABASE_URL "
         "(see docs/settings.md). The database is migrated at start.",
@@ -130,4 +152,9 @@ def register(sub: Any) -> None:
         help="log level (default info)",
     )
     p.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    p.add_argument(
+        "--no-outbox-worker",
+        action="store_true",
+        help="do not send notifications from this process (another one does; OUTBOX_WORKER)",
+    )
     p.set_defaults(func=_serve)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,7 +17,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.language import LanguageResolver
+from bot.outbox.options import NotifyOptions
 from bot.partner_center.client import PartnerCenterClient
+from bot.partner_center.graph import GraphGdapClient
 from bot.store.clock import Clock, utc_now
 from bot.store.db import make_engine, make_session_factory, upgrade
 from bot.store.decisions import record_decision
@@ -24,6 +28,8 @@ from bot.store.directory import org_for_team
 from policy import Decision, Role
 
 T = TypeVar("T")
+DIRECTORY_TTL = 60.0
+DECISION_LOG_DELAY = 0.05
 log = logging.getLogger(__name__)
 
 
@@ -33,7 +39,17 @@ class Services:
     clock: Clock = utc_now
     partner_center: PartnerCenterClient | None = None
     invitation_expiry: timedelta = timedelta(days=30)
+    graph: GraphGdapClient | None = None  # GDAP requests through Microsoft Graph
+    notify: NotifyOptions = field(default_factory=NotifyOptions)  # webhooks and GDAP
+    # Set when notifications were queued, so this process's outbox worker sends them now.
+    outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    _directory_cache: dict[str, tuple[float, Role | None, int | None]] = field(default_factory=dict)
+    _decision_batch: list[dict[str, Any]] = field(default_factory=list)
+    language: LanguageResolver = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.language = LanguageResolver(self)
 
     @classmethod
     def from_url(cls, database_url: str, *, migrate: bool = True, **kwargs: Any) -> Services:
@@ -70,36 +86,56 @@ class Services:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    async def membership(self, team_id: str | None) -> tuple[Role | None, int | None]:
+        """(role, organization id) of a Slack team from the partner directory, (None, None)
+        when unknown. Cached for DIRECTORY_TTL seconds: the directory changes rarely (an
+        import), and this is on the path of every command (bench/ack.py)."""
+        if not team_id:
+            return None, None
+        hit = self._directory_cache.get(team_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1], hit[2]
+
+        def lookup(session: Session) -> tuple[Role | None, int | None]:
+            org = org_for_team(session, team_id)
+            return (Role(org.role), org.id) if org is not None else (None, None)
+
+        role, org_id = await self.run(lookup)
+        if len(self._directory_cache) > 10_000:
+            self._directory_cache.clear()
+        self._directory_cache[team_id] = (time.monotonic() + DIRECTORY_TTL, role, org_id)
+        return role, org_id
+
     async def role_for(self, team_id: str | None) -> Role | None:
         """The requester's role, from the partner directory (None when the team is unknown)."""
-        if not team_id:
-            return None
-
-        def lookup(session: Session) -> Role | None:
-            org = org_for_team(session, team_id)
-            return Role(org.role) if org is not None else None
-
-        return await self.run(lookup)
+        return (await self.membership(team_id))[0]
 
     async def log_decision(
         self, decision: Decision, *, user_id: str, team_id: str, customer: str | None
     ) -> None:
-        """Append the decision to the decision log (who asked, the facts, the answer)."""
+        """Append the decision to the decision log (who asked, the facts, the answer). Writes
+        are batched: decisions made within DECISION_LOG_DELAY seconds share one transaction."""
+        _, org_id = await self.membership(team_id)
+        self._decision_batch.append(
+            {
+                "decision_id": decision.decision_id,
+                "user_id": user_id,
+                "team_id": team_id,
+                "org_id": org_id,
+                "customer_name": customer,
+                "policy_edition": decision.policy_edition,
+                "outcome": decision.outcome.value,
+                "facts": decision.facts.model_dump(mode="json"),
+                "steps": decision.step_codes(),
+                "clock": self.clock,
+            }
+        )
+        if len(self._decision_batch) == 1:
+            await asyncio.sleep(DECISION_LOG_DELAY)
+            batch, self._decision_batch = self._decision_batch, []
 
-        def write(session: Session) -> None:
-            org = org_for_team(session, team_id)
-            record_decision(
-                session,
-                decision_id=decision.decision_id,
-                user_id=user_id,
-                team_id=team_id,
-                org_id=org.id if org is not None else None,
-                customer_name=customer,
-                policy_edition=decision.policy_edition,
-                outcome=decision.outcome.value,
-                facts=decision.facts.model_dump(mode="json"),
-                steps=decision.step_codes(),
-                clock=self.clock,
-            )
+            def write(session: Session) -> None:
+                for record in batch:
+                    record_decision(session, **record)
 
-        await self.run(write)
+            await self.run(write)

@@ -2,6 +2,7 @@
 
 - `POST /slack/events` — commands, interactivity and events (Bolt verifies the signature: 401).
 - `GET /healthz` — liveness and the database.
+- `POST /partner-center/webhooks` — Partner Center events (bot/webhooks.py, docs/webhooks.md).
 
 Our own adapter instead of Bolt's Starlette handler, for two reasons: a size limit on bodies, and
 Bolt 1.30's parsing (slack_bolt/request/internals.py tests `"payload" in body` on the raw form, so
@@ -12,9 +13,11 @@ hand Bolt the result; tests/slack/test_command.py keeps the regression tests.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
@@ -27,6 +30,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.services import Services
+from bot.webhooks import webhook_route
 
 log = logging.getLogger(__name__)
 MAX_SLACK_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is not Slack
@@ -69,7 +73,26 @@ def bolt_request(raw: str, request: Request) -> AsyncBoltRequest:
     return req
 
 
-def build_web_app(app: AsyncApp, services: Services) -> Starlette:
+class Background(Protocol):
+    """Work that runs beside the server (e.g. the outbox worker), started and stopped by the
+    ASGI lifespan."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def build_web_app(
+    app: AsyncApp,
+    services: Services,
+    *,
+    webhooks: Route | None = None,
+    background: Sequence[Background] = (),
+) -> Starlette:
+    """`webhooks`: the Partner Center route (default: `bot.webhooks.webhook_route` with
+    settings from the environment). `background` is started at startup and stopped at
+    shutdown (uvicorn's lifespan; servers run with `lifespan="off"` start none)."""
+
     async def slack_events(request: Request) -> Response:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > MAX_SLACK_BODY:
@@ -100,9 +123,23 @@ def build_web_app(app: AsyncApp, services: Services) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        started: list[Background] = []
+        try:
+            for job in background:
+                await job.start()
+                started.append(job)
+            yield
+        finally:
+            for job in reversed(started):
+                await job.stop()
+
     return Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-        ]
+            webhooks if webhooks is not None else webhook_route(services),
+        ],
+        lifespan=lifespan,
     )

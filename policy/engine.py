@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from policy.decision import (
@@ -128,8 +129,22 @@ def _compile(ed: Edition) -> _Compiled:
 def evaluate(
     facts: Facts, *, edition: str | Edition = DEFAULT_EDITION, decision_id: str | None = None
 ) -> Decision:
-    """Decide a multichannel case. `decision_id` defaults to a fresh UUID."""
-    ed = edition if isinstance(edition, Edition) else get_edition(edition)
+    """Decide a multichannel case. `decision_id` defaults to a fresh UUID.
+
+    The engine is deterministic: for a named edition, the decision for given facts is computed
+    once and copied with a new id afterwards (a bot answers the same few cases all day)."""
+    new_id = decision_id or str(uuid.uuid4())
+    if isinstance(edition, str):
+        return _decide_named(facts, edition).model_copy(update={"decision_id": new_id})
+    return _decide(facts, edition, new_id)
+
+
+@lru_cache(maxsize=4096)
+def _decide_named(facts: Facts, edition: str) -> Decision:
+    return _decide(facts, get_edition(edition), "")
+
+
+def _decide(facts: Facts, ed: Edition, decision_id: str) -> Decision:
     compiled = _compile(ed)
     case_rules, sub_rules, citations = compiled.case_rules, compiled.sub_rules, compiled.citations
 
@@ -204,7 +219,7 @@ def evaluate(
     )
     fired = list(dict.fromkeys([*case.rules, *(r for s in sub_decisions for r in s.rules)]))
     return Decision(
-        decision_id=decision_id or str(uuid.uuid4()),
+        decision_id=decision_id,
         policy_edition=ed.edition,
         outcome=_overall(case, sub_decisions),
         facts=facts,

@@ -99,7 +99,9 @@ def test_other_surfaces_validate() -> None:
     surfaces.error_message("ERR-0000ABCD")
     surfaces.notice_message("stale_button")
     surfaces.notice_message("shared")
-    surfaces.home_view()
+    from bot.home import HomeData
+
+    surfaces.home_view(home=HomeData())  # richer Home tabs: tests/invitations/
     errors = surfaces.modal_errors({"subscriptions": "no_subscription", "customer": "blank"})
     assert set(errors["errors"]) == {"subscriptions", "customer"}
 
@@ -123,5 +125,8 @@ def test_every_slack_template_is_exercised() -> None:
         "reseller_refusal.json.j2",
         "status.json.j2",
         "admin.json.j2",
+        # tested in tests/notify/test_notify_templates.py
+        "notification.json.j2",
+        "unmatched.json.j2",
     }, "add the new template to tests/test_surfaces.py"
     assert Path(TEMPLATE_DIR / "_labels.j2").exists()

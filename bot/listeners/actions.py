@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import surfaces
+from bot.listeners import user_and_team
 from bot.metadata import AssessOrigin, DecisionRef, MetadataError, load
 from bot.services import Services
 from policy import EditionError, evaluate
@@ -19,26 +20,35 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
+        user_id, team_id = user_and_team(body)
+        lang = await services.language.for_user(client, user_id, team_id)
         origin = AssessOrigin(
             channel_id=(body.get("channel") or {}).get("id"), response_url=body.get("response_url")
         )
-        role = await services.role_for((body.get("team") or {}).get("id"))
+        role = await services.role_for(team_id)
         await client.views_open(
-            trigger_id=body["trigger_id"], view=surfaces.assess_modal(origin=origin, role=role)
+            trigger_id=body["trigger_id"],
+            view=surfaces.assess_modal(origin=origin, role=role, lang=lang),
         )
 
     @app.action("share_decision")
     async def share_decision(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond
+        ack: AsyncAck,
+        action: dict[str, Any],
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
     ) -> None:
         await ack()
+        user_id, team_id = user_and_team(body)
+        lang = await services.language.for_user(client, user_id, team_id)
         try:
             ref = load(DecisionRef, action.get("value"))
             decision = evaluate(ref.facts, edition=ref.edition, decision_id=ref.decision_id)
         except (MetadataError, EditionError):
-            await respond(**surfaces.notice_message("stale_button"))
+            await respond(**surfaces.notice_message("stale_button", lang=lang))
             return
         message = surfaces.decision_message(
-            decision, customer=ref.customer, shared_by=body["user"]["id"]
+            decision, customer=ref.customer, shared_by=user_id, lang=lang
         )
         await respond(**message, replace_original=False)

@@ -13,11 +13,13 @@ from bot.commands import (
     AssessCommand,
     HelpCommand,
     InviteCommand,
+    LanguageCommand,
     StatusCommand,
     UsageError,
     parse,
 )
 from bot.listeners.invitations import handle_command
+from bot.listeners.language import handle_language
 from bot.metadata import AssessOrigin
 from bot.services import Services
 from policy import Facts, evaluate
@@ -34,26 +36,30 @@ async def ack_with(ack: AsyncAck, message: dict[str, Any]) -> None:
 def register(app: AsyncApp, services: Services) -> None:
     @app.command(COMMAND)
     async def multichannel(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
-        text = command.get("text") or ""
+        team_id, user_id = command.get("team_id"), command["user_id"]
+        lang = await services.language.for_user(client, user_id, team_id)
         try:
-            parsed = parse(text)
+            parsed = parse(command.get("text") or "")
         except UsageError as error:
             if error.code == "unknown_subcommand":
                 message = surfaces.help_message(
                     typed=str(error.params["value"]),
                     suggestion=error.params.get("suggestion"),  # type: ignore[arg-type]
+                    lang=lang,
                 )
             else:
-                message = surfaces.usage_error_message(error)
+                message = surfaces.usage_error_message(error, lang=lang)
             await ack_with(ack, message)
             return
 
         if isinstance(parsed, HelpCommand):
-            await ack_with(ack, surfaces.help_message())
+            await ack_with(ack, surfaces.help_message(lang=lang))
             return
-
+        if isinstance(parsed, LanguageCommand):
+            await ack_with(ack, await handle_language(services, client, parsed, command))
+            return
         if isinstance(parsed, InviteCommand | StatusCommand | AdminCommand):
-            answer = await handle_command(services, client, parsed, command)
+            answer = await handle_command(services, client, parsed, command, lang)
             if answer is None:
                 await ack()
             else:
@@ -61,7 +67,6 @@ def register(app: AsyncApp, services: Services) -> None:
             return
 
         assert isinstance(parsed, AssessCommand)
-        team_id = command.get("team_id")
         if not parsed.subscriptions:
             # trigger_id expires after 3 s: acknowledge, then open the modal at once.
             await ack()
@@ -71,7 +76,7 @@ def register(app: AsyncApp, services: Services) -> None:
             )
             await client.views_open(
                 trigger_id=command["trigger_id"],
-                view=surfaces.assess_modal(origin=origin, role=role),
+                view=surfaces.assess_modal(origin=origin, role=role, lang=lang),
             )
             return
 
@@ -87,12 +92,10 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack_with(
             ack,
             surfaces.decision_message(
-                decision, invitation_action=surfaces.invitation_action_for(decision)
+                decision, lang=lang, invitation_action=surfaces.invitation_action_for(decision)
             ),
         )
         services.spawn(
-            services.log_decision(
-                decision, user_id=command["user_id"], team_id=team_id or "", customer=None
-            ),
+            services.log_decision(decision, user_id=user_id, team_id=team_id or "", customer=None),
             what=f"decision log {decision.decision_id}",
         )

@@ -7,13 +7,16 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import surfaces
+from bot.home import publish_home
 from bot.services import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.event("app_home_opened")
-    async def home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+    async def home_opened(
+        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         if event.get("tab") != "home":
             return
-        await client.views_publish(user_id=event["user"], view=surfaces.home_view())
+        team_id = body.get("team_id") or (event.get("view") or {}).get("team_id") or ""
+        await publish_home(services, client, event["user"], team_id)

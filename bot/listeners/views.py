@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import surfaces
 from bot.delivery import tell_user
 from bot.forms import FormErrors, read_assess_form
+from bot.listeners import user_and_team
 from bot.metadata import AssessOrigin, MetadataError, load
 from bot.services import Services
 from policy import evaluate
@@ -20,10 +21,12 @@ def register(app: AsyncApp, services: Services) -> None:
     async def assess_submitted(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
+        user_id, team_id = user_and_team(body)
+        lang = await services.language.for_user(client, user_id, team_id)
         try:
             form = read_assess_form(view["state"]["values"])
         except FormErrors as invalid:
-            await ack(**surfaces.modal_errors(invalid.errors))
+            await ack(**surfaces.modal_errors(invalid.errors, lang=lang))
             return
         try:
             origin = load(AssessOrigin, view.get("private_metadata"))
@@ -31,12 +34,12 @@ def register(app: AsyncApp, services: Services) -> None:
             origin = AssessOrigin()  # answer in a DM instead
         await ack()
         decision = evaluate(form.facts)
-        user_id = body["user"]["id"]
         await tell_user(
             client,
             surfaces.decision_message(
                 decision,
                 customer=form.customer,
+                lang=lang,
                 invitation_action=surfaces.invitation_action_for(decision),
             ),
             user=user_id,
@@ -47,7 +50,7 @@ def register(app: AsyncApp, services: Services) -> None:
             services.log_decision(
                 decision,
                 user_id=user_id,
-                team_id=(body.get("team") or {}).get("id") or body["user"].get("team_id", ""),
+                team_id=team_id,
                 customer=form.customer,
             ),
             what=f"decision log {decision.decision_id}",

@@ -61,6 +61,21 @@ class AuditAction(StrEnum):
     expire = "expire"  # the link ran out (no person involved)
 
 
+class JobStatus(StrEnum):
+    """Where a webhook event (inbox) or a Slack side effect (outbox) stands."""
+
+    pending = "pending"  # to do, or being done under a lease (`locked_until`)
+    done = "done"
+    parked = "parked"  # failed too often, or for good: kept for `mcbot outbox`, never dropped
+
+
+class OutboxEffect(StrEnum):
+    update = "update"  # chat.update of a message showing an invitation
+    reply = "reply"  # chat.postMessage in the thread of the provider's invitation message
+    dm = "dm"  # chat.postMessage to a user (their DM with the bot)
+    post = "post"  # chat.postMessage in a channel
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every backend."""
 
@@ -270,6 +285,102 @@ class DecisionRecord(Base):
     outcome: Mapped[str] = mapped_column(String(32))
     facts: Mapped[dict[str, Any]] = mapped_column(JSON)
     steps: Mapped[list[str]] = mapped_column(JSON)
+
+
+class LanguagePreference(Base):
+    """A language chosen for a Slack user (`/multichannel language es`) or, as the default of
+    a workspace, for a Slack team (`/multichannel language workspace es`, admins)."""
+
+    __tablename__ = "language_preferences"
+    __table_args__ = (
+        CheckConstraint("scope IN ('user', 'team')", name="scope"),
+        CheckConstraint("lang IN ('en', 'es')", name="lang"),
+    )
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class HomeViewer(Base):
+    """A Slack user who opened the bot's Home tab: republished when what they see changes."""
+
+    __tablename__ = "home_viewers"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    opened_at: Mapped[datetime]
+
+
+class InboxEvent(Base):
+    """A verified Partner Center webhook delivery, stored on the request path and processed
+    by the outbox worker. `dedupe_key` is UNIQUE: Partner Center's retries of one delivery
+    are no-ops. Claimed under a lease (`locked_until`, `locked_by`) like `OutboxMessage`;
+    `pace_key` (the resource) keeps events about one resource in order."""
+
+    __tablename__ = "webhook_inbox"
+    __table_args__ = (
+        Index("ix_webhook_inbox_status_pace_key", "status", "pace_key", "id"),
+        Index("ix_webhook_inbox_status_available_at", "status", "available_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    event_name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(32))  # bot.partner_center.events.EventKind
+    resource_uri: Mapped[str | None] = mapped_column(Text)
+    customer_id: Mapped[str | None] = mapped_column(String(36))
+    relationship_id: Mapped[str | None] = mapped_column(String(100))
+    changed_at: Mapped[datetime | None]
+    received_at: Mapped[datetime]
+    pace_key: Mapped[str] = mapped_column(String(120))
+    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus, "status"))
+    attempts: Mapped[int] = mapped_column(Integer)
+    available_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    in_doubt: Mapped[bool] = mapped_column(Boolean)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id"), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class OutboxMessage(Base):
+    """One Slack side effect to perform exactly once. `dedupe_key` is UNIQUE (derived from the
+    invitation's version or the event), so deriving the effects twice adds nothing.
+    `pace_key` ("method channel") serializes and paces the sends per channel."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status_pace_key", "status", "pace_key", "id"),
+        Index("ix_outbox_status_available_at", "status", "available_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_inbox.id"), index=True)
+    effect: Mapped[OutboxEffect] = mapped_column(_enum(OutboxEffect, "effect"))
+    channel: Mapped[str] = mapped_column(String(32))  # a user id for a DM
+    ts: Mapped[str | None] = mapped_column(String(32))  # the message to update
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    pace_key: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus, "status"))
+    attempts: Mapped[int] = mapped_column(Integer)
+    ratelimited: Mapped[int] = mapped_column(Integer)
+    available_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    in_doubt: Mapped[bool] = mapped_column(Boolean)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    result_ts: Mapped[str | None] = mapped_column(String(32))
 
 
 def _refuse_audit_change(mapper: Mapper[Any], connection: Any, target: AuditEvent) -> None:

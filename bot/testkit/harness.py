@@ -30,7 +30,7 @@ BOT_TOKEN = "xoxb-test-token"
 class ServerThread:
     """uvicorn serving an ASGI app on 127.0.0.1 (free port) in a daemon thread."""
 
-    def __init__(self, asgi_app: Any, *, port: int = 0) -> None:
+    def __init__(self, asgi_app: Any, *, port: int = 0, lifespan: str = "off") -> None:
         config = uvicorn.Config(
             asgi_app,
             host="127.0.0.1",
@@ -38,7 +38,7 @@ class ServerThread:
             log_level="warning",
             access_log=False,
             loop="asyncio",
-            lifespan="off",
+            lifespan=lifespan,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -65,7 +65,15 @@ class BotHarness:
         database_url: str | None = None,
         slack: SlackStandIn | None = None,
         signing_secret: str = SIGNING_SECRET,
+        outbox: bool = False,
+        signer: Any = None,
+        bot_settings: Any = None,
+        services_options: dict[str, Any] | None = None,
     ) -> None:
+        """`outbox`: run the ASGI lifespan with the notification worker (docs/webhooks.md).
+        `signer`: a `bot.partner_center.testkit.WebhookSigner` whose deliveries the webhook
+        endpoint trusts. `bot_settings`: a `BotSettings` (worker options, PARTNER_ORG_KEY).
+        `services_options`: more `Services` fields (partner_center, graph, clock...)."""
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if database_url is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="mcbot-")
@@ -77,6 +85,11 @@ class BotHarness:
         self.http = httpx.Client(timeout=10)
         self._server: ServerThread | None = None
         self.services: Any = None
+        self.outbox = outbox
+        self.signer = signer
+        self.bot_settings = bot_settings
+        self.services_options = dict(services_options or {})
+        self.worker: Any = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> Self:
@@ -92,11 +105,40 @@ class BotHarness:
             slack_bot_token=BOT_TOKEN,
             slack_api_url=self.slack.base_url,
         )
-        self.services = Services.from_url(self.database_url)
+        self.services = Services.from_url(self.database_url, **self.services_options)
         app = build_app(settings, self.services)
-        self._server = ServerThread(build_web_app(app, self.services))
+        if not (self.outbox or self.signer is not None):
+            self._server = ServerThread(build_web_app(app, self.services))
+        else:
+            webhooks, background = self._notifications()
+            web = build_web_app(app, self.services, webhooks=webhooks, background=background)
+            self._server = ServerThread(web, lifespan="on" if self.outbox else "off")
         self._server.start()
         return self
+
+    def _notifications(self) -> tuple[Any, list[Any]]:
+        from bot.outbox.setup import notifications
+        from bot.outbox.worker import OutboxWorker
+        from bot.partner_center.settings import PartnerCenterSettings
+        from bot.partner_center.signature import WebhookVerifier
+        from bot.settings import BotSettings
+
+        overrides = self.signer.settings_overrides() if self.signer is not None else {}
+        pc_settings = PartnerCenterSettings(_env_file=None, **overrides)  # type: ignore[call-arg]
+        verifier = None
+        if self.signer is not None:
+            verifier = WebhookVerifier(pc_settings, http=self.signer.http_client())
+        webhooks, background = notifications(
+            self.services,
+            slack_token=BOT_TOKEN,
+            slack_api_url=self.slack.base_url,
+            bot_settings=self.bot_settings or BotSettings(_env_file=None),  # type: ignore[call-arg]
+            partner_center=pc_settings,
+            verifier=verifier,
+            worker=self.outbox,
+        )
+        self.worker = next((job for job in background if isinstance(job, OutboxWorker)), None)
+        return webhooks, background
 
     def stop(self) -> None:
         if self._server is not None:
@@ -150,6 +192,18 @@ class BotHarness:
 
     def event(self, event: dict[str, Any], *, team_id: str = DEFAULT_TEAM_ID) -> httpx.Response:
         return self.post(event_body(event, team_id=team_id))
+
+    # -- Partner Center deliveries ------------------------------------------------------------
+    def webhook(
+        self, payload: dict[str, Any] | bytes, *, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """POST a Partner Center event, signed by `signer` unless `headers` are given."""
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        if headers is None:
+            assert self.signer is not None, "BotHarness(signer=...) to sign deliveries"
+            headers = self.signer.headers(body)
+        headers = {"Content-Type": "application/json", **headers}
+        return self.http.post(f"{self.url}/partner-center/webhooks", content=body, headers=headers)
 
 
 def ack_json(response: httpx.Response) -> dict[str, Any]:

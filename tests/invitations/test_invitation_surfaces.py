@@ -152,3 +152,21 @@ def test_notices_validate(code: str) -> None:
     }
     message = surfaces.notice_message(code, **params)
     assert message["text"] and message["text"] != code
+
+
+@pytest.mark.parametrize("customer", NASTY)
+def test_home_tab_validates_when_full(customer: str) -> None:
+    from bot.home import LIMITS, HomeData
+
+    many = [view(s, customer, reseller=True) for s in InvitationState]
+    for org in (None, PROVIDER, RESELLER):
+        home = HomeData(
+            org=org,
+            requests=many[: LIMITS["requests"]] * 2,
+            waiting=many[:5],
+            open=(many * 3)[: LIMITS["open"]],
+            accepted=many[: LIMITS["accepted"]],
+            more={"requests": 3, "open": 40, "accepted": 2},
+        )
+        view_ = surfaces.home_view(home=home)
+        assert len(view_["blocks"]) <= 100

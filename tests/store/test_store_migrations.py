@@ -28,6 +28,10 @@ TABLES = {
     "invitation_messages",
     "audit_events",
     "decision_records",
+    "language_preferences",
+    "home_viewers",
+    "webhook_inbox",
+    "outbox",
 }
 
 

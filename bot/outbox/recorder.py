@@ -1,0 +1,95 @@
+"""Outcomes of sends, written to the database in batches: one transaction every `PERIOD` for
+everything that finished meanwhile, instead of one per message (SQLite has one writer at a
+time; the request path needs its turn).
+
+A record that cannot be written (the database is down) is tried again a few times; after that
+its row keeps its lease, which runs out, and the row is claimed again in doubt (the sender then
+looks for the message in Slack before posting it again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+PERIOD = 0.02
+TRIES = 5
+
+Record = Callable[[Session], bool]
+Runner = Callable[[Callable[[Session], list[bool]]], Awaitable[list[bool]]]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    record: Record
+    row_id: int
+    stat: str
+    wake: bool
+
+
+class Recorder:
+    def __init__(self, run: Runner, stats: Counter[str]) -> None:
+        self._run = run
+        self._stats = stats
+        self._pending: list[_Pending] = []
+        self._added = asyncio.Event()
+        self.flushed = asyncio.Event()  # set after each batch: rows may be claimable now
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def add(self, record: Record, row_id: int, stat: str, *, wake: bool = True) -> None:
+        """Record an outcome with the next batch; `wake`: the worker should look for work
+        right after (the row's channel may have something due at once)."""
+        self._pending.append(_Pending(record, row_id, stat, wake))
+        self._added.set()
+
+    def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="outbox-recorder")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._added.set()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self.flush()
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            await self._added.wait()
+            self._added.clear()
+            await asyncio.sleep(PERIOD)
+            await self.flush()
+
+    async def flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+
+        def write(session: Session) -> list[bool]:
+            return [item.record(session) for item in batch]
+
+        for attempt in range(1, TRIES + 1):
+            try:
+                results = await self._run(write)
+                break
+            except SQLAlchemyError as exc:
+                if attempt == TRIES:
+                    log.error("cannot record %s outcome(s): %s", len(batch), exc)
+                    return
+                await asyncio.sleep(0.05 * attempt)
+        for item, ok in zip(batch, results, strict=True):
+            if ok:
+                self._stats[item.stat] += 1
+            else:
+                log.warning("outbox row %s: no longer ours, outcome not recorded", item.row_id)
+        if any(item.wake for item in batch):
+            self.flushed.set()

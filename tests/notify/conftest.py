@@ -1,0 +1,79 @@
+"""Fixtures for the notification tests: a webhook signer, the whole bot with its outbox worker
+(BotHarness(outbox=True)), and databases on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.partner_center.testkit import WebhookSigner
+from bot.settings import BotSettings
+from bot.store import db
+from bot.store.testing import fresh_postgres_database, postgres_unavailable
+from bot.testkit.harness import BotHarness
+
+from .helpers import fast_settings
+
+
+@pytest.fixture(scope="session")
+def signer() -> Iterator[WebhookSigner]:
+    with WebhookSigner() as instance:
+        yield instance
+
+
+@pytest.fixture
+def make_bot(signer: WebhookSigner) -> Iterator[Callable[..., BotHarness]]:
+    """Start a BotHarness with the outbox worker; stopped after the test."""
+    started: list[BotHarness] = []
+
+    def make(*, settings: BotSettings | None = None, **kwargs: Any) -> BotHarness:
+        kwargs.setdefault("outbox", True)
+        harness = BotHarness(signer=signer, bot_settings=settings or fast_settings(), **kwargs)
+        started.append(harness.start())
+        return harness
+
+    yield make
+    for harness in reversed(started):
+        harness.stop()
+
+
+@pytest.fixture
+def bot(make_bot: Callable[..., BotHarness]) -> BotHarness:
+    return make_bot()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("notify-template") / "template.sqlite3"
+    db.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "notify.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    reason = postgres_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    with fresh_postgres_database() as url:
+        db.upgrade(url)
+        yield url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    reason = postgres_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    with fresh_postgres_database() as url:
+        db.upgrade(url)
+        yield url

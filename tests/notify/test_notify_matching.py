@@ -1,0 +1,253 @@
+"""From a stored event to the right invitation, on SQLite and PostgreSQL: by tenant, by the
+customer's domain or company name (Partner Center), GDAP by relationship id, DAP by tenant;
+unique matches only; one transaction with the notifications it queues."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from bot.invitations import InvitationView
+from bot.outbox import queue
+from bot.outbox import testkit as tk
+from bot.outbox.inbox import RetryLater, process_event
+from bot.outbox.notify import change_effects
+from bot.outbox.options import NotifyOptions
+from bot.partner_center.client import Customer
+from bot.partner_center.errors import PartnerCenterError, PartnerCenterUnreachable
+from bot.partner_center.events import parse_event
+from bot.services import Services
+from bot.store import db
+from bot.store.clock import utc_now
+from bot.store.directory import import_directory, org_by_key
+from bot.store.invitations import create_invitation, transition
+from bot.store.lifecycle import InvitationState
+from bot.store.lookup import get_invitation
+from bot.store.messages import record_message
+from bot.store.models import InboxEvent, LinkSource, MessagePurpose, OutboxMessage
+
+DIRECTORY = Path(__file__).resolve().parents[2] / "docs" / "partners.example.yaml"
+TENANT = "4b2a6e33-8791-4386-bd2b-0d55baf25039"
+OTHER = "0c0ffee0-0000-4000-8000-000000000001"
+S = InvitationState
+
+
+class FakePartnerCenter:
+    """get_customer from a dict; or raising `error`."""
+
+    def __init__(self, customers: dict[str, Customer], error: Exception | None = None) -> None:
+        self.customers, self.error, self.calls = customers, error, 0
+
+    async def get_customer(self, customer_id: str) -> Customer:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return self.customers[customer_id]
+
+
+@pytest.fixture
+def services(database_url: str) -> Iterator[Services]:
+    engine = db.make_engine(database_url)
+    with db.make_session_factory(engine).begin() as session:
+        import_directory(session, yaml.safe_load(DIRECTORY.read_text("utf-8")))
+    yield Services(
+        sessions=db.make_session_factory(engine),
+        notify=NotifyOptions(partner_org_key="contoso-dist"),
+    )
+    engine.dispose()
+
+
+def invite(
+    services: Services,
+    customer: str,
+    *,
+    tenant: str | None = None,
+    domain: str | None = None,
+    reseller: str | None = "fabrikam",
+    message: bool = True,
+) -> int:
+    with services.sessions.begin() as session:
+        provider = org_by_key(session, "contoso-dist")
+        assert provider is not None
+        inv = create_invitation(
+            session,
+            provider=provider,
+            customer_name=customer,
+            link=tk.LINK,
+            link_source=LinkSource.documented_format,
+            created_by_user="U0CREATOR1",
+            created_by_team="T0PROVIDER",
+            reseller=org_by_key(session, reseller) if reseller else None,
+            customer_tenant_id=tenant,
+            customer_domain=domain,
+        )
+        if message:
+            record_message(session, inv.id, "C0PROVNOTIF", f"1.{inv.id}", MessagePurpose.provider)
+        return inv.id
+
+
+async def deliver(services: Services, payload: dict[str, Any], *, final: bool = False) -> str:
+    event = parse_event(json.dumps(payload).encode())
+    now = utc_now()
+    with services.sessions.begin() as session:
+        assert queue.record_event(session, event, now=now) is not None
+    with services.sessions.begin() as session:
+        claimed = queue.claim(
+            session, InboxEvent, worker="t", now=now, lease=timedelta(seconds=30), limit=1
+        )
+    return await process_event(services, claimed[0], worker="t", now=utc_now, final=final)
+
+
+def outbox(services: Services) -> list[OutboxMessage]:
+    with services.sessions() as session:
+        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def state(services: Services, invitation_id: int) -> InvitationState:
+    with services.sessions() as session:
+        return get_invitation(session, invitation_id).state
+
+
+async def test_by_tenant_accepts_and_queues_every_notification(services: Services) -> None:
+    inv = invite(services, "Contoso Ltd", tenant=TENANT)
+    assert await deliver(services, tk.acceptance(TENANT)) == "notified"
+    assert state(services, inv) is S.accepted
+    rows = {(r.effect.value, r.channel, r.thread_ts) for r in outbox(services)}
+    assert rows == {
+        ("update", "C0PROVNOTIF", None),
+        ("reply", "C0PROVNOTIF", f"1.{inv}"),
+        ("dm", "U0CREATOR1", None),
+        ("post", "C0RESNOTIF", None),  # the reseller's channel
+    }
+    shown = {r.effect.value: json.dumps(r.payload) for r in outbox(services)}
+    assert "inv_request_gdap" in shown["reply"]  # the next step, provider side
+    assert "inv_request_gdap" in shown["dm"]
+    assert "inv_request_gdap" not in shown["post"]  # not for the reseller
+    # the same event derived again, or another delivery of the same acceptance: nothing new
+    with services.sessions.begin() as session:
+        view = InvitationView.of(get_invitation(session, inv))
+        assert queue.enqueue(session, change_effects(session, view, "accepted"), now=utc_now()) == 0
+    later = tk.acceptance(TENANT, changed_at=utc_now())
+    assert await deliver(services, later) == "already"
+    assert len(outbox(services)) == 4
+
+
+async def test_without_a_message_the_provider_channel_gets_a_post(services: Services) -> None:
+    invite(services, "Contoso Ltd", tenant=TENANT, reseller=None, message=False)
+    assert await deliver(services, tk.acceptance(TENANT)) == "notified"
+    rows = {(r.effect.value, r.channel) for r in outbox(services)}
+    assert rows == {("post", "C0PROVNOTIF"), ("dm", "U0CREATOR1")}
+
+
+async def test_by_domain_then_by_company_name_through_partner_center(services: Services) -> None:
+    by_domain = invite(services, "Something Else", domain="Contoso.COM")
+    by_name = invite(services, "  Fabrikam   Widgets ", domain=None)
+    invite(services, "Fabrikam Widgets", domain="other.example")  # another domain: not them
+    invite(services, "Tied", tenant=OTHER, domain="tied.example")
+    customers = {
+        TENANT: Customer(id=TENANT, company_name="Contoso", domain="contoso.com"),
+        OTHER.replace("1", "2"): Customer(
+            id=OTHER.replace("1", "2"), company_name="FABRIKAM widgets", domain="fw.example"
+        ),
+        OTHER.replace("1", "3"): Customer(
+            id=OTHER.replace("1", "3"), company_name="Tied", domain="tied.example"
+        ),
+    }
+    services.partner_center = FakePartnerCenter(customers)  # type: ignore[assignment]
+    assert await deliver(services, tk.acceptance(TENANT)) == "notified"
+    assert state(services, by_domain) is S.accepted
+    assert await deliver(services, tk.acceptance(OTHER.replace("1", "2"))) == "notified"
+    assert state(services, by_name) is S.accepted
+    with services.sessions() as session:
+        assert get_invitation(session, by_name).customer_tenant_id == OTHER.replace("1", "2")
+    # an invitation already tied to another tenant is never taken for this customer
+    assert await deliver(services, tk.acceptance(OTHER.replace("1", "3"))) == "unmatched"
+
+
+async def test_no_match_posts_the_select_to_the_partner_channel(services: Services) -> None:
+    pending = [invite(services, f"Customer {n}") for n in range(3)]
+    assert await deliver(services, tk.acceptance(TENANT)) == "unmatched"
+    (row,) = outbox(services)
+    assert (row.effect.value, row.channel) == ("post", "C0PROVNOTIF")
+    blocks = row.payload["message"]["blocks"]
+    select_ = next(b for b in blocks if b["type"] == "actions")["elements"][0]
+    assert select_["action_id"] == "link_acceptance"
+    values = [json.loads(o["value"]) for o in select_["options"]]
+    assert [v["i"] for v in values] == sorted(pending, reverse=True)  # newest first
+    assert {v["e"] for v in values} == {row.event_id}
+    assert all(state(services, inv) is S.created for inv in pending)
+
+
+async def test_a_name_two_invitations_share_is_not_a_match(services: Services) -> None:
+    invite(services, "Twin")
+    invite(services, "twin")
+    customer = Customer(id=TENANT, company_name="TWIN", domain=None)
+    services.partner_center = FakePartnerCenter({TENANT: customer})  # type: ignore[assignment]
+    assert await deliver(services, tk.acceptance(TENANT)) == "unmatched"
+
+
+async def test_partner_center_down_is_retried_then_left_unmatched(services: Services) -> None:
+    invite(services, "Contoso")
+    down = PartnerCenterUnreachable("https://pc", "connection refused")
+    services.partner_center = FakePartnerCenter({}, error=down)  # type: ignore[assignment]
+    with pytest.raises(RetryLater):
+        await deliver(services, tk.acceptance(TENANT))
+    with services.sessions() as session:  # rolled back: still pending, nothing queued
+        (event,) = session.scalars(select(InboxEvent)).all()
+        assert event.status.value == "pending" and event.outcome is None
+    assert outbox(services) == []
+    refused = PartnerCenterError(403, "forbidden", "no")
+    services.partner_center = FakePartnerCenter({}, error=refused)  # type: ignore[assignment]
+    other = tk.acceptance(OTHER)
+    assert await deliver(services, other) == "unmatched"  # not transient: no retry
+
+
+async def test_unknown_partner_and_no_channel(services: Services) -> None:
+    services.notify = NotifyOptions(partner_org_key=None)  # 3 non-resellers: which one?
+    assert await deliver(services, tk.acceptance(TENANT)) == "unmatched_nowhere"
+    services.notify = NotifyOptions(partner_org_key="tailspin")  # a reseller without channel
+    assert await deliver(services, tk.acceptance(OTHER)) == "unmatched_no_channel"
+    assert outbox(services) == []
+
+
+async def test_gdap_dap_and_ended_access(services: Services) -> None:
+    gdap = invite(services, "Gdap Customer", tenant=TENANT)
+    dap = invite(services, "Dap Customer", tenant=OTHER)
+    with services.sessions.begin() as session:
+        for inv in (gdap, dap):
+            transition(
+                session, inv, S.accepted, actor_user=None, actor_team=None, expected_version=None
+            )
+        transition(
+            session,
+            gdap,
+            S.delegated_admin_requested,
+            actor_user="U1",
+            actor_team="T0PROVIDER",
+            expected_version=None,
+            gdap_relationship_id="rel-123",
+        )
+    assert await deliver(services, tk.gdap_event("unknown-rel")) == "no_invitation"
+    assert await deliver(services, tk.gdap_event("rel-123")) == "notified"
+    assert state(services, gdap) is S.delegated_admin_granted
+    activated = tk.gdap_event("rel-123", name="granular-admin-relationship-activated")
+    assert await deliver(services, activated) == "already"
+    dap_payload = {**tk.acceptance(OTHER), "EventName": "dap-admin-relationship-approved"}
+    assert await deliver(services, dap_payload) == "notified"
+    assert state(services, dap) is S.delegated_admin_granted
+    before = len(outbox(services))
+    ended = tk.gdap_event("rel-123", name="granular-admin-relationship-terminated")
+    assert await deliver(services, ended) == "notified"
+    added = outbox(services)[before:]
+    assert {r.effect.value for r in added} == {"reply", "dm", "post"}  # a notice, no update
+    assert state(services, gdap) is S.delegated_admin_granted
+    with services.sessions() as session:
+        view = InvitationView.of(get_invitation(session, gdap))
+    assert view.state is S.delegated_admin_granted

@@ -1,0 +1,228 @@
+"""The inbox and outbox tables on SQLite and PostgreSQL: inserted once, claimed exclusively
+(even by many workers at once), one row per channel at a time, re-claimed after a lease runs
+out, outcomes only by the lease holder."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.outbox import queue
+from bot.partner_center.events import parse_event
+from bot.store import db
+from bot.store.clock import utc_now
+from bot.store.models import InboxEvent, JobStatus, OutboxEffect, OutboxMessage
+
+LEASE = timedelta(seconds=30)
+
+
+def effects(n: int, channels: int) -> list[queue.Effect]:
+    return [
+        queue.Effect(f"key{i}", OutboxEffect.post, f"C0CHAN{i % channels:04d}", {"n": i})
+        for i in range(n)
+    ]
+
+
+def test_an_event_is_stored_once_whatever_the_property_case(database_url: str) -> None:
+    engine = db.make_engine(database_url)
+    factory = db.make_session_factory(engine)
+    body = (
+        b'{"EventName": "reseller-relationship-accepted-by-customer", "ResourceUri": '
+        b'"https://api.partnercenter.microsoft.com/v1/customers/4b2a6e33-8791-4386-bd2b-0d55baf25039",'
+        b' "ResourceChangeUtcDate": "2023-10-18T00:26:24.0159088+00:00"}'
+    )
+    try:
+        with factory.begin() as session:
+            first = queue.record_event(session, parse_event(body), now=utc_now())
+        with factory.begin() as session:
+            again = queue.record_event(session, parse_event(body.lower()), now=utc_now())
+            other = queue.record_event(
+                session, parse_event(body.replace(b"24.0159088", b"25.0")), now=utc_now()
+            )
+        assert first is not None and again is None and other not in (None, first)
+        with factory() as session:
+            row = session.get(InboxEvent, first)
+            assert row is not None
+            assert row.customer_id == "4b2a6e33-8791-4386-bd2b-0d55baf25039"
+            assert row.status is JobStatus.pending and row.kind == "relationship_accepted"
+    finally:
+        engine.dispose()
+
+
+def test_effects_are_queued_once(database_url: str) -> None:
+    engine = db.make_engine(database_url)
+    factory = db.make_session_factory(engine)
+    try:
+        with factory.begin() as session:
+            assert queue.enqueue(session, effects(5, 2), now=utc_now()) == 5
+        with factory.begin() as session:
+            assert queue.enqueue(session, effects(7, 2), now=utc_now()) == 2
+        with factory() as session:
+            assert queue.counts(session, OutboxMessage)["pending"] == 7
+    finally:
+        engine.dispose()
+
+
+def test_one_row_per_channel_in_order_and_pacing_shared_through_the_database(
+    database_url: str,
+) -> None:
+    engine = db.make_engine(database_url)
+    factory = db.make_session_factory(engine)
+    now = utc_now()
+    try:
+        with factory.begin() as session:
+            queue.enqueue(session, effects(9, 3), now=now)
+        with factory.begin() as session:
+            first = queue.claim(session, OutboxMessage, worker="a", now=now, lease=LEASE, limit=10)
+        assert [row.dedupe_key for row in first] == ["key0", "key1", "key2"]
+        with factory.begin() as session:  # every channel is busy: nothing for b
+            assert (
+                queue.claim(session, OutboxMessage, worker="b", now=now, lease=LEASE, limit=10)
+                == []
+            )
+        with factory.begin() as session:
+            queue.mark_done(session, OutboxMessage, first[0].id, worker="a", now=now)
+            queue.pace_next(session, first[0].pace_key, not_before=now + timedelta(seconds=1))
+        with factory.begin() as session:  # channel 0 is paced for a second
+            assert (
+                queue.claim(session, OutboxMessage, worker="b", now=now, lease=LEASE, limit=10)
+                == []
+            )
+            assert queue.next_due(session, OutboxMessage, now=now) == now + timedelta(seconds=1)
+        later = now + timedelta(seconds=1)
+        with factory.begin() as session:
+            rows = queue.claim(session, OutboxMessage, worker="b", now=later, lease=LEASE, limit=10)
+        assert [row.dedupe_key for row in rows] == ["key3"]
+        with factory() as session:
+            done = session.get(OutboxMessage, first[0].id)
+            assert done is not None and done.locked_by == "a" and done.sent_at is not None
+    finally:
+        engine.dispose()
+
+
+def test_a_lease_that_runs_out_is_claimed_again_in_doubt_and_the_old_holder_records_nothing(
+    database_url: str,
+) -> None:
+    engine = db.make_engine(database_url)
+    factory = db.make_session_factory(engine)
+    now = utc_now()
+    try:
+        with factory.begin() as session:
+            queue.enqueue(session, effects(1, 1), now=now)
+        with factory.begin() as session:
+            (row,) = queue.claim(session, OutboxMessage, worker="a", now=now, lease=LEASE, limit=5)
+            assert not row.in_doubt and row.attempts == 1
+        after = now + LEASE + timedelta(seconds=1)
+        with factory.begin() as session:
+            (again,) = queue.claim(
+                session, OutboxMessage, worker="b", now=after, lease=LEASE, limit=5
+            )
+            assert again.id == row.id and again.in_doubt and again.attempts == 2
+        with pytest.raises(queue.LeaseLost), factory.begin() as session:
+            queue.mark_done(session, OutboxMessage, row.id, worker="a", now=after)
+        with factory.begin() as session:
+            queue.reschedule(
+                session,
+                OutboxMessage,
+                row.id,
+                worker="b",
+                at=after,
+                error="ratelimited",
+                counted=False,
+            )
+        with factory() as session:
+            stored = session.get(OutboxMessage, row.id)
+            assert stored is not None
+            assert (stored.attempts, stored.ratelimited, stored.locked_by) == (1, 1, None)
+    finally:
+        engine.dispose()
+
+
+def test_parked_rows_are_kept_and_can_be_queued_again(database_url: str) -> None:
+    engine = db.make_engine(database_url)
+    factory = db.make_session_factory(engine)
+    now = utc_now()
+    try:
+        with factory.begin() as session:
+            queue.enqueue(session, effects(2, 2), now=now)
+        with factory.begin() as session:
+            rows = queue.claim(session, OutboxMessage, worker="a", now=now, lease=LEASE, limit=5)
+            queue.park(session, OutboxMessage, rows[0].id, worker="a", error="channel_not_found")
+            queue.mark_done(session, OutboxMessage, rows[1].id, worker="a", now=now)
+        with factory.begin() as session:
+            parked = queue.list_jobs(session, OutboxMessage, statuses=[JobStatus.parked], limit=9)
+            assert [(r.id, r.last_error) for r in parked] == [(rows[0].id, "channel_not_found")]
+            assert queue.retry(session, OutboxMessage, [rows[0].id, rows[1].id, 999], now=now) == [
+                rows[0].id
+            ]
+        with factory() as session:
+            stored = session.get(OutboxMessage, rows[0].id)
+            assert stored is not None and stored.status is JobStatus.pending
+            assert stored.attempts == 0
+    finally:
+        engine.dispose()
+
+
+def test_many_workers_claiming_at_once_never_share_a_row(database_url: str) -> None:
+    """8 threads, each its own worker, claim and finish rows until none is left: every row is
+    done exactly once (on PostgreSQL through FOR UPDATE SKIP LOCKED, on SQLite through its
+    single write lock)."""
+    engine = db.make_engine(database_url)
+    factory = db.make_session_factory(engine)
+    rows, channels, workers = 240, 12, 8
+    with factory.begin() as session:
+        queue.enqueue(session, effects(rows, channels), now=utc_now())
+    claimed: Counter[int] = Counter()
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work(name: str) -> None:
+        rng = random.Random(name)
+        idle = 0
+        try:
+            while idle < 50:
+                with factory.begin() as session:
+                    got = queue.claim(
+                        session, OutboxMessage, worker=name, now=utc_now(), lease=LEASE, limit=3
+                    )
+                if not got:
+                    idle += 1
+                    threading.Event().wait(0.002 * rng.random())
+                    continue
+                idle = 0
+                with lock:
+                    claimed.update(row.id for row in got)
+                with factory.begin() as session:
+                    for row in got:
+                        queue.mark_done(session, OutboxMessage, row.id, worker=name, now=utc_now())
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(workers)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not errors, errors[0]
+        assert len(claimed) == rows and set(claimed.values()) == {1}
+        with factory() as session:
+            assert queue.counts(session, OutboxMessage) == {"pending": 0, "done": rows, "parked": 0}
+            holders = set(session.scalars(select(OutboxMessage.locked_by)))
+        assert len(holders) > 1  # the work was shared
+    finally:
+        engine.dispose()
+
+
+def test_backoff_grows_with_jitter_and_a_cap() -> None:
+    rng = random.Random(7)
+    delays = [queue.backoff_seconds(n, base=2.0, cap=300.0, rng=rng) for n in range(1, 12)]
+    assert 1.0 <= delays[0] <= 2.0
+    assert 64.0 <= delays[6] <= 128.0
+    assert all(delay <= 300.0 for delay in delays)
+    assert max(delays) > 150.0

@@ -1,0 +1,115 @@
+"""POST /partner-center/webhooks end to end: signed deliveries are stored once and turn into
+Slack notifications; anything else is refused with nothing stored."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+from bot.outbox import testkit as tk
+from bot.partner_center.testkit import CertRoute, CertVariant, WebhookSigner
+from bot.store.lookup import audit_trail, get_invitation
+from bot.testkit.harness import BotHarness
+
+from .helpers import drained, stored_events, wait_until
+
+
+def test_a_signed_acceptance_updates_the_message_replies_in_thread_and_dms(
+    bot: BotHarness,
+) -> None:
+    inv = tk.seed(bot.services.sessions, bot.slack, orgs=1, per_org=1)[0]
+    response = bot.webhook(tk.acceptance(inv.tenant))
+    assert response.status_code == 200
+    assert response.json()["status"] == "accepted"
+
+    update = bot.slack.wait_for("chat.update", delivered=True)[0].params
+    assert (update["channel"], update["ts"]) == (inv.channel, inv.ts)
+    shown = bot.slack.message(inv.channel, inv.ts)
+    assert shown is not None and "accepted by the customer" in shown["text"]
+    posts = bot.slack.wait_for("chat.postMessage", count=2, delivered=True)
+    reply = next(c.params for c in posts if c.params.get("thread_ts"))
+    assert reply["channel"] == inv.channel and reply["thread_ts"] == inv.ts
+    assert inv.ref in reply["text"] and "accepted" in reply["text"]
+    dm = next(c for c in posts if not c.params.get("thread_ts"))
+    assert dm.params["channel"] == inv.creator and dm.response["channel"].startswith("D")
+
+    wait_until(lambda: drained(bot))
+    with bot.services.sessions() as session:
+        invitation = get_invitation(session, inv.id)
+        assert invitation.state.value == "accepted"
+        assert invitation.customer_tenant_id == inv.tenant
+        last = audit_trail(session, inv.id)[-1]
+        assert last.user_id is None and last.new_state.value == "accepted"
+        assert last.detail["event"] == tk.ACCEPTED and last.detail["matched_by"] == "tenant"
+    assert len(bot.slack.calls("chat.postMessage")) == 2  # nothing more
+    assert bot.slack.stats.ratelimited == 0
+
+
+def test_the_same_delivery_ten_times_notifies_once(bot: BotHarness) -> None:
+    inv = tk.seed(bot.services.sessions, bot.slack, orgs=1, per_org=1)[0]
+    payload = tk.acceptance(inv.tenant)
+    answers = [bot.webhook(payload).json()["status"] for _ in range(10)]
+    assert answers == ["accepted"] + ["duplicate"] * 9
+    # Partner Center may also change property case between retries: same delivery
+    lowered = {key[0].lower() + key[1:]: value for key, value in payload.items()}
+    assert bot.webhook(lowered).json()["status"] == "duplicate"
+    bot.slack.wait_for("chat.postMessage", count=2, delivered=True)
+    wait_until(lambda: drained(bot))
+    time.sleep(0.3)
+    assert stored_events(bot) == 1
+    assert len(bot.slack.calls("chat.postMessage")) == 2
+    assert len(bot.slack.calls("chat.update")) == 1
+
+
+def test_forged_unsigned_and_tampered_deliveries_are_refused_and_not_stored(
+    bot: BotHarness, signer: WebhookSigner
+) -> None:
+    body = json.dumps(tk.acceptance("4b2a6e33-8791-4386-bd2b-0d55baf25039")).encode()
+    forged = signer.headers(body, key=signer.pki.stranger_key)
+    assert bot.webhook(body, headers=forged).status_code == 401
+    assert bot.webhook(body, headers={}).status_code == 401
+    tampered = signer.headers(body)
+    assert bot.webhook(body.replace(b"reseller", b"Reseller"), headers=tampered).status_code == 401
+    untrusted = signer.headers(body, variant=CertVariant.UNTRUSTED)
+    assert bot.webhook(body, headers=untrusted).status_code == 401
+    assert stored_events(bot) == 0
+    assert bot.slack.calls() == []
+
+
+def test_a_certificate_we_cannot_download_is_a_503_so_partner_center_retries(
+    bot: BotHarness, signer: WebhookSigner
+) -> None:
+    body = json.dumps(tk.acceptance("4b2a6e33-8791-4386-bd2b-0d55baf25039")).encode()
+    headers = signer.headers(body, route=CertRoute.MISSING)
+    assert bot.webhook(body, headers=headers).status_code == 503
+    assert stored_events(bot) == 0
+
+
+def test_size_limit_malformed_unknown_and_test_events(
+    bot: BotHarness, signer: WebhookSigner
+) -> None:
+    huge = b'{"EventName": "' + b"x" * (70 * 1024) + b'"}'
+    assert bot.webhook(huge, headers=signer.headers(huge)).status_code == 413
+    for bad in (b"{not json", b"[1, 2]", b'{"ResourceUri": "x"}'):
+        assert bot.webhook(bad, headers=signer.headers(bad)).status_code == 400
+    unknown = {"EventName": "customer-created", "ResourceUri": None}
+    response = bot.webhook(unknown)
+    assert (response.status_code, response.json()["status"]) == (200, "ignored")
+    test = {"EventName": "test-created", "ResourceUri": "https://api.partnercenter.microsoft.com/x"}
+    response = bot.webhook(test)
+    assert (response.status_code, response.json()["status"]) == (200, "test")
+    assert stored_events(bot) == 0
+
+
+def test_the_answer_is_fast(bot: BotHarness) -> None:
+    seeded = tk.seed(bot.services.sessions, bot.slack, orgs=2, per_org=10)
+    bot.webhook(tk.acceptance(seeded[0].tenant))  # the certificate is fetched once, then cached
+    timings = []
+    for inv in seeded[1:]:
+        started = time.perf_counter()
+        assert bot.webhook(tk.acceptance(inv.tenant)).status_code == 200
+        timings.append(time.perf_counter() - started)
+    assert statistics.median(timings) < 0.1
+    assert max(timings) < 0.5
+    assert stored_events(bot) == len(seeded)
