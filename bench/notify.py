@@ -263,25 +263,21 @@ def report(
         )
     ratio = drain / bound if bound else float("inf")
     stats = slack.stats
-    print(
+    updates = sum(1 for c in delivered if c.method == "chat.update")
+    p50, p99 = percentile(timings, 0.5) * 1e3, percentile(timings, 0.99) * 1e3
+    lines = [
         f"webhooks: {len(timings)} answered 200 in {posted - started:.1f} s; "
-        f"p50 {percentile(timings, 0.5) * 1e3:.1f} ms, p99 {percentile(timings, 0.99) * 1e3:.1f} ms, "
-        f"max {max(timings) * 1e3:.1f} ms"
-    )
-    print(
-        f"delivered: {len(delivered)} Slack calls ({sum(1 for c in delivered if c.method == 'chat.update')} "
-        f"chat.update, {sum(1 for c in delivered if c.method == 'chat.postMessage')} chat.postMessage) "
-        f"over {len(per_key)} (method, channel) pairs"
-    )
-    print(
+        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(timings) * 1e3:.1f} ms",
+        f"delivered: {len(delivered)} Slack calls ({updates} chat.update, "
+        f"{len(delivered) - updates} chat.postMessage) over {len(per_key)} (method, channel) pairs",
         f"drain time: {drain:.1f} s; rate-limit bound {bound:.1f} s "
         f"({max(per_key.values()) if per_key else 0} messages in one channel at {RATE:g}/s); "
-        f"ratio {ratio:.3f} (target <= {TARGET_RATIO})"
-    )
-    print(
-        f"429s received: {stats.ratelimited}; 5xx: {stats.server_errors}; other errors: {stats.api_errors}"
-    )
-    print(f"lost: {lost}; duplicated: {duplicated}; outbox: {outbox}")
+        f"ratio {ratio:.3f} (target <= {TARGET_RATIO})",
+        f"429s received: {stats.ratelimited}; 5xx: {stats.server_errors}; "
+        f"other errors: {stats.api_errors}",
+        f"lost: {lost}; duplicated: {duplicated}; outbox: {outbox}",
+    ]
+    print("\n".join(lines))
     REPORT.update(lost=lost, duplicated=duplicated, ratio=ratio)
 
 

@@ -558,3 +558,25 @@ async def maintenance_loop(services: Services, client: AsyncWebClient, interval:
         except (SlackApiError, OSError, StoreError) as exc:
             log.warning("invitation maintenance failed, will retry: %s", exc)
         await asyncio.sleep(interval)
+
+
+class Maintenance:
+    """A lifespan job for `mcbot serve`: runs `maintenance_loop` until shutdown."""
+
+    def __init__(self, services: Services, client: AsyncWebClient, interval: float) -> None:
+        self._args = (services, client, interval)
+        self._task: Any = None
+
+    async def start(self) -> None:
+        import asyncio
+
+        self._task = asyncio.get_running_loop().create_task(maintenance_loop(*self._args))
+
+    async def stop(self) -> None:
+        import asyncio
+        import contextlib
+
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -97,6 +97,13 @@ def _serve(args: argparse.Namespace) -> int:
         bot_settings=settings_or_exit(BotSettings),
         worker=False if args.no_outbox_worker else None,
     )
+    from bot.invitations import Maintenance
+
+    background.append(
+        Maintenance(
+            services, app.client, settings_or_exit(BotSettings).maintenance_interval_seconds
+        )
+    )
 
     if args.socket_mode:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

@@ -189,7 +189,15 @@ async def process_event(
     plan = await read(lambda session: plan_event(session, event, profile, key, services.clock))
 
     def apply(session: Session) -> str:
-        queue.mark_done(session, InboxEvent, event.id, worker=worker, now=now())
+        queue.finish_event(  # first: our lease is checked, and SQLite's write lock taken
+            session,
+            event.id,
+            worker=worker,
+            now=now(),
+            outcome=plan.outcome,
+            invitation_id=plan.invitation_id,
+            detail={**(event.detail or {}), **(profile or {})},
+        )
         if plan.state is not None and plan.invitation_id is not None:
             detail: dict[str, Any] = {
                 "event": event.event_name,
@@ -211,12 +219,6 @@ async def process_event(
                 clock=services.clock,
             )
         queue.enqueue(session, plan.effects, now=now())
-        row = session.get(InboxEvent, event.id)
-        assert row is not None
-        if profile:
-            row.detail = {**(row.detail or {}), **profile}
-        row.outcome = plan.outcome
-        row.invitation_id = plan.invitation_id
         return plan.outcome
 
     outcome: str = await run(apply)

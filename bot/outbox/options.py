@@ -39,12 +39,12 @@ class WorkerOptions:
     max_attempts: int = 8
     channel_interval_seconds: float = 1.0
     concurrency: int = 64
-    event_concurrency: int = 8
+    event_concurrency: int = 32
     poll_seconds: float = 1.0
     backoff_seconds: float = 2.0
     backoff_max_seconds: float = 300.0
     stop_grace_seconds: float = 10.0
-    db_threads: int | None = None  # None: 1 on SQLite (one writer at a time anyway), else 4
+    event_threads: int | None = None  # threads processing events; None: 1 SQLite, 2 PostgreSQL
 
     @classmethod
     def from_settings(cls, settings: Any) -> WorkerOptions:
@@ -53,7 +53,7 @@ class WorkerOptions:
             max_attempts=settings.outbox_max_attempts,
             channel_interval_seconds=settings.outbox_channel_interval_seconds,
             concurrency=settings.outbox_concurrency,
-            event_concurrency=min(8, settings.outbox_concurrency),
+            event_concurrency=min(32, settings.outbox_concurrency),
             poll_seconds=settings.outbox_poll_seconds,
             backoff_seconds=settings.outbox_backoff_seconds,
             backoff_max_seconds=settings.outbox_backoff_max_seconds,

@@ -3,21 +3,23 @@
 Both tables share the job columns (`status`, `attempts`, `available_at`, `locked_until`,
 `locked_by`, `in_doubt`, `last_error`, `pace_key`) and these functions.
 
-Claiming is ONE statement on both backends:
+Claiming:
 
+    SELECT id FROM t WHERE id IN (<heads>) AND <claimable>
+    ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED                    -- PostgreSQL: rows locked
     UPDATE t SET locked_until = now + lease, locked_by = me, attempts = attempts + 1,
                  in_doubt = (locked_until IS NOT NULL)
-    WHERE id IN (SELECT id FROM t WHERE id IN (<heads>) AND <claimable>
-                 ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED)      -- PostgreSQL only
-    RETURNING id
+    WHERE id IN (<those ids>) AND <claimable> RETURNING id
+
+(on SQLite, one statement: `WHERE id IN (<the SELECT>)`, under the database's write lock).
 
 `<heads>` is the oldest pending row of each `pace_key` (`min(id) ... GROUP BY pace_key`), so a
 key (a channel, or an event's resource) is worked on by one worker at a time, in order, whichever
 process claims: a key whose head is leased, paced or backed off waits.
-On PostgreSQL, `FOR UPDATE SKIP LOCKED` makes concurrent claims skip each other's rows and the
-repeated `<claimable>` conditions are re-checked on the newest row version, so two workers never
-claim one row. SQLite runs each statement under its database write lock: the single UPDATE is
-the claim. A row whose lease ran out (a crashed worker) is claimable again, marked `in_doubt`.
+On PostgreSQL, `FOR UPDATE SKIP LOCKED` makes concurrent claims skip each other's rows (locked
+until commit), and the UPDATE re-checks `<claimable>`, so two workers never claim one row.
+SQLite runs each statement under its database write lock: the single UPDATE is the claim.
+A row whose lease ran out (a crashed worker) is claimable again, marked `in_doubt`.
 
 Every outcome is conditional on `locked_by = me AND status = 'pending'`: a worker whose lease
 was taken over records nothing. Functions take a `Session` and never commit.
@@ -32,7 +34,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Integer, bindparam, func, or_, select, update
+from sqlalchemy import JSON, CursorResult, Integer, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -98,10 +100,8 @@ def pace_key(method: str, channel: str) -> str:
 def enqueue(session: Session, effects: Iterable[Effect], *, now: datetime) -> int:
     """Queue the effects; one already queued (same dedupe key) is skipped. Returns how many
     were new."""
-    statement = _insert_statement(session.get_bind().dialect.name, OutboxMessage)
-    added = 0
-    for e in effects:
-        values = {
+    rows = [
+        {
             "dedupe_key": e.dedupe_key[:200],
             "invitation_id": e.invitation_id,
             "event_id": e.event_id,
@@ -118,9 +118,12 @@ def enqueue(session: Session, effects: Iterable[Effect], *, now: datetime) -> in
             "in_doubt": False,
             "created_at": now,
         }
-        if session.connection().scalar(statement, values) is not None:
-            added += 1
-    return added
+        for e in effects
+    ]
+    if not rows:
+        return 0
+    statement = _insert_statement(session.get_bind().dialect.name, OutboxMessage)
+    return len(session.connection().execute(statement, rows).all())  # one statement for all
 
 
 @cache
@@ -144,19 +147,30 @@ def _claimable(model: JobModel) -> list[Any]:
 
 
 @cache
-def _claim_statement(model: JobModel) -> Any:
+def _pick_statement(model: JobModel) -> Any:
     # The head of each pace key: its oldest pending row (an index scan of status, pace_key, id).
     heads = select(func.min(model.id)).where(model.status == PENDING).group_by(model.pace_key)
-    pick = (
+    return (
         select(model.id)
         .where(model.id.in_(heads), *_claimable(model))
         .order_by(model.id)
         .limit(bindparam("p_limit", type_=Integer()))
-        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has no row locks
     )
+
+
+@cache
+def _claim_statement(model: JobModel, ids: bool) -> Any:
+    """SQLite: `id IN (<pick>)`, one statement under the database's write lock. PostgreSQL:
+    `id IN :ids`, the rows just picked and locked with FOR UPDATE SKIP LOCKED (a LIMIT inside
+    `IN (... FOR UPDATE SKIP LOCKED)` is not honoured by PostgreSQL's plans: the subquery may
+    run again per row, claiming more than asked)."""
+    if ids:
+        target = model.id.in_(bindparam("p_ids", expanding=True))
+    else:
+        target = model.id.in_(_pick_statement(model).scalar_subquery())
     return (
         update(model)
-        .where(model.id.in_(pick.scalar_subquery()), *_claimable(model))
+        .where(target, *_claimable(model))
         .values(
             locked_until=bindparam("p_until", type_=UTCDateTime()),
             locked_by=bindparam("p_worker"),
@@ -183,14 +197,22 @@ def claim(
     so a paced channel's next message is ready when its turn comes."""
     if limit <= 0:
         return []
-    params = {
+    params: dict[str, Any] = {
         "p_now": now,
         "p_horizon": horizon if horizon is not None else now,
         "p_until": now + lease,
         "p_worker": worker,
         "p_limit": limit,
     }
-    ids = list(session.connection().scalars(_claim_statement(model), params))
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        pick = _pick_statement(model).with_for_update(skip_locked=True)
+        picked = list(connection.scalars(pick, params))
+        if not picked:
+            return []
+        ids = list(connection.scalars(_claim_statement(model, True), {**params, "p_ids": picked}))
+    else:
+        ids = list(connection.scalars(_claim_statement(model, False), params))
     if not ids:
         return []
     return list(
@@ -315,6 +337,40 @@ def _pace_statement() -> Any:
         .values(available_at=not_before)
         .execution_options(synchronize_session=False)
     )
+
+
+@cache
+def _finish_statement() -> Any:
+    return _outcome_statement(
+        InboxEvent,
+        status=JobStatus.done,
+        processed_at=bindparam("p_at", type_=UTCDateTime()),
+        outcome=bindparam("p_outcome"),
+        invitation_id=bindparam("p_invitation"),
+        detail=bindparam("p_detail", type_=JSON()),
+    ).values(locked_by=bindparam("p_me"))
+
+
+def finish_event(
+    session: Session,
+    event_id: int,
+    *,
+    worker: str,
+    now: datetime,
+    outcome: str,
+    invitation_id: int | None,
+    detail: dict[str, Any],
+) -> None:
+    """The event is processed (raises LeaseLost when it is no longer ours)."""
+    params = {
+        "p_id": event_id,
+        "p_me": worker,
+        "p_at": now,
+        "p_outcome": outcome,
+        "p_invitation": invitation_id,
+        "p_detail": detail,
+    }
+    _apply(session, InboxEvent, _finish_statement(), params, strict=True)
 
 
 def pace_next(session: Session, key: str, *, not_before: datetime) -> None:

@@ -31,7 +31,7 @@ class _Pending:
     record: Record
     row_id: int
     stat: str
-    wake: bool
+    ready_at: float
 
 
 class Recorder:
@@ -44,10 +44,10 @@ class Recorder:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
-    def add(self, record: Record, row_id: int, stat: str, *, wake: bool = True) -> None:
-        """Record an outcome with the next batch; `wake`: the worker should look for work
-        right after (the row's channel may have something due at once)."""
-        self._pending.append(_Pending(record, row_id, stat, wake))
+    def add(self, record: Record, row_id: int, stat: str, *, ready_at: float = 0.0) -> None:
+        """Record an outcome with the next batch. `ready_at` (loop time): from then the row's
+        channel may have its next row claimable; once recorded past it, the worker looks."""
+        self._pending.append(_Pending(record, row_id, stat, ready_at))
         self._added.set()
 
     def start(self) -> None:
@@ -91,5 +91,6 @@ class Recorder:
                 self._stats[item.stat] += 1
             else:
                 log.warning("outbox row %s: no longer ours, outcome not recorded", item.row_id)
-        if any(item.wake for item in batch):
+        now = asyncio.get_running_loop().time()
+        if any(item.ready_at <= now for item in batch):
             self.flushed.set()

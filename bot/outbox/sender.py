@@ -7,10 +7,12 @@
   message we cannot render: Permanent (the row is parked).
 
 Posts carry Slack message metadata naming the outbox row. A row claimed again after a crash
-(`in_doubt`: its last worker may have posted it without recording so) is first looked for in
+(`in_doubt`: its last worker may have sent it without recording so) is first looked for in
 the channel's history (`conversations.history` / `conversations.replies`, scopes
-`channels:history`, `groups:history`, `im:history`): found, it is done without posting again.
-When that lookup is not possible, the row is posted again (at least once, in that narrow case).
+`channels:history`, `groups:history`, `im:history`): a post with its metadata, or for an update
+the message already showing exactly this. Found, it is done without sending again. When that
+lookup is not possible, the row is sent again (at least once, in that narrow case; an update
+repeated is harmless).
 """
 
 from __future__ import annotations
@@ -105,6 +107,8 @@ class SlackSender:
         """One Web API call (after a history lookup for a post in doubt)."""
         try:
             if row.effect is OutboxEffect.update:
+                if row.in_doubt and await self._already_updated(row, message):
+                    return Sent(row.ts, note="found")
                 response = await self.client.chat_update(
                     channel=row.channel,
                     ts=row.ts or "",
@@ -135,6 +139,19 @@ class SlackSender:
             return classify(exc)
         except (aiohttp.ClientError, TimeoutError, OSError, SlackClientError) as exc:
             return Transient(f"{type(exc).__name__}: {exc}"[:300])
+
+    async def _already_updated(self, row: OutboxMessage, message: dict[str, Any]) -> bool:
+        """The message already shows exactly this (an update is harmless to repeat, but a
+        crash must not make it go out twice when we can tell)."""
+        try:
+            response = await self.client.conversations_history(
+                channel=row.channel, latest=row.ts, inclusive=True, limit=1
+            )
+        except SlackApiError:
+            return False
+        shown = next(iter(response.get("messages") or []), None) or {}
+        same = shown.get("text") == message["text"] and shown.get("blocks") == message["blocks"]
+        return bool(shown.get("ts") == row.ts and same)
 
     async def _already_posted(self, row: OutboxMessage) -> str | RateLimited | None:
         """The ts of the message this row already posted, if Slack shows one."""

@@ -7,13 +7,24 @@ Nothing here runs in production.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.partner_center.testkit import WebhookSigner
 from bot.store.directory import import_directory, org_by_key
 from bot.store.invitations import create_invitation
 from bot.store.messages import record_message
@@ -57,8 +68,15 @@ def install_history(slack: SlackStandIn) -> None:
     def history(params: dict[str, Any]) -> dict[str, Any]:
         channel = str(params.get("channel") or "")
         oldest = float(params.get("oldest") or 0)
-        found = [m for m in slack.messages(channel) if float(m["ts"]) >= oldest]
-        return {"ok": True, "messages": list(reversed(found)), "has_more": False}
+        latest = float(params.get("latest") or "inf")
+        inclusive = str(params.get("inclusive", "")).lower() in ("1", "true")
+        found = [
+            m
+            for m in slack.messages(channel)
+            if oldest <= float(m["ts"]) < latest or (inclusive and float(m["ts"]) == latest)
+        ]
+        limit = int(params.get("limit") or 100)
+        return {"ok": True, "messages": list(reversed(found))[:limit], "has_more": False}
 
     def replies(params: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(params.get("channel") or ""), str(params.get("ts") or "")
@@ -67,6 +85,90 @@ def install_history(slack: SlackStandIn) -> None:
 
     slack.register("conversations.history", history)
     slack.register("conversations.replies", replies)
+
+
+def delivery_counts(slack: SlackStandIn, seeded: list[Seeded]) -> Counter[tuple[str, str]]:
+    """Delivered notifications per (kind, invitation ref): "update" (chat.update of its
+    message), "reply" (in its thread), "dm" (a post elsewhere naming it)."""
+    by_ts = {inv.ts: inv.ref for inv in seeded}
+    refs = [inv.ref for inv in seeded]
+    counts: Counter[tuple[str, str]] = Counter()
+    for call in slack.calls(delivered=True):
+        if call.method == "chat.update":
+            counts[("update", by_ts.get(str(call.params.get("ts")), "?"))] += 1
+        elif call.method != "chat.postMessage":
+            continue
+        elif call.params.get("thread_ts"):
+            counts[("reply", by_ts.get(str(call.params["thread_ts"]), "?"))] += 1
+        else:
+            text = str(call.params.get("text", ""))
+            counts[("dm", next((ref for ref in refs if ref in text), "?"))] += 1
+    return counts
+
+
+def lost_and_duplicated(counts: Counter[tuple[str, str]], seeded: list[Seeded]) -> tuple[int, int]:
+    """Against one update, one reply and one DM per invitation."""
+    lost = duplicated = 0
+    for inv in seeded:
+        for kind in ("update", "reply", "dm"):
+            n = counts[(kind, inv.ref)]
+            lost += max(0, 1 - n)
+            duplicated += max(0, n - 1)
+    return lost, duplicated
+
+
+# ------------------------------------------------------------------------------ processes
+SECRET, TOKEN = "test-signing-secret", "xoxb-test-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(
+    database_url: str,
+    slack: SlackStandIn,
+    signer: WebhookSigner,
+    *,
+    log: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`mcbot serve` as a subprocess on a free port, pointed at the stand-ins; returns once
+    GET /healthz answers."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_API_URL": slack.base_url,
+        "DATABASE_URL": database_url,
+        "SSL_CERT_FILE": str(signer.trust_roots_path),  # the certificate host's TLS
+        **signer.env(),
+        **(env or {}),
+    }
+    argv = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--log-level", "warning"]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(argv, env=environment, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"mcbot serve exited ({proc.returncode}); see {log}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc, port
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"mcbot serve did not start; see {log}")
+
+
+def post_event(port: int, signer: WebhookSigner, payload: dict[str, Any]) -> httpx.Response:
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json", **signer.headers(body)}
+    url = f"http://127.0.0.1:{port}/partner-center/webhooks"
+    return httpx.post(url, content=body, headers=headers, timeout=30)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ database threads, so the request path's threads and SQLite's single writer stay 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import os
 import random
@@ -72,35 +73,44 @@ class OutboxWorker:
         self.now = now
         self.rng = rng or random.Random()
         self.stats: Counter[str] = Counter()
-        # Threads of our own: a backlog here never delays the request path (default executor).
-        # Writes: SQLite has one writer at a time anyway; reads render messages in parallel.
-        writers = self.options.db_threads
-        if writers is None:
-            writers = 1 if services.sessions.kw["bind"].dialect.name == "sqlite" else 4
-        self._writer = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="outbox-db")
-        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-render")
+        # Threads of our own, so a backlog here never delays the request path (which uses the
+        # default executor): one for claims and outcomes (never queued behind event
+        # processing, or pacing would slip), and a pool for processing events.
+        # One thread each by default: rendering and the ORM are CPU work under the GIL, and
+        # more threads competing for it delay the event loop, hence the sends (measured with
+        # bench/notify.py); one thread processes some 50 events a second.
+        self._control = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-control")
+        threads = self.options.event_threads
+        if threads is None:  # PostgreSQL: its round trips overlap; SQLite: one writer anyway
+            threads = 1 if services.sessions.kw["bind"].dialect.name == "sqlite" else 1
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="outbox-events")
         self.sender = SlackSender(services, client, run=self.read)
         self.recorder = Recorder(self.run, self.stats)
         self._events: set[asyncio.Task[None]] = set()
         self._sends: set[asyncio.Task[None]] = set()
         self._next_allowed: dict[str, float] = {}
-        self._wake_at = float("inf")  # loop time when a paced channel's next row is claimable
+        self._wakes: list[float] = []  # loop times when paced channels' next rows are claimable
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
     async def run(self, fn: Callable[[Session], T]) -> T:
-        """`fn(session)` in one transaction, on the worker's writing threads."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, write, self.services.sessions, fn)
+        """`fn(session)` in one writing transaction, on the claims-and-outcomes thread."""
+        return await self._write(self._control, fn)
 
     async def read(self, fn: Callable[[Session], T]) -> T:
-        """`fn(session)` in one (reading) transaction, on the worker's rendering threads."""
+        """`fn(session)` in one reading transaction, on the claims-and-outcomes thread."""
+        return await self._read(self._control, fn)
 
+    async def _write(self, executor: ThreadPoolExecutor, fn: Callable[[Session], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, write, self.services.sessions, fn)
+
+    async def _read(self, executor: ThreadPoolExecutor, fn: Callable[[Session], T]) -> T:
         def work() -> T:
             with self.services.sessions.begin() as session:
                 return fn(session)
 
-        return await asyncio.get_running_loop().run_in_executor(self._reader, work)
+        return await asyncio.get_running_loop().run_in_executor(executor, work)
 
     # ------------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -117,8 +127,8 @@ class OutboxWorker:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         await self.recorder.stop()
-        self._writer.shutdown(wait=False, cancel_futures=True)
-        self._reader.shutdown(wait=False, cancel_futures=True)
+        self._control.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
         log.info("outbox worker %s stopped: %s", self.name, dict(self.stats))
 
     @property
@@ -133,7 +143,8 @@ class OutboxWorker:
                 log.exception("outbox worker %s: round failed", self.name)
                 timeout = self.options.poll_seconds
             if not self._stopping:
-                soon = self._wake_at - asyncio.get_running_loop().time()
+                now = asyncio.get_running_loop().time()
+                soon = self._wakes[0] - now if self._wakes else timeout
                 await self._wait(max(MIN_WAIT, min(timeout, soon)))
         in_flight = self._events | self._sends
         if in_flight:
@@ -144,15 +155,17 @@ class OutboxWorker:
     async def _round(self) -> float:
         self.stats["rounds"] += 1
         self.services.outbox_wakeup.clear()
-        self._wake_at = float("inf")
+        horizon_loop = asyncio.get_running_loop().time() + MIN_WAIT
+        while self._wakes and self._wakes[0] <= horizon_loop:
+            heapq.heappop(self._wakes)
         opts = self.options
         free_events = opts.event_concurrency - len(self._events)
         free_sends = opts.concurrency - len(self._sends)
-        now = self.now()
         lease = timedelta(seconds=opts.lease_seconds)
-        horizon = now + LOOKAHEAD
 
         def claim(session: Session) -> tuple[list[Any], list[Any], datetime | None]:
+            now = self.now()  # when it runs, not when it was asked for
+            horizon = now + LOOKAHEAD
             events = queue.claim(
                 session, InboxEvent, worker=self.name, now=now, lease=lease, limit=free_events
             )
@@ -179,7 +192,7 @@ class OutboxWorker:
             self._spawn(self._send(row), self._sends)
         if due is None:
             return opts.poll_seconds
-        until = (due - self.now() - (LOOKAHEAD if due > horizon else timedelta())).total_seconds()
+        until = (due - self.now() - LOOKAHEAD).total_seconds()  # claimable LOOKAHEAD early
         return min(opts.poll_seconds, max(MIN_WAIT, until))
 
     async def _wait(self, timeout: float) -> None:
@@ -212,8 +225,8 @@ class OutboxWorker:
                 worker=self.name,
                 now=self.now,
                 final=final,
-                run=self.run,
-                read=self.read,
+                run=lambda fn: self._write(self._pool, fn),
+                read=lambda fn: self._read(self._pool, fn),
             )
         except queue.LeaseLost as exc:
             log.warning("%s", exc)
@@ -259,11 +272,11 @@ class OutboxWorker:
         pause = outcome.retry_after if isinstance(outcome, RateLimited) else interval
         self._next_allowed[key] = loop.time() + pause
         # the channel's next row becomes claimable (LOOKAHEAD early) then: look for it
-        claimable = loop.time() + max(0.0, pause - LOOKAHEAD.total_seconds()) + MIN_WAIT
-        self._wake_at = min(self._wake_at, claimable)
-        return self._outcome(row, outcome)
+        claimable = loop.time() + max(0.0, pause - LOOKAHEAD.total_seconds())
+        heapq.heappush(self._wakes, claimable)
+        return self._outcome(row, outcome, ready_at=claimable)
 
-    def _outcome(self, row: OutboxMessage, outcome: Outcome) -> None:
+    def _outcome(self, row: OutboxMessage, outcome: Outcome, ready_at: float = 0.0) -> None:
         if isinstance(outcome, Transient):
             final = row.attempts >= self.options.max_attempts
             log.info("outbox %s: %s (try %s)", row.id, outcome.error, row.attempts)
@@ -288,8 +301,7 @@ class OutboxWorker:
                 queue.pace_next(session, row.pace_key, not_before=now + interval)
                 return ok
 
-            soon = interval <= LOOKAHEAD  # the channel's next row is due at once
-            self.recorder.add(done, row.id, outcome.note, wake=soon)
+            self.recorder.add(done, row.id, outcome.note, ready_at=ready_at)
         elif isinstance(outcome, RateLimited):
             at = now + timedelta(seconds=outcome.retry_after)
 

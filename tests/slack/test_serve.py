@@ -1,0 +1,82 @@
+"""`mcbot serve` as a user runs it: a real process, real uvicorn, settings from the environment."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from bot.testkit import SlackStandIn, sign, slash_command_body
+
+MCBOT = str(Path(sys.executable).with_name("mcbot"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_missing_settings_are_named_with_where_to_find_them(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    out = subprocess.run(
+        [MCBOT, "serve"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
+    assert out.returncode == 2
+    assert "SLACK_SIGNING_SECRET: not set" in out.stderr
+    assert "SLACK_BOT_TOKEN: not set" in out.stderr
+    assert "Signing Secret" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_serve_answers_health_and_signed_commands(tmp_path: Path) -> None:
+    port = free_port()
+    with SlackStandIn() as slack:
+        env = {
+            **os.environ,
+            "SLACK_SIGNING_SECRET": "serve-secret",
+            "SLACK_BOT_TOKEN": "xoxb-serve",
+            "SLACK_API_URL": slack.base_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}",
+        }
+        proc = subprocess.Popen(
+            [MCBOT, "serve", "--port", str(port), "--log-level", "warning"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                    assert time.monotonic() < deadline
+                    time.sleep(0.1)
+            assert health.json() == {"status": "ok", "database": "ok"}
+            body = slash_command_body(text="assess ea:license as direct")
+            answer = httpx.post(
+                f"http://127.0.0.1:{port}/slack/events",
+                content=body,
+                headers=sign("serve-secret", body),
+            )
+            assert answer.status_code == 200
+            assert "Request a reseller relationship" in answer.text
+            forged = httpx.post(
+                f"http://127.0.0.1:{port}/slack/events", content=body, headers=sign("wrong", body)
+            )
+            assert forged.status_code == 401
+        finally:
+            proc.terminate()
+            # uvicorn shuts down gracefully, then re-raises SIGTERM so the status says why
+            assert proc.wait(timeout=20) in (0, -signal.SIGTERM)
+            output = proc.stdout.read().decode() if proc.stdout else ""
+            assert "Traceback" not in output, output
