@@ -24,10 +24,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,23 +40,20 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import httpx  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from bot.outbox import testkit as tk  # noqa: E402
+from bot.outbox.queue import counts as queue_counts  # noqa: E402
 from bot.partner_center.testkit import WebhookSigner  # noqa: E402
 from bot.store import db  # noqa: E402
+from bot.store.models import InboxEvent, OutboxMessage  # noqa: E402
 from bot.store.testing import fresh_postgres_database  # noqa: E402
 from bot.testkit import SlackStandIn  # noqa: E402
 
 RATE = 1.0  # messages per second per channel, as Slack allows chat.postMessage
 TARGET_RATIO = 1.1
-SECRET, TOKEN = "bench-signing-secret", "xoxb-bench-token"
 METHODS = ("chat.postMessage", "chat.update")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -72,42 +69,6 @@ def database(args: argparse.Namespace) -> Iterator[str]:
             yield f"sqlite:///{folder}/bench.sqlite3"
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def start_bot(
-    url: str, slack: SlackStandIn, signer: WebhookSigner, log: Path
-) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_API_URL": slack.base_url,
-        "DATABASE_URL": url,
-        "SSL_CERT_FILE": str(signer.trust_roots_path),  # the certificate host's TLS
-        **signer.env(),
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    proc = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"mcbot serve exited ({proc.returncode}); see {log}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc, port
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"mcbot serve did not start; see {log}")
 
 
 async def post_all(
@@ -155,15 +116,11 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="webhooks in flight (8)")
     parser.add_argument("--postgres", action="store_true", help="a fresh local PostgreSQL database")
     parser.add_argument("--database-url", help="an empty database to use instead")
-    parser.add_argument(
-        "--strict", action="store_true", help="exit 1 when the 1.1x target is missed"
-    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 when 1.1x is missed")
     args = parser.parse_args()
     if args.events < args.channels or args.channels < 1:
         parser.error("need --events >= --channels >= 1")
     per_channel = args.events // args.channels
-    events = per_channel * args.channels
-
     log = Path(tempfile.gettempdir()) / "bench-notify-serve.log"
     with SlackStandIn() as slack, WebhookSigner() as signer, database(args) as url:
         for method in METHODS:
@@ -171,31 +128,27 @@ def main() -> int:
         tk.install_history(slack)
         db.upgrade(url)
         engine = db.make_engine(url)
-        seeded = tk.seed(
-            db.make_session_factory(engine), slack, orgs=args.channels, per_org=per_channel
+        factory = db.make_session_factory(engine)
+        seeded = tk.seed(factory, slack, orgs=args.channels, per_org=per_channel)
+        print(
+            f"{len(seeded)} acceptances, {args.channels} channels, {per_channel} per channel; "
+            f"database {engine.dialect.name}; Slack: {RATE:g} msg/s per channel, burst 1; "
+            f"mcbot serve log: {log}"
         )
-        engine.dispose()
-        proc, port = start_bot(url, slack, signer, log)
+        log.unlink(missing_ok=True)
+        proc, port = tk.serve(url, slack, signer, log=log)
         cpu = 0.0
         try:
-            bodies = [
-                __import__("json").dumps(tk.acceptance(inv.tenant)).encode() for inv in seeded
-            ]
-            print(
-                f"{events} acceptances, {args.channels} channels, {per_channel} per channel; "
-                f"database {url.split(':')[0]}; Slack: {RATE:g} msg/s per channel, burst 1"
-            )
-            started = time.monotonic()
-            REPORT["wall_start"] = time.time()
+            bodies = [json.dumps(tk.acceptance(inv.tenant)).encode() for inv in seeded]
+            started, wall_start = time.monotonic(), time.time()
             timings = asyncio.run(post_all(port, bodies, signer, args.concurrency))
             posted = time.monotonic()
-            expected = {"chat.postMessage": 2 * events, "chat.update": events}
+            expected = {"chat.postMessage": 2 * len(seeded), "chat.update": len(seeded)}
             deadline = posted + 3 * per_channel / RATE + 120
             while time.monotonic() < deadline:
-                done = {m: len(slack.calls(m, delivered=True)) for m in METHODS}
-                if all(done[m] >= expected[m] for m in METHODS):
+                if all(len(slack.calls(m, delivered=True)) >= n for m, n in expected.items()):
                     break
-                time.sleep(0.2)
+                time.sleep(0.5)
             time.sleep(2.0)  # anything late would be a duplicate: give it a chance to show
             cpu = cpu_seconds(proc.pid)
         finally:
@@ -204,64 +157,44 @@ def main() -> int:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        report(slack, seeded, started, posted, timings, url)
+        lost, duplicated, ratio = report(
+            slack,
+            seeded,
+            factory,
+            started=started,
+            posted=posted,
+            wall_start=wall_start,
+            timings=timings,
+        )
         print(f"mcbot serve used {cpu:.1f} s of CPU (user + system) until drained")
-        lost, duplicated, ratio = REPORT["lost"], REPORT["duplicated"], REPORT["ratio"]
+        engine.dispose()
     if lost or duplicated:
         return 1
     return 1 if args.strict and ratio > TARGET_RATIO else 0
 
 
-REPORT: dict[str, float] = {}
-
-
 def report(
     slack: SlackStandIn,
     seeded: list[tk.Seeded],
+    factory: sessionmaker[Session],
+    *,
     started: float,
     posted: float,
+    wall_start: float,
     timings: list[float],
-    url: str,
-) -> None:
+) -> tuple[int, int, float]:
+    """Print the figures; returns (lost, duplicated, drain / bound)."""
     delivered = [c for c in slack.calls() if c.delivered and c.method in METHODS]
     per_key = Counter((c.method, str(c.params.get("channel"))) for c in delivered)
-    bound = max(per_key.values()) / RATE if per_key else 0.0
+    most = max(per_key.values()) if per_key else 0
+    bound = most / RATE
     drain = max(c.at for c in delivered) - started if delivered else float("inf")
-    by_ts = {inv.ts: inv.ref for inv in seeded}
-    counts: Counter[tuple[str, str]] = Counter()
-    for call in delivered:
-        if call.method == "chat.update":
-            counts[("update", by_ts.get(str(call.params.get("ts")), "?"))] += 1
-        elif call.params.get("thread_ts"):
-            counts[("reply", by_ts.get(str(call.params["thread_ts"]), "?"))] += 1
-        else:
-            text = str(call.params.get("text", ""))
-            ref = next((inv.ref for inv in seeded if inv.ref in text), "?")
-            counts[("dm", ref)] += 1
-    lost = duplicated = 0
-    for inv in seeded:
-        for kind in ("update", "reply", "dm"):
-            n = counts[(kind, inv.ref)]
-            lost += max(0, 1 - n)
-            duplicated += max(0, n - 1)
-    engine = db.make_engine(url)
-    from sqlalchemy import func, select
-
-    from bot.outbox.queue import counts as queue_counts
-    from bot.store.models import InboxEvent, OutboxMessage
-
-    with db.make_session_factory(engine)() as session:
+    ratio = drain / bound if bound else float("inf")
+    lost, duplicated = tk.lost_and_duplicated(tk.delivery_counts(slack, seeded), seeded)
+    with factory() as session:
         outbox = queue_counts(session, OutboxMessage)
         processed = session.scalar(select(func.max(InboxEvent.processed_at)))
         first_sent = session.scalar(select(func.min(OutboxMessage.sent_at)))
-    engine.dispose()
-    if processed is not None and first_sent is not None:
-        print(
-            f"events: all processed {processed.timestamp() - REPORT['wall_start']:.1f} s after "
-            f"the first delivery; first notification sent after "
-            f"{first_sent.timestamp() - REPORT['wall_start']:.2f} s"
-        )
-    ratio = drain / bound if bound else float("inf")
     stats = slack.stats
     updates = sum(1 for c in delivered if c.method == "chat.update")
     p50, p99 = percentile(timings, 0.5) * 1e3, percentile(timings, 0.99) * 1e3
@@ -271,14 +204,21 @@ def report(
         f"delivered: {len(delivered)} Slack calls ({updates} chat.update, "
         f"{len(delivered) - updates} chat.postMessage) over {len(per_key)} (method, channel) pairs",
         f"drain time: {drain:.1f} s; rate-limit bound {bound:.1f} s "
-        f"({max(per_key.values()) if per_key else 0} messages in one channel at {RATE:g}/s); "
+        f"({most} messages in one channel at {RATE:g}/s); "
         f"ratio {ratio:.3f} (target <= {TARGET_RATIO})",
         f"429s received: {stats.ratelimited}; 5xx: {stats.server_errors}; "
         f"other errors: {stats.api_errors}",
         f"lost: {lost}; duplicated: {duplicated}; outbox: {outbox}",
     ]
+    if processed is not None and first_sent is not None:
+        lines.insert(
+            1,
+            f"events: first notification sent {first_sent.timestamp() - wall_start:.2f} s after "
+            f"the first delivery, every event processed after "
+            f"{processed.timestamp() - wall_start:.1f} s",
+        )
     print("\n".join(lines))
-    REPORT.update(lost=lost, duplicated=duplicated, ratio=ratio)
+    return lost, duplicated, ratio
 
 
 if __name__ == "__main__":

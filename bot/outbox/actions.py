@@ -104,10 +104,10 @@ async def link_acceptance(
             linked_by=user_id,
         )
         if channel and message_ts:
-            linked = {"ref": invitation.ref, "user": user_id}
+            done = {"ref": invitation.ref, "user": user_id}
             lang = team_language(session, [team.team_id for team in org.teams])
             message = unmatched_message(
-                event=event_snapshot(event), options=[], linked=linked, lang=lang
+                event=event_snapshot(event), options=[], linked=done, lang=lang
             )
             payload = {"message": {"text": message["text"], "blocks": message["blocks"]}}
             effect = Effect(

@@ -118,6 +118,8 @@ def _when(moment: Any) -> str:
 
 
 def _table(rows: list[Any], *, events: bool) -> str:
+    header: tuple[str, ...]
+    cells: list[tuple[str, ...]]
     if events:
         header = ("ID", "STATUS", "EVENT", "RESOURCE", "TRIES", "NEXT TRY (UTC)", "LAST ERROR")
         cells = [

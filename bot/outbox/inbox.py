@@ -189,43 +189,56 @@ async def process_event(
     plan = await read(lambda session: plan_event(session, event, profile, key, services.clock))
 
     def apply(session: Session) -> str:
-        queue.finish_event(  # first: our lease is checked, and SQLite's write lock taken
-            session,
-            event.id,
-            worker=worker,
-            now=now(),
-            outcome=plan.outcome,
-            invitation_id=plan.invitation_id,
-            detail={**(event.detail or {}), **(profile or {})},
-        )
-        if plan.state is not None and plan.invitation_id is not None:
-            detail: dict[str, Any] = {
-                "event": event.event_name,
-                "webhook_event": event.id,
-                "matched_by": plan.how,
-            }
-            if event.changed_at is not None:
-                detail["changed_at"] = event.changed_at.isoformat()
-            transition(
-                session,
-                plan.invitation_id,
-                plan.state,
-                actor_user=None,
-                actor_team=None,
-                expected_version=plan.version,  # changed meanwhile: ConflictError, planned again
-                actor_org=None,
-                detail=detail,
-                customer_tenant_id=event.customer_id if plan.state is S.accepted else None,
-                clock=services.clock,
-            )
-        queue.enqueue(session, plan.effects, now=now())
-        return plan.outcome
+        return _apply(session, event, plan, profile, worker=worker, now=now(), clock=services.clock)
 
     outcome: str = await run(apply)
     log.info(
         "partner center event %s (%s, %s): %s", event.id, event.event_name, event.pace_key, outcome
     )
     return outcome
+
+
+def _apply(
+    session: Session,
+    event: InboxEvent,
+    plan: Plan,
+    profile: dict[str, Any] | None,
+    *,
+    worker: str,
+    now: datetime,
+    clock: Clock,
+) -> str:
+    queue.finish_event(  # first: our lease is checked, and SQLite's write lock taken
+        session,
+        event.id,
+        worker=worker,
+        now=now,
+        outcome=plan.outcome,
+        invitation_id=plan.invitation_id,
+        detail={**(event.detail or {}), **(profile or {})},
+    )
+    if plan.state is not None and plan.invitation_id is not None:
+        detail: dict[str, Any] = {
+            "event": event.event_name,
+            "webhook_event": event.id,
+            "matched_by": plan.how,
+        }
+        if event.changed_at is not None:
+            detail["changed_at"] = event.changed_at.isoformat()
+        transition(
+            session,
+            plan.invitation_id,
+            plan.state,
+            actor_user=None,
+            actor_team=None,
+            expected_version=plan.version,  # changed meanwhile: ConflictError, planned again
+            actor_org=None,
+            detail=detail,
+            customer_tenant_id=event.customer_id if plan.state is S.accepted else None,
+            clock=clock,
+        )
+    queue.enqueue(session, plan.effects, now=now)
+    return plan.outcome
 
 
 def plan_event(
@@ -260,10 +273,10 @@ def plan_event(
             query = select(Invitation).where(
                 Invitation.gdap_relationship_id == event.relationship_id
             )
-        found = list(session.scalars(query)) if (event.customer_id or event.relationship_id) else []
-        if len(found) != 1:
-            return Plan("no_invitation" if not found else "ambiguous")
-        invitation = found[0]
+        grants = list(session.scalars(query)) if event.customer_id or event.relationship_id else []
+        if len(grants) != 1:
+            return Plan("no_invitation" if not grants else "ambiguous")
+        invitation = grants[0]
         if invitation.state is S.delegated_admin_granted:
             return Plan("already", invitation.id)
         if invitation.state not in GRANTABLE:
@@ -280,10 +293,10 @@ def plan_event(
                 Invitation.customer_tenant_id == event.customer_id,
                 Invitation.state.in_(ACCEPTED_STATES),
             )
-        found = list(session.scalars(query)) if (event.customer_id or event.relationship_id) else []
-        if len(found) != 1:
-            return Plan("no_invitation" if not found else "ambiguous")
-        view = InvitationView.of(found[0])
+        ended = list(session.scalars(query)) if event.customer_id or event.relationship_id else []
+        if len(ended) != 1:
+            return Plan("no_invitation" if not ended else "ambiguous")
+        view = InvitationView.of(ended[0])
         effects = change_effects(
             session, view, "access_ended", event_id=event.id, event_name=event.event_name
         )

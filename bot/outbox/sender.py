@@ -182,7 +182,7 @@ class SlackSender:
             log.warning(
                 "outbox %s: cannot check whether it was already posted (%s); posting it again",
                 row.id,
-                outcome.error,
+                exc.response.get("error"),
             )
             return None
         for message in response.get("messages") or []:

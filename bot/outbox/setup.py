@@ -22,7 +22,7 @@ from bot.webhooks import webhook_route
 log = logging.getLogger(__name__)
 
 
-def worker_client(token: str, base_url: str, *, timeout: float = 10.0) -> AsyncWebClient:
+def worker_client(token: str, base_url: str, *, timeout: int = 10) -> AsyncWebClient:
     """The worker's Slack client: no retry handlers at all (no RateLimitErrorRetryHandler:
     a 429 reschedules its row instead of sleeping; other failures are retried by the worker)."""
     return AsyncWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])

@@ -66,14 +66,14 @@ def install_history(slack: SlackStandIn) -> None:
     messages (with their metadata), as Slack does with `include_all_metadata`."""
 
     def history(params: dict[str, Any]) -> dict[str, Any]:
+        # `oldest` is ignored: the stand-in's ts are not wall-clock times (they start in 2023).
         channel = str(params.get("channel") or "")
-        oldest = float(params.get("oldest") or 0)
         latest = float(params.get("latest") or "inf")
         inclusive = str(params.get("inclusive", "")).lower() in ("1", "true")
         found = [
             m
             for m in slack.messages(channel)
-            if oldest <= float(m["ts"]) < latest or (inclusive and float(m["ts"]) == latest)
+            if float(m["ts"]) < latest or (inclusive and float(m["ts"]) == latest)
         ]
         limit = int(params.get("limit") or 100)
         return {"ok": True, "messages": list(reversed(found))[:limit], "has_more": False}

@@ -1,7 +1,7 @@
 """The worker: an asyncio task (started in the ASGI lifespan of `mcbot serve`) that drains the
 webhook inbox and the Slack outbox.
 
-Each round claims what it can (`queue.claim`: exclusive across processes, one row per channel
+Each round claims what it can (`claims.claim`: exclusive across processes, one row per channel
 at a time), including outbox rows due within `LOOKAHEAD` (their message is rendered while
 they wait, so a paced channel's next message leaves on time), starts a task per row, and sleeps
 until a row becomes due, outcomes were recorded, work is queued in this process
@@ -35,7 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.outbox import queue
+from bot.outbox import claims, queue
 from bot.outbox.inbox import process_event
 from bot.outbox.locks import write
 from bot.outbox.options import WorkerOptions
@@ -82,7 +82,7 @@ class OutboxWorker:
         self._control = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-control")
         threads = self.options.event_threads
         if threads is None:  # PostgreSQL: its round trips overlap; SQLite: one writer anyway
-            threads = 1 if services.sessions.kw["bind"].dialect.name == "sqlite" else 1
+            threads = 1 if services.sessions.kw["bind"].dialect.name == "sqlite" else 2
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="outbox-events")
         self.sender = SlackSender(services, client, run=self.read)
         self.recorder = Recorder(self.run, self.stats)
@@ -166,10 +166,10 @@ class OutboxWorker:
         def claim(session: Session) -> tuple[list[Any], list[Any], datetime | None]:
             now = self.now()  # when it runs, not when it was asked for
             horizon = now + LOOKAHEAD
-            events = queue.claim(
+            events = claims.claim(
                 session, InboxEvent, worker=self.name, now=now, lease=lease, limit=free_events
             )
-            rows = queue.claim(
+            rows = claims.claim(
                 session,
                 OutboxMessage,
                 worker=self.name,
@@ -179,8 +179,8 @@ class OutboxWorker:
                 horizon=horizon,
             )
             due = [
-                queue.next_due(session, InboxEvent, now=now),
-                queue.next_due(session, OutboxMessage, now=now, after=horizon),
+                claims.next_due(session, InboxEvent, now=now),
+                claims.next_due(session, OutboxMessage, now=now, after=horizon),
             ]
             moments = [moment for moment in due if moment is not None]
             return events, rows, min(moments) if moments else None
@@ -298,7 +298,8 @@ class OutboxWorker:
                     strict=False,
                     result_ts=outcome.ts,
                 )
-                queue.pace_next(session, row.pace_key, not_before=now + interval)
+                if outcome.note != "superseded":  # nothing went out: no pause
+                    queue.pace_next(session, row.pace_key, not_before=now + interval)
                 return ok
 
             self.recorder.add(done, row.id, outcome.note, ready_at=ready_at)

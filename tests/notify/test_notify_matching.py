@@ -15,7 +15,7 @@ import yaml
 from sqlalchemy import select
 
 from bot.invitations import InvitationView
-from bot.outbox import queue
+from bot.outbox import claims, queue
 from bot.outbox import testkit as tk
 from bot.outbox.inbox import RetryLater, process_event
 from bot.outbox.notify import change_effects
@@ -99,7 +99,7 @@ async def deliver(services: Services, payload: dict[str, Any], *, final: bool = 
     with services.sessions.begin() as session:
         assert queue.record_event(session, event, now=now) is not None
     with services.sessions.begin() as session:
-        claimed = queue.claim(
+        claimed = claims.claim(
             session, InboxEvent, worker="t", now=now, lease=timedelta(seconds=30), limit=1
         )
     return await process_event(services, claimed[0], worker="t", now=utc_now, final=final)

@@ -77,7 +77,11 @@ def table_state(url: str) -> tuple[dict[str, int], int, set[str]]:
                     select(OutboxMessage.locked_by).where(OutboxMessage.status == JobStatus.done)
                 )
             )
-        return {str(getattr(k, "value", k)): v for k, v in counts.items()}, int(events or 0), workers
+        return (
+            {str(getattr(k, "value", k)): v for k, v in counts.items()},
+            int(events or 0),
+            workers,
+        )
     finally:
         engine.dispose()
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.outbox import queue
+from bot.outbox import claims, queue
 from bot.partner_center.events import parse_event
 from bot.store import db
 from bot.store.clock import utc_now
@@ -78,11 +78,11 @@ def test_one_row_per_channel_in_order_and_pacing_shared_through_the_database(
         with factory.begin() as session:
             queue.enqueue(session, effects(9, 3), now=now)
         with factory.begin() as session:
-            first = queue.claim(session, OutboxMessage, worker="a", now=now, lease=LEASE, limit=10)
+            first = claims.claim(session, OutboxMessage, worker="a", now=now, lease=LEASE, limit=10)
         assert [row.dedupe_key for row in first] == ["key0", "key1", "key2"]
         with factory.begin() as session:  # every channel is busy: nothing for b
             assert (
-                queue.claim(session, OutboxMessage, worker="b", now=now, lease=LEASE, limit=10)
+                claims.claim(session, OutboxMessage, worker="b", now=now, lease=LEASE, limit=10)
                 == []
             )
         with factory.begin() as session:
@@ -90,13 +90,15 @@ def test_one_row_per_channel_in_order_and_pacing_shared_through_the_database(
             queue.pace_next(session, first[0].pace_key, not_before=now + timedelta(seconds=1))
         with factory.begin() as session:  # channel 0 is paced for a second
             assert (
-                queue.claim(session, OutboxMessage, worker="b", now=now, lease=LEASE, limit=10)
+                claims.claim(session, OutboxMessage, worker="b", now=now, lease=LEASE, limit=10)
                 == []
             )
-            assert queue.next_due(session, OutboxMessage, now=now) == now + timedelta(seconds=1)
+            assert claims.next_due(session, OutboxMessage, now=now) == now + timedelta(seconds=1)
         later = now + timedelta(seconds=1)
         with factory.begin() as session:
-            rows = queue.claim(session, OutboxMessage, worker="b", now=later, lease=LEASE, limit=10)
+            rows = claims.claim(
+                session, OutboxMessage, worker="b", now=later, lease=LEASE, limit=10
+            )
         assert [row.dedupe_key for row in rows] == ["key3"]
         with factory() as session:
             done = session.get(OutboxMessage, first[0].id)
@@ -115,11 +117,11 @@ def test_a_lease_that_runs_out_is_claimed_again_in_doubt_and_the_old_holder_reco
         with factory.begin() as session:
             queue.enqueue(session, effects(1, 1), now=now)
         with factory.begin() as session:
-            (row,) = queue.claim(session, OutboxMessage, worker="a", now=now, lease=LEASE, limit=5)
+            (row,) = claims.claim(session, OutboxMessage, worker="a", now=now, lease=LEASE, limit=5)
             assert not row.in_doubt and row.attempts == 1
         after = now + LEASE + timedelta(seconds=1)
         with factory.begin() as session:
-            (again,) = queue.claim(
+            (again,) = claims.claim(
                 session, OutboxMessage, worker="b", now=after, lease=LEASE, limit=5
             )
             assert again.id == row.id and again.in_doubt and again.attempts == 2
@@ -151,7 +153,7 @@ def test_parked_rows_are_kept_and_can_be_queued_again(database_url: str) -> None
         with factory.begin() as session:
             queue.enqueue(session, effects(2, 2), now=now)
         with factory.begin() as session:
-            rows = queue.claim(session, OutboxMessage, worker="a", now=now, lease=LEASE, limit=5)
+            rows = claims.claim(session, OutboxMessage, worker="a", now=now, lease=LEASE, limit=5)
             queue.park(session, OutboxMessage, rows[0].id, worker="a", error="channel_not_found")
             queue.mark_done(session, OutboxMessage, rows[1].id, worker="a", now=now)
         with factory.begin() as session:
@@ -187,7 +189,7 @@ def test_many_workers_claiming_at_once_never_share_a_row(database_url: str) -> N
         try:
             while idle < 50:
                 with factory.begin() as session:
-                    got = queue.claim(
+                    got = claims.claim(
                         session, OutboxMessage, worker=name, now=utc_now(), lease=LEASE, limit=3
                     )
                 if not got:
