@@ -80,7 +80,11 @@ def _try(args: argparse.Namespace) -> int:
                 with bot.services.sessions.begin() as session:
                     import_directory(session, data)
             except StoreError as exc:
-                sys.stderr.write(f"mcbot try: {args.partners}: {exc}\n")
+                sys.stderr.write(
+                    render_text(
+                        "text/try.txt.j2", part="partners_error", path=args.partners, error=exc
+                    )
+                )
                 return 2
         out.write(render_text("text/try.txt.j2", part="typed", text=f"{COMMAND} {text}".strip()))
         seen = 0

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.render import render_text
 from bot.settings import DatabaseSettings
 from bot.store import db
 from bot.store.directory import import_directory, list_orgs, org_by_key, providers_of
@@ -23,7 +24,7 @@ from bot.store.directory_file import read_directory_file
 from bot.store.errors import DirectoryError, SetupError, StoreError
 from bot.store.export import FORMATS, ExportFormat, export_invitations
 
-# Output text, in one place (to move to templates later).
+# Argument help (like every mcbot command); the output text is in templates/text/store.txt.j2.
 HELP_DATABASE_URL = (
     "SQLAlchemy database URL (default: $DATABASE_URL, else sqlite:///multichannel.sqlite3)"
 )
@@ -41,22 +42,6 @@ HELP_EXPORT_FORMAT = "csv (one row per audit event) or json"
 HELP_EXPORT_OUTPUT = "write to this file instead of standard output"
 HELP_EXPORT_ORG = "only the invitations this organization (key) can see"
 
-MSG_UPGRADED = "Database at revision {revision}."
-MSG_CURRENT = "Database revision: {current}. Newest: {head}."
-MSG_CURRENT_NONE = "none (empty database)"
-MSG_BEHIND = "Run `mcbot db upgrade` to update it."
-MSG_IMPORTED = (
-    "Imported {total} organization(s): {created} created, {updated} updated, {same} unchanged."
-)
-MSG_NO_ORGS = "No organizations yet. Import some: mcbot partners import FILE.yaml"
-MSG_EXPORTED = "Exported the invitations to {path}."
-MSG_UNKNOWN_ORG = "error: no organization with key {key!r} (see: mcbot partners list)"
-MSG_ERROR = "error: {message}"
-MSG_DATABASE_ERROR = (
-    "error: the database failed: {error}\n"
-    "Check --database-url / DATABASE_URL, that the server is up, and run `mcbot db upgrade`."
-)
-MSG_CANNOT_WRITE = "error: cannot write {path}: {error}"
 LIST_HEADER = ("KEY", "ROLE", "NAME", "TENANT", "PARTNER ID", "TEAMS", "CHANNEL", "PROVIDERS")
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -114,17 +99,21 @@ def _guarded(handler: Handler) -> Handler:
         try:
             return handler(args)
         except DirectoryError as error:
-            return _fail(MSG_ERROR.format(message=error.message), EXIT_BAD_INPUT)
+            return _fail(_msg("error", message=error.message), EXIT_BAD_INPUT)
         except SetupError as error:
-            return _fail(MSG_ERROR.format(message=error.message), EXIT_FAILED)
+            return _fail(_msg("error", message=error.message), EXIT_FAILED)
         except StoreError as error:
-            return _fail(MSG_ERROR.format(message=error.message), EXIT_BAD_INPUT)
+            return _fail(_msg("error", message=error.message), EXIT_BAD_INPUT)
         except SQLAlchemyError as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-            return _fail(MSG_DATABASE_ERROR.format(error=first_line), EXIT_FAILED)
+            return _fail(_msg("database_error", error=first_line), EXIT_FAILED)
 
     run.__doc__ = handler.__doc__
     return run
+
+
+def _msg(part: str, **values: object) -> str:
+    return render_text("text/store.txt.j2", part=part, **values).rstrip("\n")
 
 
 def _fail(message: str, code: int) -> int:
@@ -140,15 +129,15 @@ def _url(args: argparse.Namespace) -> str:
 def _db_upgrade(args: argparse.Namespace) -> int:
     url = _url(args)
     db.upgrade(url, args.revision)
-    print(MSG_UPGRADED.format(revision=db.current_revision(url) or MSG_CURRENT_NONE))
+    print(_msg("upgraded", revision=db.current_revision(url)))
     return EXIT_OK
 
 
 def _db_current(args: argparse.Namespace) -> int:
     current, head = db.current_revision(_url(args)), db.head_revision()
-    print(MSG_CURRENT.format(current=current or MSG_CURRENT_NONE, head=head))
+    print(_msg("current", current=current, head=head))
     if current != head:
-        print(MSG_BEHIND)
+        print(_msg("behind"))
     return EXIT_OK
 
 
@@ -164,7 +153,7 @@ def _partners_import(args: argparse.Namespace) -> int:
         engine.dispose()
     created, updated, same = len(result.created), len(result.updated), len(result.unchanged)
     total = created + updated + same
-    print(MSG_IMPORTED.format(total=total, created=created, updated=updated, same=same))
+    print(_msg("imported", total=total, created=created, updated=updated, same=same))
     return EXIT_OK
 
 
@@ -190,7 +179,7 @@ def _partners_list(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     if not rows:
-        print(MSG_NO_ORGS)
+        print(_msg("no_orgs"))
         return EXIT_OK
     print(_table([LIST_HEADER, *rows]))
     return EXIT_OK
@@ -215,7 +204,7 @@ def _invitations_export(args: argparse.Namespace) -> int:
             if args.org is not None:
                 org = org_by_key(session, args.org)
                 if org is None:
-                    return _fail(MSG_UNKNOWN_ORG.format(key=args.org), EXIT_BAD_INPUT)
+                    return _fail(_msg("unknown_org", key=args.org), EXIT_BAD_INPUT)
             text = export_invitations(session, fmt, org)
     finally:
         engine.dispose()
@@ -225,6 +214,6 @@ def _invitations_export(args: argparse.Namespace) -> int:
     try:
         args.output.write_text(text, encoding="utf-8")
     except OSError as error:
-        return _fail(MSG_CANNOT_WRITE.format(path=args.output, error=error), EXIT_BAD_INPUT)
-    print(MSG_EXPORTED.format(path=args.output), file=sys.stderr)
+        return _fail(_msg("cannot_write", path=args.output, error=error), EXIT_BAD_INPUT)
+    print(_msg("exported", path=args.output), file=sys.stderr)
     return EXIT_OK
