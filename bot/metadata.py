@@ -63,3 +63,12 @@ class InviteContext(_Meta):
     decision_id: str | None = None
     channel_id: str | None = None
     provider_key: str | None = None
+
+
+class GdapContext(_Meta):
+    """Carried by the modal where a provider records a GDAP relationship it created in Partner
+    Center (no Microsoft Graph here): the invitation and version clicked, and where."""
+
+    i: int
+    v: int
+    channel_id: str | None = None

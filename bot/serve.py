@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from typing import Any
@@ -118,6 +119,7 @@ def _serve(args: argparse.Namespace) -> int:
             finally:
                 for job in reversed(background):
                     await job.stop()
+                await services.drain()
 
         asyncio.run(socket_mode())
         return 0
@@ -126,8 +128,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     from bot.web import build_web_app
 
+    web = build_web_app(app, services, webhooks=webhooks, background=background)
+    # What was built so far lives as long as the process: keep the cyclic garbage collector
+    # from walking it again and again under load (bench/ack.py: gc.freeze saves ~5% CPU).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
-        build_web_app(app, services, webhooks=webhooks, background=background),
+        web,
         host=args.host,
         port=args.port,
         log_level=args.log_level,

@@ -12,7 +12,13 @@ from typing import Any, Literal
 from bot.blockkit import validate_message, validate_view
 from bot.commands import UsageError
 from bot.i18n import DEFAULT_LANGUAGE
-from bot.metadata import AssessOrigin, DecisionRef, InvitationButton, InviteContext
+from bot.metadata import (
+    AssessOrigin,
+    DecisionRef,
+    GdapContext,
+    InvitationButton,
+    InviteContext,
+)
 from bot.render import render_json, render_text
 from policy import Decision, Role, get_edition
 
@@ -70,31 +76,54 @@ def decision_message(
     shared_by: str | None = None,
     invitation_action: InvitationAction = None,
 ) -> dict[str, Any]:
-    """The decision as a message. Rendering and validating cost ~3 ms, the same for every
-    decision on the same facts: the validated surface is cached (with a stand-in for the
-    decision id, swapped for the real one on the way out). bench/ack.py measures it."""
+    """The decision as a message."""
     if len(decision.decision_id) != len(_ID_STANDIN):
         return _decision_message(decision, customer, lang, shared_by, invitation_action)
-    key = (
-        decision.facts.model_dump_json(),
-        decision.policy_edition,
-        customer,
-        lang,
-        shared_by,
-        invitation_action,
-    )
+    cached = _cached_decision(decision, customer, lang, shared_by, invitation_action)[0]
+    return dict(json.loads(cached.replace(_ID_STANDIN, decision.decision_id)))
+
+
+ACK_KEYS = ("response_type", "text", "blocks")
+
+
+def decision_ack(
+    decision: Decision, *, lang: str = EN, invitation_action: InvitationAction = None
+) -> str:
+    """The decision as the JSON body of a slash command's acknowledgement (the message's
+    response_type, text and blocks), serialized: no dict is built or dumped per command."""
+    if len(decision.decision_id) != len(_ID_STANDIN):
+        message = _decision_message(decision, None, lang, None, invitation_action)
+        return json.dumps({k: message[k] for k in ACK_KEYS if k in message})
+    cached = _cached_decision(decision, None, lang, None, invitation_action)[1]
+    return cached.replace(_ID_STANDIN, decision.decision_id)
+
+
+def _cached_decision(
+    decision: Decision,
+    customer: str | None,
+    lang: str,
+    shared_by: str | None,
+    invitation_action: InvitationAction,
+) -> tuple[str, str]:
+    """(message JSON, acknowledgement JSON) with the id stand-in. Rendering and validating cost
+    ~3 ms, the same for every decision on the same facts: the validated surface is cached and
+    the real decision id swapped in on the way out. bench/ack.py measures it."""
+    key = (decision.facts, decision.policy_edition, customer, lang, shared_by, invitation_action)
     cached = _DECISION_CACHE.get(key)
     if cached is None:
         standin = decision.model_copy(update={"decision_id": _ID_STANDIN})
         surface = _decision_message(standin, customer, lang, shared_by, invitation_action)
-        cached = json.dumps(surface)
+        cached = (
+            json.dumps(surface),
+            json.dumps({k: surface[k] for k in ACK_KEYS if k in surface}),
+        )
         _DECISION_CACHE[key] = cached
         if len(_DECISION_CACHE) > _DECISION_CACHE_SIZE:
             _DECISION_CACHE.pop(next(iter(_DECISION_CACHE)))
-    return dict(json.loads(cached.replace(_ID_STANDIN, decision.decision_id)))
+    return cached
 
 
-_DECISION_CACHE: dict[tuple[Any, ...], str] = {}
+_DECISION_CACHE: dict[tuple[Any, ...], tuple[str, str]] = {}
 _DECISION_CACHE_SIZE = 2048
 
 
@@ -191,6 +220,12 @@ def request_modal(
         providers=providers,
         citation=citation,
     )
+
+
+def gdap_modal(*, view: Any, context: GdapContext, lang: str = EN) -> dict[str, Any]:
+    """Delegated admin without Microsoft Graph: what to create in Partner Center, and a field
+    for the relationship's id (`view` is a bot.invitations.InvitationView)."""
+    return _view("slack/gdap_modal.json.j2", lang, v=view, metadata=context.dump())
 
 
 def reseller_refusal(

@@ -1,14 +1,16 @@
-"""The HTTP side: a Starlette app served by uvicorn.
+"""The HTTP side, served by uvicorn.
 
 - `POST /slack/events` — commands, interactivity and events (Bolt verifies the signature: 401).
 - `GET /healthz` — liveness and the database.
 - `POST /partner-center/webhooks` — Partner Center events (bot/webhooks.py, docs/webhooks.md).
 
-Our own adapter instead of Bolt's Starlette handler, for two reasons: a size limit on bodies, and
-Bolt 1.30's parsing (slack_bolt/request/internals.py tests `"payload" in body` on the raw form, so
-a slash command whose text contains the word "payload" loses its body and is answered 404; and a
-malformed body raises inside Bolt, a 500). We parse the body ourselves (400 when malformed) and
-hand Bolt the result; tests/slack/test_command.py keeps the regression tests.
+`POST /slack/events` is a bare ASGI endpoint (SlackEvents) in front of Bolt instead of Bolt's
+Starlette handler, for three reasons: a size limit on bodies; Bolt 1.30's parsing
+(slack_bolt/request/internals.py tests `"payload" in body` on the raw form, so a slash command
+whose text contains the word "payload" loses its body and is answered 404; and a malformed body
+raises inside Bolt, a 500) — we parse the body ourselves (400 when malformed) and hand Bolt the
+result, tests/slack/test_command.py keeps the regression tests; and speed, since every Slack
+request passes here (bench/ack.py). The other routes are Starlette's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -26,8 +28,9 @@ from slack_bolt.request.async_internals import build_async_context
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from bot.services import Services
 from bot.webhooks import webhook_route
@@ -48,9 +51,26 @@ def parse_slack_body(raw: str, content_type: str | None) -> dict[str, Any]:
     if raw.startswith("{") or (content_type or "").startswith("application/json"):
         value = _json_object(raw)
     else:
-        params = dict(parse_qsl(raw, keep_blank_values=True))
-        value = _json_object(params["payload"]) if set(params) == {"payload"} else params
+        params = parse_form(raw)
+        value = _json_object(params["payload"]) if params.keys() == {"payload"} else params
     return value
+
+
+def parse_form(raw: str) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body as a dict, the last value of a repeated name
+    winning: `dict(parse_qsl(raw, keep_blank_values=True))`, at a third of its cost (a slash
+    command's fields are mostly plain ids that need no unquoting)."""
+    form: dict[str, str] = {}
+    for pair in raw.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        form[name] = value
+    return form
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -63,14 +83,88 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
-def bolt_request(raw: str, request: Request) -> AsyncBoltRequest:
+def bolt_request(raw: str, headers: dict[str, str], query: str = "") -> AsyncBoltRequest:
     """A Bolt request whose body we parsed (Bolt's own parsing is bypassed, see above)."""
-    req = AsyncBoltRequest(body="", query=request.url.query, headers=dict(request.headers))
+    req = AsyncBoltRequest(body="", query=query or None, headers=headers)
     body = parse_slack_body(raw, req.content_type)
     req.raw_body = raw
     req.body = body
     req.context = build_async_context(AsyncBoltContext({}), body)
     return req
+
+
+class SlackEvents:
+    """`POST /slack/events` as a bare ASGI endpoint: every Slack request goes through it, so it
+    reads the body and writes the response itself instead of through Starlette's Request and
+    Response (bench/ack.py measures it). Bolt verifies the signature (401) and dispatches."""
+
+    def __init__(self, app: AsyncApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_SLACK_BODY:
+            return await _plain(send, 413, "request body too large")
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None  # the client left: nobody to answer
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_SLACK_BODY:
+                return await _plain(send, 413, "request body too large")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        try:
+            raw = b"".join(chunks).decode("utf-8")
+        except UnicodeDecodeError:
+            return await _plain(send, 400, "request body is not UTF-8")
+        try:
+            bolt_req = bolt_request(raw, headers, scope.get("query_string", b"").decode("latin-1"))
+        except BadBody as exc:
+            return await _plain(send, 400, f"malformed request body: {exc}")
+        response = await self.app.async_dispatch(bolt_req)
+        await _send(
+            send,
+            response.status,
+            response.body.encode("utf-8"),
+            [
+                (name.encode("latin-1"), value.encode("latin-1"))
+                for name, value in response.first_headers_without_set_cookie().items()
+            ],
+        )
+
+
+async def _plain(send: Send, status: int, text: str) -> None:
+    await _send(send, status, text.encode(), [(b"content-type", b"text/plain; charset=utf-8")])
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class WebApp:
+    """The ASGI app `mcbot serve` runs: `POST /slack/events` straight to SlackEvents, anything
+    else through Starlette's routing (which routes /slack/events too, and answers 405/404)."""
+
+    def __init__(self, slack_events: SlackEvents, routes: Starlette) -> None:
+        self.slack_events = slack_events
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] == "/slack/events"
+            and not scope.get("root_path")
+        ):
+            return await self.slack_events(scope, receive, send)
+        await self.routes(scope, receive, send)
 
 
 class Background(Protocol):
@@ -88,32 +182,12 @@ def build_web_app(
     *,
     webhooks: Route | None = None,
     background: Sequence[Background] = (),
-) -> Starlette:
+) -> WebApp:
     """`webhooks`: the Partner Center route (default: `bot.webhooks.webhook_route` with
     settings from the environment). `background` is started at startup and stopped at
     shutdown (uvicorn's lifespan; servers run with `lifespan="off"` start none)."""
 
-    async def slack_events(request: Request) -> Response:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_SLACK_BODY:
-            return PlainTextResponse("request body too large", status_code=413)
-        body = await request.body()
-        if len(body) > MAX_SLACK_BODY:
-            return PlainTextResponse("request body too large", status_code=413)
-        try:
-            raw = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return PlainTextResponse("request body is not UTF-8", status_code=400)
-        try:
-            bolt_req = bolt_request(raw, request)
-        except BadBody as exc:
-            return PlainTextResponse(f"malformed request body: {exc}", status_code=400)
-        bolt_response = await app.async_dispatch(bolt_req)
-        return Response(
-            status_code=bolt_response.status,
-            content=bolt_response.body,
-            headers=bolt_response.first_headers_without_set_cookie(),
-        )
+    slack_events = SlackEvents(app)
 
     async def healthz(_: Request) -> Response:
         try:
@@ -134,8 +208,9 @@ def build_web_app(
         finally:
             for job in reversed(started):
                 await job.stop()
+            await services.drain()  # e.g. the decision log's pending batch
 
-    return Starlette(
+    routes = Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
@@ -143,3 +218,4 @@ def build_web_app(
         ],
         lifespan=lifespan,
     )
+    return WebApp(slack_events, routes)

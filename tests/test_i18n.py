@@ -7,6 +7,7 @@ messages into it, `python -m bot.i18n check` lists what is left to translate."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import itertools
 import json
@@ -29,7 +30,7 @@ from bot.commands import UsageError
 from bot.home import HomeData
 from bot.i18n import TEMPLATE_DIR
 from bot.invitations import InvitationView, OrgView
-from bot.metadata import AssessOrigin, InviteContext
+from bot.metadata import AssessOrigin, GdapContext, InviteContext, load
 from bot.mrkdwn import escape as mrkdwn_escape
 from bot.render import render_json
 from bot.store.lifecycle import InvitationState
@@ -259,6 +260,18 @@ def test_decision_message_in_both_languages(customer: str) -> None:
     assert shared["response_type"] == "in_channel" and "Compartido por <@U0SHARE001>" in str(shared)
 
 
+def test_decision_ack_is_the_decision_message_acknowledgement() -> None:
+    """The serialized acknowledgement of `assess ...` is the decision message's response_type,
+    text and blocks, with the decision's own id, in both languages (cached or not)."""
+    for decision, action in zip(DECISIONS, itertools.cycle((None, "create")), strict=False):
+        for d in (decision, decision.model_copy(update={"decision_id": "short-id"})):
+            for lang in ("en", "es"):
+                message = surfaces.decision_message(d, invitation_action=action, lang=lang)
+                ack = json.loads(surfaces.decision_ack(d, invitation_action=action, lang=lang))
+                assert ack == {k: message[k] for k in ("response_type", "text", "blocks")}
+                assert d.decision_id in json.dumps(ack["blocks"])
+
+
 def test_every_step_and_outcome_is_covered() -> None:
     codes = {s.code for d in DECISIONS for s in d.steps}
     assert "escalate_not_covered" in codes and "refuse_csp_to_csp" in codes
@@ -358,8 +371,6 @@ NOTICES: list[tuple[str, dict[str, Any]]] = [
     ("language_status", {"current": "es", "user": None, "slack": "es", "team": "en"}),
     ("language_status", {"current": "es", "user": None, "slack": None, "team": "es"}),
     ("language_status", {"current": "en", "user": None, "slack": None, "team": None}),
-    ("gdap_instructions", NOTICE_PARAMS | {"customer": "Ñandú <!here> " + "c" * 100}),
-    ("gdap_instructions", NOTICE_PARAMS | {"customer": "C", "tenant": "<3f1c> 0000"}),
 ]
 
 
@@ -446,6 +457,25 @@ def inv_view(
 
 
 INV_CUSTOMERS = ["W", NASTY[2], NASTY[3], NASTY[4]]
+
+
+@pytest.mark.parametrize("customer", INV_CUSTOMERS)
+def test_gdap_modal_in_both_languages(customer: str) -> None:
+    """Delegated admin without Graph: the modal validates, escapes the customer, shows the
+    tenant when known and carries the invitation and version clicked."""
+    for tenant in (None, "4b2a6e33-8791-4386-bd2b-0d55baf25039"):
+        view = dataclasses.replace(
+            inv_view(InvitationState.accepted, customer, reseller=True),
+            customer_tenant_id=tenant,
+        )
+        context = GdapContext(i=view.id, v=view.version, channel_id="C0123")
+        es = check_pair(lambda lang: surfaces.gdap_modal(view=view, context=context, lang=lang))  # noqa: B023
+        shown = json.dumps(es, ensure_ascii=False)
+        assert "<!channel>" not in shown and "<@U123>" not in shown
+        if tenant:
+            assert tenant in shown
+        assert load(GdapContext, es["private_metadata"]) == context
+        assert es["blocks"][2]["block_id"] == "relationship"
 
 
 @pytest.mark.parametrize("state", list(InvitationState))
@@ -629,6 +659,8 @@ SURFACE_TESTS = {
     "error_message": test_error_message_in_both_languages,
     "notice_message": test_notices_in_both_languages,
     "decision_message": test_decision_message_in_both_languages,
+    "decision_ack": test_decision_ack_is_the_decision_message_acknowledgement,
+    "gdap_modal": test_gdap_modal_in_both_languages,
     "assess_modal": test_assess_modal_in_both_languages,
     "modal_errors": test_modal_errors_in_both_languages,
     "home_view": test_home_view_in_both_languages,

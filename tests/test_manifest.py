@@ -17,7 +17,17 @@ MANIFEST = REPO / "manifest.yml"
 # CI checks out the shared specs beside the repository.
 SCHEMA = REPO.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
 
-EXPECTED_BOT_SCOPES = {"commands", "chat:write", "chat:write.public", "users:read", "im:write"}
+EXPECTED_BOT_SCOPES = {
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "users:read",
+    "im:write",
+    # exactly-once notifications after a crash (bot/outbox/sender.py reads its own messages)
+    "channels:history",
+    "groups:history",
+    "im:history",
+}
 
 
 @pytest.fixture
@@ -112,6 +122,13 @@ def test_scopes_are_exactly_the_minimal_set(manifest: dict[str, Any]) -> None:
     assert set(scopes) == {"bot"}, "no user scopes"
     assert len(scopes["bot"]) == len(set(scopes["bot"]))
     assert set(scopes["bot"]) == EXPECTED_BOT_SCOPES
+
+
+def test_history_scopes_come_without_message_events(manifest: dict[str, Any]) -> None:
+    """The history scopes let the outbox look for its own messages after a crash; the bot
+    subscribes to no message event, so users' messages are never sent to it."""
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert [e for e in events if e.startswith("message")] == []
 
 
 def test_every_scope_has_a_comment_saying_why() -> None:

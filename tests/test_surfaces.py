@@ -128,5 +128,6 @@ def test_every_slack_template_is_exercised() -> None:
         # tested in tests/notify/test_notify_templates.py
         "notification.json.j2",
         "unmatched.json.j2",
+        "gdap_modal.json.j2",  # tests/test_i18n.py
     }, "add the new template to tests/test_surfaces.py"
     assert Path(TEMPLATE_DIR / "_labels.j2").exists()

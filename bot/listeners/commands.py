@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import surfaces
@@ -25,17 +26,19 @@ from bot.services import Services
 from policy import Facts, evaluate
 
 COMMAND = "/multichannel"
-_ACK_KEYS = ("response_type", "text", "blocks")
+JSON = {"content-type": "application/json;charset=utf-8"}
 
 
 async def ack_with(ack: AsyncAck, message: dict[str, Any]) -> None:
     """Answer in the acknowledgement itself: no Web API call, no extra round trip."""
-    await ack(**{k: message[k] for k in _ACK_KEYS if k in message})
+    await ack(**{k: message[k] for k in surfaces.ACK_KEYS if k in message})
 
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.command(COMMAND)
-    async def multichannel(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+    async def multichannel(
+        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient
+    ) -> BoltResponse | None:
         team_id, user_id = command.get("team_id"), command["user_id"]
         lang = await services.language.for_user(client, user_id, team_id)
         try:
@@ -50,21 +53,21 @@ def register(app: AsyncApp, services: Services) -> None:
             else:
                 message = surfaces.usage_error_message(error, lang=lang)
             await ack_with(ack, message)
-            return
+            return None
 
         if isinstance(parsed, HelpCommand):
             await ack_with(ack, surfaces.help_message(lang=lang))
-            return
+            return None
         if isinstance(parsed, LanguageCommand):
             await ack_with(ack, await handle_language(services, client, parsed, command))
-            return
+            return None
         if isinstance(parsed, InviteCommand | StatusCommand | AdminCommand):
             answer = await handle_command(services, client, parsed, command, lang)
             if answer is None:
                 await ack()
             else:
                 await ack_with(ack, answer)
-            return
+            return None
 
         assert isinstance(parsed, AssessCommand)
         if not parsed.subscriptions:
@@ -78,7 +81,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 trigger_id=command["trigger_id"],
                 view=surfaces.assess_modal(origin=origin, role=role, lang=lang),
             )
-            return
+            return None
 
         role = parsed.role or await services.role_for(team_id)
         decision = evaluate(
@@ -89,13 +92,10 @@ def register(app: AsyncApp, services: Services) -> None:
                 subscriptions=parsed.subscriptions,
             )
         )
-        await ack_with(
-            ack,
-            surfaces.decision_message(
-                decision, lang=lang, invitation_action=surfaces.invitation_action_for(decision)
-            ),
+        services.log_decision(decision, user_id=user_id, team_id=team_id or "", customer=None)
+        # The acknowledgement, already serialized: a listener's returned BoltResponse is the
+        # response (Bolt's listener runner; tests/slack/test_command.py checks it still is).
+        body = surfaces.decision_ack(
+            decision, lang=lang, invitation_action=surfaces.invitation_action_for(decision)
         )
-        services.spawn(
-            services.log_decision(decision, user_id=user_id, team_id=team_id or "", customer=None),
-            what=f"decision log {decision.decision_id}",
-        )
+        return BoltResponse(status=200, body=body, headers=JSON)

@@ -1,5 +1,7 @@
-"""After a customer accepts: "Request delegated admin for <reseller>" (GDAP), and the select
-that links an acceptance Partner Center reported to one of the partner's invitations."""
+"""After a customer accepts: "Request delegated admin for <reseller>" (GDAP: through Microsoft
+Graph, or — without Graph — a modal where the provider records the relationship it created in
+Partner Center), and the select that links an acceptance Partner Center reported to one of the
+partner's invitations."""
 
 from __future__ import annotations
 
@@ -9,9 +11,18 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import surfaces
+from bot.delivery import tell_user
 from bot.listeners.invitations import USER_ERRORS, problem_notice
-from bot.metadata import InvitationButton, MetadataError, load
-from bot.outbox.actions import LinkChoice, link_acceptance, request_delegated_admin
+from bot.metadata import GdapContext, InvitationButton, MetadataError, load
+from bot.outbox.actions import (
+    GdapRequest,
+    LinkChoice,
+    link_acceptance,
+    record_delegated_admin,
+    request_delegated_admin,
+)
+from bot.partner_center.errors import InvalidRequest
+from bot.partner_center.graph import approval_url
 from bot.services import Services
 
 
@@ -43,21 +54,53 @@ def register(app: AsyncApp, services: Services) -> None:
             await respond(**problem_notice(exc, lang))
             return
         view = result.view
-        reseller = view.reseller.name if view.reseller else ""
-        if not result.requested:
-            notice = surfaces.notice_message(
-                "gdap_instructions",
-                lang=lang,
-                reseller=reseller,
-                customer=view.customer_name,
-                tenant=view.customer_tenant_id or "",
-                ref=view.ref,
+        if not result.requested:  # no Graph: the provider creates it, then records its id
+            context = GdapContext(
+                i=view.id, v=view.version, channel_id=(body.get("channel") or {}).get("id")
             )
-        else:
-            notice = surfaces.notice_message(
-                "gdap_requested", lang=lang, reseller=reseller, ref=view.ref
+            await client.views_open(
+                trigger_id=body["trigger_id"],
+                view=surfaces.gdap_modal(view=view, context=context, lang=lang),
             )
-        await respond(**notice)
+            return
+        await respond(**_requested_notice(result, lang))
+
+    @app.view("gdap_modal")
+    async def gdap_recorded(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        user_id, team_id = body["user"]["id"], _team(body)
+        lang = await services.language.for_user(client, user_id, team_id)
+        try:
+            context = load(GdapContext, view.get("private_metadata"))
+        except MetadataError:
+            await ack(**surfaces.modal_errors({"relationship": "unknown_value"}, lang=lang))
+            return
+        values = (view.get("state") or {}).get("values") or {}
+        typed = ((values.get("relationship") or {}).get("relationship") or {}).get("value") or ""
+        try:
+            approval_url(typed.strip())
+        except InvalidRequest:
+            await ack(**surfaces.modal_errors({"relationship": "bad_relationship"}, lang=lang))
+            return
+        await ack()
+        try:
+            result = await record_delegated_admin(
+                services,
+                invitation_id=context.i,
+                version=context.v,
+                team_id=team_id,
+                user_id=user_id,
+                relationship_id=typed,
+            )
+        except USER_ERRORS as exc:
+            await tell_user(
+                client, problem_notice(exc, lang), user=user_id, channel=context.channel_id
+            )
+            return
+        await tell_user(
+            client, _requested_notice(result, lang), user=user_id, channel=context.channel_id
+        )
 
     @app.action("link_acceptance")
     async def link(
@@ -87,6 +130,12 @@ def register(app: AsyncApp, services: Services) -> None:
             )
         except USER_ERRORS as exc:
             await respond(**problem_notice(exc, lang))
+
+
+def _requested_notice(result: GdapRequest, lang: str) -> dict[str, Any]:
+    view = result.view
+    reseller = view.reseller.name if view.reseller else ""
+    return surfaces.notice_message("gdap_requested", lang=lang, reseller=reseller, ref=view.ref)
 
 
 def _team(body: dict[str, Any]) -> str:

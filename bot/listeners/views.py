@@ -46,12 +46,4 @@ def register(app: AsyncApp, services: Services) -> None:
             channel=origin.channel_id,
             response_url=origin.response_url,
         )
-        services.spawn(
-            services.log_decision(
-                decision,
-                user_id=user_id,
-                team_id=team_id,
-                customer=form.customer,
-            ),
-            what=f"decision log {decision.decision_id}",
-        )
+        services.log_decision(decision, user_id=user_id, team_id=team_id, customer=form.customer)

@@ -146,7 +146,56 @@ async def request_delegated_admin(
     team_id: str,
     user_id: str,
 ) -> GdapRequest:
-    """The provider asks the customer to grant delegated admin to the reseller."""
+    """The provider asks the customer to grant delegated admin to the reseller: through
+    Microsoft Graph when configured; otherwise nothing changes yet (`requested` False) and the
+    provider creates the relationship in Partner Center, then records its id
+    (`record_delegated_admin`)."""
+    view = await _gdap_candidate(services, invitation_id, version, team_id)
+    graph = services.graph
+    if graph is None:
+        return GdapRequest(view, requested=False)
+    assert view.reseller is not None
+    options = services.notify
+    try:
+        relationship = await graph.create_relationship(
+            f"{view.ref} {view.reseller.name}"[:50],
+            view.customer_tenant_id,
+            options.gdap_role_ids,
+            options.gdap_duration,
+        )
+        await graph.lock_for_approval(relationship.id)
+    except (PartnerCenterError, InvalidRequest) as exc:
+        raise InvitationProblem("gdap_error", reason=str(exc)[:300]) from exc
+    try:
+        return await _requested(services, view, version, team_id, user_id, relationship.id)
+    except Exception:
+        log.error("GDAP relationship %s created but not recorded on %s", relationship.id, view.ref)
+        raise
+
+
+async def record_delegated_admin(
+    services: Services,
+    *,
+    invitation_id: int,
+    version: int,
+    team_id: str,
+    user_id: str,
+    relationship_id: str,
+) -> GdapRequest:
+    """The provider created the GDAP relationship in Partner Center by hand (no Graph here) and
+    gives its id: recorded on the invitation, so the approval link goes to the thread and the
+    approval webhook (`granular-admin-relationship-approved`) finds the invitation. A malformed
+    id raises InvalidRequest."""
+    relationship_id = relationship_id.strip()
+    approval_url(relationship_id)  # validates (InvalidRequest) before anything is read
+    view = await _gdap_candidate(services, invitation_id, version, team_id)
+    return await _requested(services, view, version, team_id, user_id, relationship_id)
+
+
+async def _gdap_candidate(
+    services: Services, invitation_id: int, version: int, team_id: str
+) -> InvitationView:
+    """The invitation, if delegated admin may be requested for it now by this team."""
 
     def load(session: Session) -> tuple[OrgView, InvitationView]:
         org = _org(session, team_id)
@@ -166,48 +215,43 @@ async def request_delegated_admin(
             current_state=view.state.value,
             current_version=view.version,
         )
-    graph = services.graph
-    if graph is None:
-        return GdapRequest(view, requested=False)
-    options = services.notify
-    try:
-        relationship = await graph.create_relationship(
-            f"{view.ref} {view.reseller.name}"[:50],
-            view.customer_tenant_id,
-            options.gdap_role_ids,
-            options.gdap_duration,
-        )
-        await graph.lock_for_approval(relationship.id)
-    except (PartnerCenterError, InvalidRequest) as exc:
-        raise InvitationProblem("gdap_error", reason=str(exc)[:300]) from exc
-    url = approval_url(relationship.id)
+    return view
+
+
+async def _requested(
+    services: Services,
+    view: InvitationView,
+    version: int,
+    team_id: str,
+    user_id: str,
+    relationship_id: str,
+) -> GdapRequest:
+    """Record the relationship on the invitation (delegated_admin_requested) and queue the
+    notifications that carry its approval link."""
+    url = approval_url(relationship_id)
 
     def save(session: Session) -> InvitationView:
         org = _org(session, team_id)
         invitation = transition(
             session,
-            invitation_id,
+            view.id,
             S.delegated_admin_requested,
             actor_user=user_id,
             actor_team=team_id,
             expected_version=version,
             actor_org=org,
-            detail={"relationship": relationship.id, "approval_url": url},
-            gdap_relationship_id=relationship.id,
+            detail={"relationship": relationship_id, "approval_url": url},
+            gdap_relationship_id=relationship_id,
             clock=services.clock,
         )
-        view = InvitationView.of(invitation)
-        effects = change_effects(session, view, "delegated_admin_requested", approval_url=url)
+        saved = InvitationView.of(invitation)
+        effects = change_effects(session, saved, "delegated_admin_requested", approval_url=url)
         enqueue(session, effects, now=utc_now())
-        return view
+        return saved
 
-    try:
-        view = await services.run(save)
-    except Exception:
-        log.error("GDAP relationship %s created but not recorded on %s", relationship.id, view.ref)
-        raise
+    saved = await services.run(save)
     services.outbox_wakeup.set()
     log.info(
-        "invitation %s: GDAP relationship %s requested by %s", view.ref, relationship.id, user_id
+        "invitation %s: GDAP relationship %s requested by %s", saved.ref, relationship_id, user_id
     )
-    return GdapRequest(view, requested=True, approval_url=url)
+    return GdapRequest(saved, requested=True, approval_url=url)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from bot.store.clock import Clock, utc_now
@@ -46,6 +46,14 @@ def record_decision(
     session.add(record)
     session.flush()
     return record
+
+
+def record_decisions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Log many decisions in one multi-row INSERT (the bot's batched decision log). Each row
+    has the columns of DecisionRecord: decision_id, at, user_id, team_id, org_id,
+    customer_name, policy_edition, outcome, facts (JSON form), steps."""
+    if rows:
+        session.execute(insert(DecisionRecord), [dict(row) for row in rows])
 
 
 def get_decision(session: Session, decision_id: str) -> DecisionRecord | None:

@@ -26,13 +26,10 @@ def upgrade() -> None:
         sa.Column("lang", sa.String(length=8), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_by", sa.String(length=32), nullable=True),
-        sa.CheckConstraint(
-            "scope IN ('user', 'team')", name=op.f("ck_language_preferences_scope")
-        ),
+        sa.CheckConstraint("scope IN ('user', 'team')", name=op.f("ck_language_preferences_scope")),
         sa.CheckConstraint("lang IN ('en', 'es')", name=op.f("ck_language_preferences_lang")),
         sa.PrimaryKeyConstraint("scope", "subject_id", name=op.f("pk_language_preferences")),
     )
-
 
     op.create_table(
         "home_viewers",

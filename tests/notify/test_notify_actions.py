@@ -20,8 +20,8 @@ from bot.store.invitations import create_invitation
 from bot.store.lookup import audit_trail, get_invitation
 from bot.store.messages import record_message
 from bot.store.models import LinkSource, MessagePurpose
-from bot.testkit import block_actions_payload
-from bot.testkit.harness import BotHarness
+from bot.testkit import block_actions_payload, text_input, view_submission_payload
+from bot.testkit.harness import BotHarness, ack_json
 
 from .helpers import drained, fast_settings, wait_until
 
@@ -151,14 +151,69 @@ def click_request(bot: BotHarness, blocks: list[dict[str, Any]]) -> None:
     assert bot.interact(payload).status_code == 200
 
 
-def test_without_graph_the_button_gives_the_instructions(bot: BotHarness) -> None:
-    invitation_id, _, reply = accept(bot)
+def submit_relationship(bot: BotHarness, metadata: str, typed: str) -> Any:
+    values = {"relationship": {"relationship": text_input(typed)}}
+    payload = view_submission_payload(
+        "gdap_modal", values, metadata, user_id="U0PROVUSER", team_id="T0PROVIDER"
+    )
+    response = bot.interact(payload)
+    assert response.status_code == 200
+    return ack_json(response)
+
+
+def test_without_graph_the_provider_records_the_relationship_it_created(
+    bot: BotHarness,
+) -> None:
+    invitation_id, ref, reply = accept(bot)
     click_request(bot, reply["blocks"])
-    notice = bot.slack.wait_for("response_url")[0].params
-    assert "mcbot invite-link gdap --relationship-id" in notice["text"]
-    assert "Fabrikam IT" in notice["text"] and "&lt;Bank&gt;" in notice["text"]
+    modal = bot.slack.wait_for("views.open")[0].params["view"]
+    assert modal["callback_id"] == "gdap_modal"
+    shown = json.dumps(modal["blocks"])
+    assert "request a granular admin relationship (GDAP)" in shown
+    assert "Fabrikam IT" in shown and "&lt;Bank&gt;" in shown and ref in shown
+    with bot.services.sessions() as session:
+        assert get_invitation(session, invitation_id).state.value == "accepted"  # not yet
+
+    for typed in ("", "rel id with spaces", "<!channel>", "x" * 101):
+        answer = submit_relationship(bot, modal["private_metadata"], typed)
+        assert answer["response_action"] == "errors"
+        assert "letters, digits and '-'" in answer["errors"]["relationship"]
+    assert submit_relationship(bot, "{forged", "rel-1")["response_action"] == "errors"
     with bot.services.sessions() as session:
         assert get_invitation(session, invitation_id).state.value == "accepted"
+
+    relationship = "0f6b3f4a-2c1d-4e5f-9a8b-7c6d5e4f3a2b-1e2d3c4b-5a69-4788-9900-aabbccddeeff"
+    assert submit_relationship(bot, modal["private_metadata"], f" {relationship} ") == {}
+    posts = bot.slack.wait_for("chat.postMessage", count=3, delivered=True)
+    thread = next(c.params for c in posts if c.params.get("thread_ts"))
+    assert f"granularAdminRelationships/{relationship}" in json.dumps(thread["blocks"])
+    wait_until(lambda: drained(bot))
+    with bot.services.sessions() as session:
+        invitation = get_invitation(session, invitation_id)
+        assert invitation.state.value == "delegated_admin_requested"
+        assert invitation.gdap_relationship_id == relationship
+        last = audit_trail(session, invitation_id)[-1]
+        assert (last.new_state.value, last.user_id) == ("delegated_admin_requested", "U0PROVUSER")
+        assert last.detail["relationship"] == relationship
+    told = bot.slack.wait_for("chat.postEphemeral")[0].params
+    assert told["user"] == "U0PROVUSER" and told["channel"] == "C0PROVNOTIF"
+    assert "Delegated admin requested for Fabrikam IT" in told["text"]
+
+    # the same modal submitted again: refused (the invitation moved on), nothing changes
+    assert submit_relationship(bot, modal["private_metadata"], "rel-2") == {}
+    told = bot.slack.wait_for("chat.postEphemeral", count=2)[1].params
+    assert "delegated admin requested" in told["text"]
+    with bot.services.sessions() as session:
+        assert get_invitation(session, invitation_id).gdap_relationship_id == relationship
+
+    # the customer approves: Partner Center's webhook finds the invitation by that id
+    bot.slack.reset()
+    assert bot.webhook(tk.gdap_event(relationship)).status_code == 200
+    posts = bot.slack.wait_for("chat.postMessage", count=3, delivered=True)
+    assert any("granted" in c.params["text"] for c in posts)
+    wait_until(lambda: drained(bot))
+    with bot.services.sessions() as session:
+        assert get_invitation(session, invitation_id).state.value == "delegated_admin_granted"
 
 
 def test_with_graph_the_relationship_is_requested_then_approved(
