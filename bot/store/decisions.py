@@ -49,9 +49,8 @@ def record_decision(
 
 
 def record_decisions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Log many decisions in one INSERT run for every row (executemany: the bot's batched
-    decision log). Each row
-    has the columns of DecisionRecord: decision_id, at, user_id, team_id, org_id,
+    """Log many decisions with one executemany INSERT (the bot's batched decision log). Each
+    row has the columns of DecisionRecord: decision_id, at, user_id, team_id, org_id,
     customer_name, policy_edition, outcome, facts (JSON form), steps."""
     if rows:
         session.execute(insert(DecisionRecord), [dict(row) for row in rows])
