@@ -34,3 +34,37 @@ def test_record_and_list_recent(partners: Database, clock: FakeClock) -> None:
         assert stored.at == clock.now - timedelta(minutes=3)
         assert (stored.org_id, stored.customer_name) == (fabrikam.id, "Litware")
         assert get_decision(session, "dec-missing") is None
+
+
+def test_record_many_in_one_batch(partners: Database, clock: FakeClock) -> None:
+    """The bot's batched decision log (bot/services.py): one executemany, same rows as one by
+    one, on SQLite and PostgreSQL."""
+    from bot.store.decisions import record_decisions
+
+    fabrikam = partners.orgs["fabrikam"]
+    facts = {"role": "direct", "subscriptions": [{"source": "open", "kind": "usage"}]}
+    rows = [
+        {
+            "decision_id": f"batch-{n:03d}",
+            "at": clock.now + timedelta(seconds=n),
+            "user_id": "U0BATCH01",
+            "team_id": "T0RESELLER",
+            "org_id": fabrikam.id,
+            "customer_name": None if n % 2 else "Ñandú <Bank>",
+            "policy_edition": "2017-03",
+            "outcome": "supported",
+            "facts": facts,
+            "steps": ["check_azure_service_availability"],
+        }
+        for n in range(120)
+    ]
+    with partners.factory.begin() as session:
+        record_decisions(session, rows)
+        record_decisions(session, [])
+    with partners.factory() as session:
+        recent = recent_decisions(session, "U0BATCH01", limit=200)
+        assert [r.decision_id for r in recent] == [f"batch-{n:03d}" for n in reversed(range(120))]
+        newest = recent[0]
+        assert newest.at == clock.now + timedelta(seconds=119)
+        assert (newest.facts, newest.org_id) == (facts, fabrikam.id)
+        assert recent[1].customer_name == "Ñandú <Bank>"
