@@ -86,6 +86,11 @@ def decision_message(
 ACK_KEYS = ("response_type", "text", "blocks")
 
 
+def ack_fields(message: dict[str, Any]) -> dict[str, Any]:
+    """What of a message a slash command's acknowledgement carries."""
+    return {k: message[k] for k in ACK_KEYS if k in message}
+
+
 def decision_ack(
     decision: Decision, *, lang: str = EN, invitation_action: InvitationAction = None
 ) -> str:
@@ -93,7 +98,7 @@ def decision_ack(
     response_type, text and blocks), serialized: no dict is built or dumped per command."""
     if len(decision.decision_id) != len(_ID_STANDIN):
         message = _decision_message(decision, None, lang, None, invitation_action)
-        return json.dumps({k: message[k] for k in ACK_KEYS if k in message})
+        return json.dumps(ack_fields(message))
     cached = _cached_decision(decision, None, lang, None, invitation_action)[1]
     return cached.replace(_ID_STANDIN, decision.decision_id)
 
@@ -115,7 +120,7 @@ def _cached_decision(
         surface = _decision_message(standin, customer, lang, shared_by, invitation_action)
         cached = (
             json.dumps(surface),
-            json.dumps({k: surface[k] for k in ACK_KEYS if k in surface}),
+            json.dumps(ack_fields(surface)),
         )
         _DECISION_CACHE[key] = cached
         if len(_DECISION_CACHE) > _DECISION_CACHE_SIZE:

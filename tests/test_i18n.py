@@ -681,7 +681,7 @@ def _surface_functions() -> dict[str, Callable[..., Any]]:
         for name, fn in inspect.getmembers(surfaces, inspect.isfunction)
         if fn.__module__ == surfaces.__name__
         and not name.startswith("_")
-        and name != "invitation_action_for"
+        and name not in {"invitation_action_for", "ack_fields"}  # helpers, not surfaces
     }
 
 

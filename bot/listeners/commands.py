@@ -31,7 +31,7 @@ JSON = {"content-type": "application/json;charset=utf-8"}
 
 async def ack_with(ack: AsyncAck, message: dict[str, Any]) -> None:
     """Answer in the acknowledgement itself: no Web API call, no extra round trip."""
-    await ack(**{k: message[k] for k in surfaces.ACK_KEYS if k in message})
+    await ack(**surfaces.ack_fields(message))
 
 
 def register(app: AsyncApp, services: Services) -> None:

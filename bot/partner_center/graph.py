@@ -15,16 +15,13 @@ from bot.partner_center.errors import InvalidRequest, PartnerCenterError
 from bot.partner_center.rest import Sleep, json_object, send
 from bot.partner_center.settings import PartnerCenterSettings
 from bot.partner_center.tokens import Audience, TokenProvider
+from policy.links import gdap_approval_link
 
 GLOBAL_ADMINISTRATOR_ROLE = "62e90394-69f5-4237-9190-012177145e10"
 MAX_DISPLAY_NAME = 50
 MIN_DURATION_DAYS = 1
 MAX_DURATION_DAYS = 730
 RELATIONSHIPS_PATH = "/v1.0/tenantRelationships/delegatedAdminRelationships"
-APPROVAL_URL = (
-    "https://admin.microsoft.com/AdminPortal/Home#/partners/invitation/"
-    "granularAdminRelationships/{id}"
-)
 
 _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
 _RELATIONSHIP_ID = re.compile(r"^[0-9A-Za-z-]{1,100}$")
@@ -48,7 +45,7 @@ class RelationshipRequest(BaseModel):
 
 def approval_url(relationship_id: str) -> str:
     """The link the customer's global admin opens to approve the relationship."""
-    return APPROVAL_URL.format(id=_relationship_id(relationship_id))
+    return gdap_approval_link(_relationship_id(relationship_id))
 
 
 def duration_days(duration: str) -> int:
