@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import difflib
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from policy import Cloud, Kind, Role, Source, Subscription
+from policy import Cloud, Facts, Kind, Role, Source, Subscription
 
 SUBCOMMANDS: tuple[str, ...] = ("help", "assess", "invite", "status", "language", "admin")
 LANGUAGE_CHOICES: tuple[str, ...] = ("en", "es", "auto")
@@ -24,6 +25,7 @@ ROLE_ALIASES: dict[str, Role] = {
     "reseller": Role.indirect_reseller,
 }
 MAX_SUBSCRIPTIONS = 20
+CACHE_SIZE = 1024  # distinct command texts (and facts) remembered: a desk types the same few
 
 
 class HelpCommand(BaseModel):
@@ -40,6 +42,22 @@ class AssessCommand(BaseModel):
     role: Role | None = None
     cloud: Cloud = Cloud.global_
     customer_is_csp_partner: bool = False
+
+    def facts(self, role: Role | None) -> Facts:
+        """The policy's facts for these arguments, with `role` when the command names none.
+        Memoized like `parse`: the same command and role give the same (frozen) Facts, which
+        the engine's own cache then finds by identity."""
+        return _facts(self, self.role or role)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _facts(command: AssessCommand, role: Role | None) -> Facts:
+    return Facts(
+        role=role,
+        cloud=command.cloud,
+        customer_is_csp_partner=command.customer_is_csp_partner,
+        subscriptions=command.subscriptions,
+    )
 
 
 class InviteCommand(BaseModel):
@@ -90,7 +108,10 @@ def _norm(token: str) -> str:
     return token.strip().lower().replace("-", "_")
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def parse(text: str) -> Command:
+    """The command in `text`, or UsageError. Memoized (commands are frozen, so sharing them is
+    safe): every `/multichannel` passes here, mostly with the same few texts (bench/ack.py)."""
     tokens = text.split()
     if not tokens:
         return HelpCommand()

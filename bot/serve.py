@@ -120,6 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
                 for job in reversed(background):
                     await job.stop()
                 await services.drain()
+                services.close()
 
         asyncio.run(socket_mode())
         return 0

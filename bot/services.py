@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.language import LanguageResolver
@@ -23,13 +24,15 @@ from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.graph import GraphGdapClient
 from bot.store.clock import Clock, utc_now
 from bot.store.db import make_engine, make_session_factory, upgrade
-from bot.store.decisions import record_decisions
+from bot.store.decisions import DecisionWriter
 from bot.store.directory import org_for_team
 from policy import Decision, Role
 
 T = TypeVar("T")
 DIRECTORY_TTL = 60.0
-DECISION_LOG_DELAY = 0.05
+DECISION_LOG_DELAY = 0.01  # seconds a decision waits to be written with the next ones
+DECISION_LOG_RETRY = 1.0  # seconds before a batch the database refused is tried again
+DECISION_LOG_MAX_PENDING = 50_000  # decisions kept in memory while the database is down
 log = logging.getLogger(__name__)
 
 
@@ -45,11 +48,14 @@ class Services:
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _directory_cache: dict[str, tuple[float, Role | None, int | None]] = field(default_factory=dict)
-    _decision_batch: list[dict[str, Any]] = field(default_factory=list)
+    _decision_batch: list[Any] = field(default_factory=list)  # rows from DecisionWriter.row
+    _draining: bool = False
     language: LanguageResolver = field(init=False)
+    decision_writer: DecisionWriter = field(init=False)
 
     def __post_init__(self) -> None:
         self.language = LanguageResolver(self)
+        self.decision_writer = DecisionWriter(self.sessions.kw["bind"])
 
     @classmethod
     def from_url(cls, database_url: str, *, migrate: bool = True, **kwargs: Any) -> Services:
@@ -82,9 +88,18 @@ class Services:
         task.add_done_callback(done)
 
     async def drain(self) -> None:
-        """Wait for background work (tests; shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait for background work (tests; shutdown). A decision log batch the database
+        refuses now is not retried again: it is logged as lost."""
+        self._draining = True
+        try:
+            while self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        finally:
+            self._draining = False
+
+    def close(self) -> None:
+        """Release what the services hold beyond the pool (shutdown, after `drain`)."""
+        self.decision_writer.close()
 
     async def membership(self, team_id: str | None) -> tuple[Role | None, int | None]:
         """(role, organization id) of a Slack team from the partner directory, (None, None)
@@ -111,38 +126,57 @@ class Services:
         return (await self.membership(team_id))[0]
 
     def log_decision(
-        self, decision: Decision, *, user_id: str, team_id: str, customer: str | None
+        self,
+        decision: Decision,
+        *,
+        user_id: str,
+        team_id: str,
+        customer: str | None,
+        org_id: int | None = None,
     ) -> None:
         """Append the decision to the decision log (who asked, the facts, the answer), off the
-        request path: decisions made within DECISION_LOG_DELAY seconds are written together, in
-        one transaction and one executemany INSERT, with no task per decision (bench/ack.py:
-        a flushed ORM row each cost several times more). `drain()` writes what is pending
-        (shutdown, tests)."""
+        request path: the row is built now, and the decisions of DECISION_LOG_DELAY seconds
+        are written together, in one transaction and one statement, with no task per decision
+        (bench/ack.py). `org_id`: the requester's organization (`membership`). `drain()` writes
+        what is pending (shutdown, tests)."""
         self._decision_batch.append(
-            {
-                "decision_id": decision.decision_id,
-                "user_id": user_id,
-                "team_id": team_id,
-                "customer_name": customer,
-                "policy_edition": decision.policy_edition,
-                "outcome": decision.outcome.value,
-                "facts": decision.facts,
-                "steps": decision.step_codes(),
-                "at": self.clock(),
-            }
+            self.decision_writer.row(
+                decision,
+                at=self.clock(),
+                user_id=user_id,
+                team_id=team_id,
+                org_id=org_id,
+                customer=customer,
+            )
         )
         if len(self._decision_batch) == 1:
             self.spawn(self._write_decisions(), what="decision log")
 
-    async def _write_decisions(self) -> None:
-        await asyncio.sleep(DECISION_LOG_DELAY)
+    async def _write_decisions(self, delay: float = DECISION_LOG_DELAY) -> None:
+        await asyncio.sleep(delay)
         batch, self._decision_batch = self._decision_batch, []
-        orgs = {team: (await self.membership(team))[1] for team in {r["team_id"] for r in batch}}
-        facts_json: dict[Any, Any] = {}  # the same few facts, dumped once per batch
-        for record in batch:
-            facts = record["facts"]
-            if facts not in facts_json:
-                facts_json[facts] = facts.model_dump(mode="json")
-            record["facts"] = facts_json[facts]
-            record["org_id"] = orgs[record["team_id"]]
-        await self.run(lambda session: record_decisions(session, batch))
+        writer = self.decision_writer
+        if not writer.write_now(batch):  # on the event loop when that needs no waiting (SQLite)
+            try:
+                await asyncio.to_thread(writer.write, batch)
+            except OperationalError as exc:  # the database is down or locked: keep the rows
+                self._retry_decisions(batch, exc)
+                return
+        if writer.wants_checkpoint:
+            self.spawn(asyncio.to_thread(writer.checkpoint), what="decision log checkpoint")
+
+    def _retry_decisions(self, batch: list[Any], exc: Exception) -> None:
+        if self._draining:
+            log.error("decision log: %d decisions lost at shutdown: %s", len(batch), exc)
+            return
+        kept = batch[: max(0, DECISION_LOG_MAX_PENDING - len(self._decision_batch))]
+        log.warning(
+            "decision log: %d decisions not written (%s); retrying in %.0f s%s",
+            len(batch), exc, DECISION_LOG_RETRY,
+            f", {len(batch) - len(kept)} dropped (too many pending)" if len(kept) < len(batch)
+            else "",
+        )  # fmt: skip
+        waiting = bool(self._decision_batch)
+        self._decision_batch[:0] = kept
+        if kept and not waiting:
+            self.spawn(self._write_decisions(DECISION_LOG_RETRY), what="decision log")

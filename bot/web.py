@@ -209,6 +209,7 @@ def build_web_app(
             for job in reversed(started):
                 await job.stop()
             await services.drain()  # e.g. the decision log's pending batch
+            services.close()
 
     routes = Starlette(
         routes=[

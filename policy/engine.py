@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
@@ -18,6 +17,7 @@ from policy.decision import (
 )
 from policy.edition import DEFAULT_EDITION, Conditions, Edition, Rule, get_edition
 from policy.facts import Facts, Subscription
+from policy.ids import new_decision_id
 
 
 class _Truth(Enum):
@@ -129,11 +129,12 @@ def _compile(ed: Edition) -> _Compiled:
 def evaluate(
     facts: Facts, *, edition: str | Edition = DEFAULT_EDITION, decision_id: str | None = None
 ) -> Decision:
-    """Decide a multichannel case. `decision_id` defaults to a fresh UUID.
+    """Decide a multichannel case. `decision_id` defaults to a fresh time-ordered UUID
+    (version 7, policy/ids.py).
 
     The engine is deterministic: for a named edition, the decision for given facts is computed
     once and copied with a new id afterwards (a bot answers the same few cases all day)."""
-    new_id = decision_id or str(uuid.uuid4())
+    new_id = decision_id or new_decision_id()
     if isinstance(edition, str):
         return _decide_named(facts, edition).model_copy(update={"decision_id": new_id})
     return _decide(facts, edition, new_id)

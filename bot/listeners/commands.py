@@ -23,7 +23,7 @@ from bot.listeners.invitations import handle_command
 from bot.listeners.language import handle_language
 from bot.metadata import AssessOrigin
 from bot.services import Services
-from policy import Facts, evaluate
+from policy import evaluate
 
 COMMAND = "/multichannel"
 JSON = {"content-type": "application/json;charset=utf-8"}
@@ -83,16 +83,11 @@ def register(app: AsyncApp, services: Services) -> None:
             )
             return None
 
-        role = parsed.role or await services.role_for(team_id)
-        decision = evaluate(
-            Facts(
-                role=role,
-                cloud=parsed.cloud,
-                customer_is_csp_partner=parsed.customer_is_csp_partner,
-                subscriptions=parsed.subscriptions,
-            )
+        role, org_id = await services.membership(team_id)
+        decision = evaluate(parsed.facts(role))
+        services.log_decision(
+            decision, user_id=user_id, team_id=team_id or "", customer=None, org_id=org_id
         )
-        services.log_decision(decision, user_id=user_id, team_id=team_id or "", customer=None)
         # The acknowledgement, already serialized: a listener's returned BoltResponse is the
         # response (Bolt's listener runner; tests/slack/test_command.py checks it still is).
         body = surfaces.decision_ack(

@@ -46,4 +46,10 @@ def register(app: AsyncApp, services: Services) -> None:
             channel=origin.channel_id,
             response_url=origin.response_url,
         )
-        services.log_decision(decision, user_id=user_id, team_id=team_id, customer=form.customer)
+        services.log_decision(
+            decision,
+            user_id=user_id,
+            team_id=team_id,
+            customer=form.customer,
+            org_id=(await services.membership(team_id))[1],
+        )

@@ -1,0 +1,191 @@
+"""bot.store.decisions.DecisionWriter: the bot's batched decision log, on SQLite and
+PostgreSQL, and how Services writes it without losing decisions (locks, a database that is
+down, shutdown)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from bot import services as services_module
+from bot.services import Services
+from bot.store import db
+from bot.store.decisions import DecisionWriter, recent_decisions, sqlite_datetime
+from bot.store.models import DecisionRecord
+from bot.store.testing import Database, FakeClock
+from policy import Facts, Role, Subscription, evaluate
+
+FACTS = Facts(role=Role.direct, subscriptions=[Subscription(source="ea", kind="license")])
+OTHER = Facts(role=Role.indirect_reseller, subscriptions=[Subscription(source="ea", kind="usage")])
+
+
+def rows_for(writer: DecisionWriter, clock: FakeClock, n: int, *, org_id: int | None = None):
+    rows = []
+    for i in range(n):
+        decision = evaluate(FACTS if i % 3 else OTHER)
+        at = clock.now + timedelta(seconds=i, microseconds=0 if i % 2 else 123_456)
+        rows.append(
+            (
+                decision,
+                writer.row(
+                    decision,
+                    at=at,
+                    user_id="U0WRITER1",
+                    team_id="T0RESELLER",
+                    org_id=org_id,
+                    customer=None if i % 4 else "Ñandú <Bank> & Co",
+                ),
+            )
+        )
+    return rows
+
+
+def test_rows_read_back_as_the_orm_wrote_them(partners: Database, clock: FakeClock) -> None:
+    """Both backends: every column comes back as written (times to the microsecond, JSON,
+    the organization), whether the event loop or a worker thread wrote the batch."""
+    writer = DecisionWriter(partners.engine)
+    fabrikam = partners.orgs["fabrikam"]
+    made = rows_for(writer, clock, 150, org_id=fabrikam.id)  # two statements on SQLite
+    assert writer.write_now([r for _, r in made[:100]]) is (partners.backend == "sqlite")
+    if partners.backend != "sqlite":
+        writer.write([r for _, r in made[:100]])
+    writer.write([r for _, r in made[100:]])
+    writer.close()
+    with partners.factory() as session:
+        stored = {r.decision_id: r for r in recent_decisions(session, "U0WRITER1", limit=500)}
+    assert len(stored) == 150
+    for i, (decision, _) in enumerate(made):
+        record = stored[decision.decision_id]
+        assert record.at == clock.now + timedelta(seconds=i, microseconds=0 if i % 2 else 123_456)
+        assert record.facts == decision.facts.model_dump(mode="json")
+        assert record.steps == decision.step_codes()
+        assert record.outcome == decision.outcome.value
+        assert record.org_id == fabrikam.id
+        assert record.customer_name == (None if i % 4 else "Ñandú <Bank> & Co")
+
+
+def test_the_fast_sqlite_time_text_is_sqlalchemys(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    at = DecisionRecord.__table__.c.at.type
+    theirs = at.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+    ours = sqlite_datetime(engine.dialect, theirs)
+    assert ours is not theirs  # the fast one is in use
+    rng = random.Random(7)
+    for _ in range(5000):
+        offset = timezone(timedelta(minutes=rng.randrange(-14 * 60, 14 * 60 + 1)))
+        value = datetime(
+            rng.randrange(1, 9999), rng.randrange(1, 13), rng.randrange(1, 29),
+            rng.randrange(24), rng.randrange(60), rng.randrange(60),
+            rng.choice([0, 1, 999_999, rng.randrange(1_000_000)]), tzinfo=offset,
+        )  # fmt: skip
+        if 2 <= value.year <= 9998:  # converting to UTC must stay within datetime's range
+            assert ours(value) == theirs(value)
+            assert ours(value.astimezone(UTC)) == theirs(value)
+    with pytest.raises(ValueError):
+        ours(datetime(2026, 1, 1))  # naive: refused, like UTCDateTime does
+
+
+def test_the_event_loop_never_waits_for_a_lock(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "log.sqlite3"
+    db.upgrade(f"sqlite:///{path}")
+    writer = DecisionWriter(db.make_engine(f"sqlite:///{path}"))
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    rows = [r for _, r in rows_for(writer, clock, 5)]
+    assert writer.write_now(rows) is False  # at once, nothing written
+    done = threading.Event()
+    waiting = threading.Thread(target=lambda: (writer.write(rows), done.set()))
+    waiting.start()  # the worker thread waits for the lock (busy timeout)...
+    assert not done.wait(0.3)
+    blocker.execute("COMMIT")  # ...and writes once it is free
+    waiting.join(10)
+    assert done.is_set()
+    assert blocker.execute("SELECT count(*) FROM decision_records").fetchone() == (5,)
+    assert writer.write_now(rows_for(writer, clock, 1)[0][1:]) is True
+    blocker.close()
+    writer.close()
+
+
+def test_the_wal_is_checkpointed_after_many_rows(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "log.sqlite3"
+    db.upgrade(f"sqlite:///{path}")
+    writer = DecisionWriter(db.make_engine(f"sqlite:///{path}"))
+    writer.CHECKPOINT_ROWS = 200
+    while not writer.wants_checkpoint:
+        assert writer.write_now([r for _, r in rows_for(writer, clock, 50)])
+    wal = Path(f"{path}-wal")
+    assert wal.stat().st_size > 0
+    writer.checkpoint()
+    assert not writer.wants_checkpoint
+    busy, log_frames, copied = (
+        sqlite3.connect(path).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    )
+    assert busy == 0 and copied == log_frames  # everything was copied back
+    writer.close()
+
+
+def test_in_memory_sqlite_is_written_through_the_pool() -> None:
+    assert DecisionWriter(create_engine("sqlite://")).inline is False
+    assert DecisionWriter(create_engine("postgresql+psycopg://u@127.0.0.1/x")).inline is False
+
+
+# ------------------------------------------------------------------ Services: losing nothing
+async def test_a_locked_database_delays_the_log_but_loses_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    services = Services.from_url(f"sqlite:///{path}")
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    for _ in range(3):
+        services.log_decision(evaluate(FACTS), user_id="U0LOCKED1", team_id="T0", customer=None)
+    await asyncio.sleep(0.3)  # the batch is due: the loop could not write it, a thread waits
+    assert blocker.execute("SELECT count(*) FROM decision_records").fetchone() == (0,)
+    blocker.execute("COMMIT")
+    await services.drain()
+    with services.sessions() as session:
+        assert len(recent_decisions(session, "U0LOCKED1")) == 3
+    blocker.close()
+    services.close()
+
+
+async def test_a_database_that_is_down_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(services_module, "DECISION_LOG_RETRY", 0.05)
+    services = Services.from_url(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    good = services.decision_writer
+    # A database that cannot be opened: SQLAlchemy's OperationalError, as when it is down.
+    services.decision_writer = DecisionWriter(
+        create_engine(f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}")
+    )
+    for n in range(4):
+        services.log_decision(evaluate(FACTS), user_id="U0DOWN001", team_id="T0", customer=str(n))
+    with caplog.at_level(logging.WARNING, logger="bot.services"):
+        await asyncio.sleep(0.2)  # the first write failed; retries keep failing
+    assert "4 decisions not written" in caplog.text
+    services.decision_writer = good  # the database is back
+    await services.drain()
+    with services.sessions() as session:
+        records = recent_decisions(session, "U0DOWN001")
+    assert sorted(r.customer_name for r in records) == ["0", "1", "2", "3"]
+    services.close()
+
+
+async def test_shutdown_does_not_wait_forever_for_a_database_that_is_down(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    services = Services.from_url(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    services.decision_writer = DecisionWriter(
+        create_engine(f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}")
+    )
+    services.log_decision(evaluate(FACTS), user_id="U0DOWN002", team_id="T0", customer=None)
+    with caplog.at_level(logging.ERROR, logger="bot.services"):
+        await asyncio.wait_for(services.drain(), timeout=10)
+    assert "1 decisions lost at shutdown" in caplog.text

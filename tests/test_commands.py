@@ -1,0 +1,57 @@
+"""bot.commands: the `/multichannel` parser, its memo, and the facts an `assess` gives."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.commands import AssessCommand, HelpCommand, InviteCommand, UsageError, parse
+from policy import Cloud, Kind, Role, Source, Subscription
+
+
+def test_assess_arguments() -> None:
+    parsed = parse("assess EA:License open:usage as reseller in us-gov csp-partner-customer")
+    assert parsed == AssessCommand(
+        subscriptions=(
+            Subscription(source=Source.ea, kind=Kind.license),
+            Subscription(source=Source.open, kind=Kind.usage),
+        ),
+        role=Role.indirect_reseller,
+        cloud=Cloud.us_gov,
+        customer_is_csp_partner=True,
+    )
+
+
+def test_the_same_text_gives_the_same_frozen_command() -> None:
+    first = parse("assess ea:license")
+    assert parse("assess ea:license") is first
+    with pytest.raises(ValueError):  # frozen: sharing it between requests is safe
+        first.role = Role.direct  # type: ignore[misc]
+    assert parse("  help ") == HelpCommand()
+    assert parse("invite Contoso <Ltd>") == InviteCommand(customer="Contoso <Ltd>")
+
+
+def test_a_bad_text_raises_every_time() -> None:
+    for _ in range(2):  # errors are not remembered as answers
+        with pytest.raises(UsageError) as caught:
+            parse("assess ea:licence")
+        assert caught.value.code == "bad_kind"
+    with pytest.raises(UsageError) as caught:
+        parse("asess ea:license")
+    assert (caught.value.code, caught.value.params["suggestion"]) == (
+        "unknown_subcommand",
+        "assess",
+    )
+
+
+def test_facts_take_the_directory_role_unless_the_command_names_one() -> None:
+    plain = parse("assess ea:license")
+    assert isinstance(plain, AssessCommand)
+    facts = plain.facts(Role.direct)
+    assert facts.role == Role.direct
+    assert facts.subscriptions == (Subscription(source=Source.ea, kind=Kind.license),)
+    assert plain.facts(Role.direct) is facts  # the engine's cache then finds it by identity
+    assert plain.facts(None).role is None
+
+    named = parse("assess ea:license as provider")
+    assert isinstance(named, AssessCommand)
+    assert named.facts(Role.direct).role == Role.indirect_provider
