@@ -130,8 +130,9 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.web import build_web_app
 
     web = build_web_app(app, services, webhooks=webhooks, background=background)
-    # What was built so far lives as long as the process: keep the cyclic garbage collector
-    # from walking it again and again under load (bench/ack.py: gc.freeze saves ~5% CPU).
+    # What was built so far lives as long as the process: keep the cyclic garbage collector's
+    # full collections from walking it again. (Under load they are rare: a run of 20,000
+    # commands triggered about 30 young collections and no full one.)
     gc.collect()
     gc.freeze()
     uvicorn.run(

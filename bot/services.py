@@ -133,15 +133,18 @@ class Services:
         team_id: str,
         customer: str | None,
         org_id: int | None = None,
+        decision_id: str | None = None,
     ) -> None:
         """Append the decision to the decision log (who asked, the facts, the answer), off the
         request path: the row is built now, and the decisions of DECISION_LOG_DELAY seconds
         are written together, in one transaction and one statement, with no task per decision
-        (bench/ack.py). `org_id`: the requester's organization (`membership`). `drain()` writes
-        what is pending (shutdown, tests)."""
+        (bench/ack.py). `org_id`: the requester's organization (`membership`); `decision_id`
+        replaces the decision's own (for a shared decision from `policy.decide`). `drain()`
+        writes what is pending (shutdown, tests)."""
         self._decision_batch.append(
             self.decision_writer.row(
                 decision,
+                decision_id=decision_id or decision.decision_id,
                 at=self.clock(),
                 user_id=user_id,
                 team_id=team_id,

@@ -92,15 +92,23 @@ def ack_fields(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def decision_ack(
-    decision: Decision, *, lang: str = EN, invitation_action: InvitationAction = None
+    decision: Decision,
+    *,
+    decision_id: str | None = None,
+    lang: str = EN,
+    invitation_action: InvitationAction = None,
 ) -> str:
     """The decision as the JSON body of a slash command's acknowledgement (the message's
-    response_type, text and blocks), serialized: no dict is built or dumped per command."""
-    if len(decision.decision_id) != len(_ID_STANDIN):
-        message = _decision_message(decision, None, lang, None, invitation_action)
-        return json.dumps(ack_fields(message))
+    response_type, text and blocks), serialized: no dict is built or dumped per command.
+    `decision_id` replaces the decision's own (for a shared decision from `policy.decide`)."""
+    decision_id = decision_id or decision.decision_id
+    if len(decision_id) != len(_ID_STANDIN):
+        with_id = decision.model_copy(update={"decision_id": decision_id})
+        return json.dumps(
+            ack_fields(_decision_message(with_id, None, lang, None, invitation_action))
+        )
     cached = _cached_decision(decision, None, lang, None, invitation_action)[1]
-    return cached.replace(_ID_STANDIN, decision.decision_id)
+    return cached.replace(_ID_STANDIN, decision_id)
 
 
 def _cached_decision(

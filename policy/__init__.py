@@ -17,7 +17,7 @@ from policy.edition import (
     get_edition,
     parse_edition,
 )
-from policy.engine import evaluate
+from policy.engine import decide, evaluate
 from policy.facts import Cloud, Facts, Kind, Role, Source, Subscription
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "Subscription",
     "SubscriptionDecision",
     "available_editions",
+    "decide",
     "evaluate",
     "get_edition",
     "parse_edition",

@@ -140,6 +140,14 @@ def evaluate(
     return _decide(facts, edition, new_id)
 
 
+def decide(facts: Facts, *, edition: str = DEFAULT_EDITION) -> Decision:
+    """The decision for `facts` with no id of its own (`decision_id` is ""): for a named
+    edition, the one computed object (frozen) every call with these facts shares. For a caller
+    that makes its own ids and would only copy the decision to set one (the bot's `assess`
+    command, bench/ack.py); `evaluate` is this plus a fresh id."""
+    return _decide_named(facts, edition)
+
+
 @lru_cache(maxsize=4096)
 def _decide_named(facts: Facts, edition: str) -> Decision:
     return _decide(facts, get_edition(edition), "")

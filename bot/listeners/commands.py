@@ -23,7 +23,8 @@ from bot.listeners.invitations import handle_command
 from bot.listeners.language import handle_language
 from bot.metadata import AssessOrigin
 from bot.services import Services
-from policy import evaluate
+from policy import decide
+from policy.ids import new_decision_id
 
 COMMAND = "/multichannel"
 JSON = {"content-type": "application/json;charset=utf-8"}
@@ -84,13 +85,22 @@ def register(app: AsyncApp, services: Services) -> None:
             return None
 
         role, org_id = await services.membership(team_id)
-        decision = evaluate(parsed.facts(role))
+        # The shared decision for these facts and an id of its own: no copy per command.
+        decision, decision_id = decide(parsed.facts(role)), new_decision_id()
         services.log_decision(
-            decision, user_id=user_id, team_id=team_id or "", customer=None, org_id=org_id
+            decision,
+            decision_id=decision_id,
+            user_id=user_id,
+            team_id=team_id or "",
+            customer=None,
+            org_id=org_id,
         )
         # The acknowledgement, already serialized: a listener's returned BoltResponse is the
         # response (Bolt's listener runner; tests/slack/test_command.py checks it still is).
         body = surfaces.decision_ack(
-            decision, lang=lang, invitation_action=surfaces.invitation_action_for(decision)
+            decision,
+            decision_id=decision_id,
+            lang=lang,
+            invitation_action=surfaces.invitation_action_for(decision),
         )
         return BoltResponse(status=200, body=body, headers=JSON)

@@ -212,15 +212,16 @@ class DecisionWriter:
         self,
         decision: Decision,
         *,
+        decision_id: str,
         at: datetime,
         user_id: str,
         team_id: str,
         org_id: int | None,
         customer: str | None,
     ) -> Any:
-        """The driver's parameters for logging `decision`, ready to write: built when the
-        decision is made, so that writing a batch does nothing else. The facts and steps of
-        each distinct decision are serialized once (the same few, all day)."""
+        """The driver's parameters for logging `decision` as `decision_id`, ready to write:
+        built when the decision is made, so that writing a batch does nothing else. The facts
+        and steps of each distinct decision are serialized once (the same few, all day)."""
         key = (decision.facts, decision.policy_edition)
         json = self._json.get(key)
         if json is None:
@@ -232,7 +233,7 @@ class DecisionWriter:
             )
         return self.statement.params(
             DecisionRow(
-                decision.decision_id,
+                decision_id,
                 at,
                 user_id,
                 team_id,

@@ -77,3 +77,14 @@ def test_threads_and_forked_children_draw_different_bits() -> None:
     os.close(read)
     parent = [uuid7(0) for _ in range(5)]
     assert len(set(before + child + parent)) == 15
+
+
+def test_decide_shares_one_decision_per_facts_without_an_id() -> None:
+    from policy import decide
+
+    facts = Facts(role="direct", subscriptions=[Subscription(source="ea", kind="usage")])
+    shared = decide(facts)
+    assert shared.decision_id == ""
+    assert decide(Facts.model_validate(facts.model_dump())) is shared  # equal facts, same one
+    with_id = evaluate(facts)
+    assert with_id.model_copy(update={"decision_id": ""}) == shared

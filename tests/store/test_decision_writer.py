@@ -37,6 +37,7 @@ def rows_for(writer: DecisionWriter, clock: FakeClock, n: int, *, org_id: int | 
                 decision,
                 writer.row(
                     decision,
+                    decision_id=decision.decision_id,
                     at=at,
                     user_id="U0WRITER1",
                     team_id="T0RESELLER",
