@@ -112,6 +112,7 @@ def _serve(args: argparse.Namespace) -> int:
         handler = AsyncSocketModeHandler(app, slack.slack_app_token.get_secret_value())
 
         async def socket_mode() -> None:
+            await services.start_decision_process()
             for job in background:  # the outbox worker runs in Socket Mode too
                 await job.start()
             try:
@@ -120,6 +121,7 @@ def _serve(args: argparse.Namespace) -> int:
                 for job in reversed(background):
                     await job.stop()
                 await services.drain()
+                await services.stop_decision_process()
                 services.close()
 
         asyncio.run(socket_mode())
@@ -129,7 +131,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     from bot.web import build_web_app
 
-    web = build_web_app(app, services, webhooks=webhooks, background=background)
+    web = build_web_app(
+        app, services, webhooks=webhooks, background=background, decision_process=True
+    )
     # What was built so far lives as long as the process: keep the cyclic garbage collector's
     # full collections from walking it again. (Under load they are rare: a run of 20,000
     # commands triggered about 30 young collections and no full one.)

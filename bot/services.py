@@ -24,6 +24,7 @@ from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.graph import GraphGdapClient
 from bot.store.clock import Clock, utc_now
 from bot.store.db import make_engine, make_session_factory, upgrade
+from bot.store.decision_process import DecisionLogProcess
 from bot.store.decisions import DecisionWriter
 from bot.store.directory import org_for_team
 from policy import Decision, Role
@@ -33,6 +34,7 @@ DIRECTORY_TTL = 60.0
 DECISION_LOG_DELAY = 0.01  # seconds a decision waits to be written with the next ones
 DECISION_LOG_RETRY = 1.0  # seconds before a batch the database refused is tried again
 DECISION_LOG_MAX_PENDING = 50_000  # decisions kept in memory while the database is down
+DECISION_LOG_DRAIN_SECONDS = 30.0  # drain() waits this long for the writer process
 log = logging.getLogger(__name__)
 
 
@@ -50,6 +52,8 @@ class Services:
     _directory_cache: dict[str, tuple[float, Role | None, int | None]] = field(default_factory=dict)
     _decision_batch: list[Any] = field(default_factory=list)  # rows from DecisionWriter.row
     _draining: bool = False
+    # The child process that writes the decision log (`mcbot serve`); None: written here.
+    decision_process: DecisionLogProcess | None = None
     language: LanguageResolver = field(init=False)
     decision_writer: DecisionWriter = field(init=False)
 
@@ -88,18 +92,34 @@ class Services:
         task.add_done_callback(done)
 
     async def drain(self) -> None:
-        """Wait for background work (tests; shutdown). A decision log batch the database
-        refuses now is not retried again: it is logged as lost."""
+        """Wait for background work (tests; shutdown), including the decision log's writer
+        process (up to DECISION_LOG_DRAIN_SECONDS). A decision log batch the database refuses
+        now is not retried again here: it is logged as lost."""
         self._draining = True
         try:
             while self._tasks:
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            if self.decision_process is not None:
+                await self.decision_process.flush(DECISION_LOG_DRAIN_SECONDS)
         finally:
             self._draining = False
 
     def close(self) -> None:
         """Release what the services hold beyond the pool (shutdown, after `drain`)."""
         self.decision_writer.close()
+
+    async def start_decision_process(self) -> None:
+        """Have a child process write the decision log from now on (bot/store/
+        decision_process.py: the event loop only pickles each batch)."""
+        url = self.decision_writer.engine.url.render_as_string(hide_password=False)
+        self.decision_process = DecisionLogProcess(url, max_pending=DECISION_LOG_MAX_PENDING)
+        await self.decision_process.start()
+
+    async def stop_decision_process(self, timeout: float = 30.0) -> None:
+        """Write what is pending, then end the child (shutdown, after `drain`)."""
+        process, self.decision_process = self.decision_process, None
+        if process is not None:
+            await process.stop(timeout)
 
     async def membership(self, team_id: str | None) -> tuple[Role | None, int | None]:
         """(role, organization id) of a Slack team from the partner directory, (None, None)
@@ -158,6 +178,9 @@ class Services:
     async def _write_decisions(self, delay: float = DECISION_LOG_DELAY) -> None:
         await asyncio.sleep(delay)
         batch, self._decision_batch = self._decision_batch, []
+        if self.decision_process is not None and self.decision_process.running:
+            self.decision_process.send(batch)
+            return
         writer = self.decision_writer
         if not writer.write_now(batch):  # on the event loop when that needs no waiting (SQLite)
             try:

@@ -182,10 +182,12 @@ def build_web_app(
     *,
     webhooks: Route | None = None,
     background: Sequence[Background] = (),
+    decision_process: bool = False,
 ) -> WebApp:
     """`webhooks`: the Partner Center route (default: `bot.webhooks.webhook_route` with
     settings from the environment). `background` is started at startup and stopped at
-    shutdown (uvicorn's lifespan; servers run with `lifespan="off"` start none)."""
+    shutdown (uvicorn's lifespan; servers run with `lifespan="off"` start none).
+    `decision_process`: a child process writes the decision log (`mcbot serve`)."""
 
     slack_events = SlackEvents(app)
 
@@ -201,6 +203,8 @@ def build_web_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         started: list[Background] = []
         try:
+            if decision_process:
+                await services.start_decision_process()
             for job in background:
                 await job.start()
                 started.append(job)
@@ -209,6 +213,7 @@ def build_web_app(
             for job in reversed(started):
                 await job.stop()
             await services.drain()  # e.g. the decision log's pending batch
+            await services.stop_decision_process()
             services.close()
 
     routes = Starlette(

@@ -17,6 +17,8 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Dialect, Engine, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -26,8 +28,8 @@ from bot.store.models import DecisionRecord
 from policy import Decision
 
 log = logging.getLogger(__name__)
-JSON_COLUMNS = ("facts", "steps")
-JSON_CACHE_SIZE = 4096  # distinct decisions whose facts and steps are kept serialized
+JSON_COLUMNS = ("facts", "steps")  # the same few values in many rows: serialized once a batch
+JSON_CACHE_SIZE = 4096  # distinct decisions whose facts and steps are kept in JSON form
 ROWS_PER_STATEMENT = 90  # x 10 columns: under SQLite's oldest limit of 999 parameters
 DEFAULT_RECENT = 10
 
@@ -85,8 +87,7 @@ def record_decisions(session: Session, rows: Sequence[Mapping[str, Any]]) -> Non
     """Log many decisions at once, each row a mapping with DecisionRow's keys."""
     if rows:
         connection = session.connection()
-        insert_ = statement(connection.dialect)
-        insert_.execute(connection, [insert_.params(DecisionRow(**row)) for row in rows])
+        statement(connection.dialect).execute(connection, [DecisionRow(**row) for row in rows])
 
 
 class InsertStatement:
@@ -99,7 +100,7 @@ class InsertStatement:
 
     def __init__(self, dialect: Dialect) -> None:
         table = DecisionRecord.__table__
-        compiled = insert(table).compile(dialect=dialect)
+        compiled = _insert_ignoring_duplicates(dialect).compile(dialect=dialect)
         self.sql = str(compiled)
         self.positional = dialect.positional
         names = compiled.positiontup if dialect.positional else None
@@ -116,32 +117,48 @@ class InsertStatement:
         json_at = {i for i, name in enumerate(self.names) if name in JSON_COLUMNS}
         self._plain = [(i, p) for i, p in enumerate(processors) if p and i not in json_at]
         self._json = [(i, p) for i, p in enumerate(processors) if p and i in json_at]
-        self._json_by_name = {self.names[i]: p for i, p in self._json}
         self.multirow = dialect.name == "sqlite"
-        head, sep, values = self.sql.rpartition(" VALUES ")
-        self._insert_head, self._values = head + sep, values
+        head, sep, rest = self.sql.rpartition(" VALUES ")
+        values_end = rest.index(")") + 1  # "(?, ?, ...)" then e.g. " ON CONFLICT ... NOTHING"
+        self._insert_head, self._values, self._tail = (
+            head + sep,
+            rest[:values_end],
+            rest[values_end:],
+        )
         self._multirow: dict[int, str] = {}
 
-    def json(self, column: str, value: Any) -> Any:
-        """`value` (JSON form) as the driver takes it for the JSON `column`."""
-        process = self._json_by_name.get(column)
-        return value if process is None or value is None else process(value)
+    def params(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
+        """The driver's parameters for `rows` (each in DecisionRow's order): tuples for a
+        positional paramstyle, else dicts. A JSON value that several rows share (the same
+        facts, the same steps) is serialized once."""
+        shared: dict[int, Any] = {}  # id(JSON value) -> processed, for this call only
+        out: list[Any] = []
+        for row in rows:
+            values = [row[i] for i in self._order]
+            for i, process in self._plain:
+                if values[i] is not None:
+                    values[i] = process(values[i])
+            for i, process in self._json:
+                value = values[i]
+                if value is not None:
+                    done = shared.get(id(value))
+                    if done is None:
+                        done = shared[id(value)] = process(value)
+                    values[i] = done
+            out.append(
+                tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
+            )
+        return out
 
-    def params(self, row: DecisionRow, *, json_done: bool = False) -> Any:
-        """The driver's parameters for `row`: a tuple for a positional paramstyle, else a dict.
-        `json_done`: its facts and steps went through `json` already."""
-        values = [row[i] for i in self._order]
-        for i, process in self._plain if json_done else self._plain + self._json:
-            if values[i] is not None:
-                values[i] = process(values[i])
-        return tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
-
-    def execute(self, connection: Connection, params: Sequence[Any]) -> None:
+    def execute(self, connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert `rows` (each in DecisionRow's order); a decision id already logged is
+        skipped (a batch sent again after a crash)."""
+        params = self.params(rows)
         if self.multirow:
             for sql, flat in self.multirow_chunks(params):
                 connection.exec_driver_sql(sql, tuple(flat))
         else:
-            connection.exec_driver_sql(self.sql, list(params))
+            connection.exec_driver_sql(self.sql, params)
 
     def multirow_chunks(self, params: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
         """(INSERT with up to ROWS_PER_STATEMENT rows of VALUES, their flat parameters)."""
@@ -152,7 +169,8 @@ class InsertStatement:
     def _multirow_sql(self, n: int) -> str:
         sql = self._multirow.get(n)
         if sql is None:
-            sql = self._multirow[n] = self._insert_head + ", ".join([self._values] * n)
+            sql = ", ".join([self._values] * n)
+            sql = self._multirow[n] = self._insert_head + sql + self._tail
         return sql
 
 
@@ -177,6 +195,15 @@ def sqlite_datetime(dialect: Dialect, processor: Any) -> Any:
         return utc.isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
 
     return process if all(process(t) == processor(t) for t in SAMPLE_TIMES) else processor
+
+
+def _insert_ignoring_duplicates(dialect: Dialect) -> Any:
+    """INSERT ... ON CONFLICT (decision_id) DO NOTHING on SQLite and PostgreSQL."""
+    if dialect.name == "sqlite":
+        return sqlite_insert(DecisionRecord).on_conflict_do_nothing(index_elements=["decision_id"])
+    if dialect.name == "postgresql":
+        return pg_insert(DecisionRecord).on_conflict_do_nothing(index_elements=["decision_id"])
+    return insert(DecisionRecord)
 
 
 @lru_cache(maxsize=8)
@@ -218,32 +245,30 @@ class DecisionWriter:
         team_id: str,
         org_id: int | None,
         customer: str | None,
-    ) -> Any:
-        """The driver's parameters for logging `decision` as `decision_id`, ready to write:
-        built when the decision is made, so that writing a batch does nothing else. The facts
-        and steps of each distinct decision are serialized once (the same few, all day)."""
+    ) -> tuple[Any, ...]:
+        """The log's row for `decision` as `decision_id`, in DecisionRow's order: a plain
+        tuple, cheap to build on the request path and to pickle (bot/store/decision_process.py).
+        The facts and steps of each distinct decision are put in JSON form once and shared by
+        its rows (the same few, all day)."""
         key = (decision.facts, decision.policy_edition)
         json = self._json.get(key)
         if json is None:
             if len(self._json) >= JSON_CACHE_SIZE:
                 self._json.clear()
             json = self._json[key] = (
-                self.statement.json("facts", decision.facts.model_dump(mode="json")),
-                self.statement.json("steps", decision.step_codes()),
+                decision.facts.model_dump(mode="json"),
+                decision.step_codes(),
             )
-        return self.statement.params(
-            DecisionRow(
-                decision_id,
-                at,
-                user_id,
-                team_id,
-                org_id,
-                customer,
-                decision.policy_edition,
-                decision.outcome.value,
-                *json,
-            ),
-            json_done=True,
+        return (
+            decision_id,
+            at,
+            user_id,
+            team_id,
+            org_id,
+            customer,
+            decision.policy_edition,
+            decision.outcome.value,
+            *json,
         )
 
     def write(self, rows: Sequence[Any]) -> None:
@@ -266,7 +291,7 @@ class DecisionWriter:
         except sqlite3.OperationalError:
             return False
         try:
-            for sql, flat in self.statement.multirow_chunks(rows):
+            for sql, flat in self.statement.multirow_chunks(self.statement.params(rows)):
                 own.execute(sql, flat)
             own.execute("COMMIT")
         except sqlite3.OperationalError as exc:  # e.g. busy at commit: the caller retries

@@ -1,0 +1,137 @@
+"""bot.store.decision_process: `mcbot serve`'s decision log, written by a child process, on
+SQLite and PostgreSQL; nothing lost when the child dies or the database is not there yet."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.store import db
+from bot.store.decision_process import DecisionLogProcess
+from bot.store.decisions import DecisionWriter, recent_decisions
+from bot.store.testing import Database, FakeClock
+from policy import Facts, Role, Subscription, evaluate
+
+FACTS = Facts(role=Role.direct, subscriptions=[Subscription(source="ea", kind="license")])
+
+
+def batch(writer: DecisionWriter, clock: FakeClock, user: str, n: int, start: int = 0) -> list[Any]:
+    rows = []
+    for i in range(start, start + n):
+        decision = evaluate(FACTS)
+        rows.append(
+            writer.row(
+                decision,
+                decision_id=decision.decision_id,
+                at=clock.now + timedelta(milliseconds=i),
+                user_id=user,
+                team_id="T0RESELLER",
+                org_id=None,
+                customer=f"c{i}",
+            )
+        )
+    return rows
+
+
+def logged(database: Database, user: str) -> list[str]:
+    with database.factory() as session:
+        return sorted(r.customer_name or "" for r in recent_decisions(session, user, limit=10_000))
+
+
+async def test_the_child_writes_every_batch(partners: Database, clock: FakeClock) -> None:
+    writer = DecisionWriter(partners.engine)
+    process = DecisionLogProcess(partners.url)
+    await process.start()
+    try:
+        for k in range(5):
+            process.send(batch(writer, clock, "U0CHILD01", 100, start=100 * k))
+        assert await process.flush(30)
+    finally:
+        await process.stop()
+    assert logged(partners, "U0CHILD01") == sorted(f"c{i}" for i in range(500))
+
+
+async def test_a_killed_child_is_restarted_and_nothing_is_lost_or_doubled(
+    partners: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = DecisionWriter(partners.engine)
+    process = DecisionLogProcess(partners.url)
+    await process.start()
+    try:
+        process.send(batch(writer, clock, "U0KILLED1", 50))
+        assert await process.flush(30)
+        first = process._proc
+        assert first is not None
+        first.send_signal(signal.SIGKILL)  # as the OOM killer would
+        await first.wait()
+        with caplog.at_level(logging.ERROR, logger="bot.store.decision_process"):
+            process.send(batch(writer, clock, "U0KILLED1", 50, start=50))  # into the dead pipe
+            process.send(batch(writer, clock, "U0KILLED1", 50, start=100))
+            assert await process.flush(30)  # a new child wrote them
+        assert "the writer process exited" in caplog.text
+        assert process._proc is not None and process._proc is not first
+    finally:
+        await process.stop()
+    assert logged(partners, "U0KILLED1") == sorted(f"c{i}" for i in range(150))
+
+
+async def test_a_batch_sent_twice_is_written_once(partners: Database, clock: FakeClock) -> None:
+    writer = DecisionWriter(partners.engine)
+    rows = batch(writer, clock, "U0TWICE01", 30)
+    writer.write(rows)
+    writer.write(rows)  # e.g. written, then the child died before acknowledging it
+    assert logged(partners, "U0TWICE01") == sorted(f"c{i}" for i in range(30))
+
+
+async def test_a_database_not_there_yet_is_waited_for(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'later.sqlite3'}"
+    writer = DecisionWriter(db.make_engine(url))
+    process = DecisionLogProcess(url)
+    await process.start()
+    try:
+        process.send(batch(writer, clock, "U0LATER01", 10))
+        assert not await process.flush(1.5)  # no table yet: the child keeps retrying
+        db.upgrade(url)  # e.g. `mcbot db upgrade` ran
+        assert await process.flush(30)
+    finally:
+        await process.stop()
+    database = Database("sqlite", url, writer.engine, db.make_session_factory(writer.engine))
+    assert logged(database, "U0LATER01") == sorted(f"c{i}" for i in range(10))
+
+
+async def test_shutdown_gives_up_on_a_database_that_stays_away(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'never.sqlite3'}"
+    writer = DecisionWriter(db.make_engine(url))
+    process = DecisionLogProcess(url)
+    await process.start()
+    process.send(batch(writer, clock, "U0NEVER01", 3))
+    with caplog.at_level(logging.ERROR, logger="bot.store.decision_process"):
+        await asyncio.wait_for(process.stop(timeout=1.0), 30)
+    assert "3 decisions lost at shutdown" in caplog.text
+
+
+async def test_memory_is_bounded_while_the_database_is_away(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'away.sqlite3'}"
+    writer = DecisionWriter(db.make_engine(url))
+    process = DecisionLogProcess(url, max_pending=25)
+    await process.start()
+    try:
+        with caplog.at_level(logging.ERROR, logger="bot.store.decision_process"):
+            for k in range(4):
+                process.send(batch(writer, clock, "U0AWAY001", 10, start=10 * k))
+        assert "10 decisions dropped" in caplog.text
+        assert process._pending_rows <= 25
+    finally:
+        await process.stop(timeout=0.5)
