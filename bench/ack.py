@@ -142,12 +142,20 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process (all its threads), from /proc; None where unavailable."""
+    """utime + stime of a process (all its threads) and of its child processes (ours: the
+    decision log's writer), from /proc; None where unavailable."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue  # a thread that ended, or a kernel without the children file
+    return own + sum(cpu_seconds(child) or 0.0 for child in children)
 
 
 # ---------------------------------------------------------------------------- requests
@@ -530,6 +538,7 @@ def report(targets: list[Target], args: argparse.Namespace) -> bool:
         print(f"  {t.name:<13} first command ms: {runs}{extra}")
     client = ", ".join(f"{t.name} {rows[t.name]['client_cpu'] * 1e6:.0f}" for t in targets)
     print(f"load generator CPU µs/req (shares the 2 cores): {client}")
+    print("srv CPU: the server process and its children (ours: the decision log's writer)")
 
     ours, bare = rows["ours"], rows["bare"]
     # Ratios per round (ours and bare ran back to back, on the machine as it was then), then

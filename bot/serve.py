@@ -122,7 +122,6 @@ def _serve(args: argparse.Namespace) -> int:
                     await job.stop()
                 await services.drain()
                 await services.stop_decision_process()
-                services.close()
 
         asyncio.run(socket_mode())
         return 0

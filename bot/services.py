@@ -104,10 +104,6 @@ class Services:
         finally:
             self._draining = False
 
-    def close(self) -> None:
-        """Release what the services hold beyond the pool (shutdown, after `drain`)."""
-        self.decision_writer.close()
-
     async def start_decision_process(self) -> None:
         """Have a child process write the decision log from now on (bot/store/
         decision_process.py: the event loop only pickles each batch)."""
@@ -156,11 +152,11 @@ class Services:
         decision_id: str | None = None,
     ) -> None:
         """Append the decision to the decision log (who asked, the facts, the answer), off the
-        request path: the row is built now, and the decisions of DECISION_LOG_DELAY seconds
-        are written together, in one transaction and one statement, with no task per decision
-        (bench/ack.py). `org_id`: the requester's organization (`membership`); `decision_id`
-        replaces the decision's own (for a shared decision from `policy.decide`). `drain()`
-        writes what is pending (shutdown, tests)."""
+        request path: the row (a tuple) is built now, and the decisions of DECISION_LOG_DELAY
+        seconds are written together, in one transaction, with no task per decision, by the
+        writer process (`mcbot serve`) or else a worker thread (bench/ack.py). `org_id`: the
+        requester's organization (`membership`); `decision_id` replaces the decision's own
+        (for a shared decision from `policy.decide`). `drain()` writes what is pending."""
         self._decision_batch.append(
             self.decision_writer.row(
                 decision,
@@ -181,15 +177,10 @@ class Services:
         if self.decision_process is not None and self.decision_process.running:
             self.decision_process.send(batch)
             return
-        writer = self.decision_writer
-        if not writer.write_now(batch):  # on the event loop when that needs no waiting (SQLite)
-            try:
-                await asyncio.to_thread(writer.write, batch)
-            except OperationalError as exc:  # the database is down or locked: keep the rows
-                self._retry_decisions(batch, exc)
-                return
-        if writer.wants_checkpoint:
-            self.spawn(asyncio.to_thread(writer.checkpoint), what="decision log checkpoint")
+        try:
+            await asyncio.to_thread(self.decision_writer.write, batch)
+        except OperationalError as exc:  # the database is down or locked: keep the rows
+            self._retry_decisions(batch, exc)
 
     def _retry_decisions(self, batch: list[Any], exc: Exception) -> None:
         if self._draining:

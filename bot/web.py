@@ -214,7 +214,6 @@ def build_web_app(
                 await job.stop()
             await services.drain()  # e.g. the decision log's pending batch
             await services.stop_decision_process()
-            services.close()
 
     routes = Starlette(
         routes=[

@@ -35,8 +35,7 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
-def sqlite_file(url: URL) -> Path | None:
-    """The file of a SQLite URL; None for an in-memory or `file:` URI database."""
+def _sqlite_file(url: URL) -> Path | None:
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
@@ -60,7 +59,7 @@ def make_engine(url: str | URL) -> Engine:
     timeout on every connection; PostgreSQL gets pre-ping to survive a server restart."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
-        path = sqlite_file(parsed)
+        path = _sqlite_file(parsed)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
@@ -137,7 +136,7 @@ def current_revision(url: str | URL) -> str | None:
     """The revision the database at `url` is at; None for an empty (never migrated) one.
     A SQLite file that does not exist yet is not created."""
     parsed = normalize_url(url)
-    path = sqlite_file(parsed) if parsed.get_backend_name() == "sqlite" else None
+    path = _sqlite_file(parsed) if parsed.get_backend_name() == "sqlite" else None
     if path is not None and not path.exists():
         return None
     engine = make_engine(parsed)

@@ -24,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import pickle
+import select
 import struct
 import sys
 import time
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 FRAME = struct.Struct("!I")
 ACK = struct.Struct("!Q")
 RETRY_SECONDS = 1.0  # the child, while the database is unreachable
+GATHER_SECONDS = 0.05  # the child, after a write: batches arriving meanwhile are written together
 RESTART_DELAYS = (0.1, 1.0, 5.0, 30.0)  # the parent, after the child exited unexpectedly
 
 
@@ -155,26 +158,60 @@ class DecisionLogProcess:
 
 
 # ------------------------------------------------------------------------------ the child
-def _read_frame(stream: BinaryIO) -> bytes | None:
-    head = stream.read(FRAME.size)
-    if len(head) < FRAME.size:
-        return None
-    (size,) = FRAME.unpack(head)
-    body = stream.read(size)
-    return body if len(body) == size else None
+class FrameReader:
+    """Frames from a file descriptor: `read()` waits for at least one whole frame, then
+    returns every whole frame already there (so that the child writes them together)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = bytearray()
+        self.eof = False
+
+    def read(self) -> list[bytes] | None:
+        """The frames available (at least one); None at end of input."""
+        frames = self._whole_frames()
+        while not frames:
+            if self.eof or not self._fill():
+                return None
+            frames = self._whole_frames()
+        while not self.eof and select.select([self.fd], [], [], 0)[0]:
+            self._fill()
+        return frames + self._whole_frames()
+
+    def _fill(self) -> bool:
+        data = os.read(self.fd, 1 << 16)
+        if not data:
+            self.eof = True
+            return False
+        self.buffer += data
+        return True
+
+    def _whole_frames(self) -> list[bytes]:
+        frames, at = [], 0
+        while len(self.buffer) - at >= FRAME.size:
+            (size,) = FRAME.unpack_from(self.buffer, at)
+            if len(self.buffer) - at - FRAME.size < size:
+                break
+            frames.append(bytes(self.buffer[at + FRAME.size : at + FRAME.size + size]))
+            at += FRAME.size + size
+        del self.buffer[:at]
+        return frames
 
 
-def child_main(stdin: BinaryIO, stdout: BinaryIO) -> int:
-    """Write the batches read from `stdin`, acknowledging each on `stdout`, until EOF."""
+def child_main(stdin: int, stdout: BinaryIO) -> int:
+    """Write the batches read from the `stdin` descriptor, acknowledging each on `stdout`,
+    until EOF. The batches that arrived while one was written are written together: a
+    transaction every GATHER_SECONDS at most under load, instead of one per batch."""
     from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
     from bot.store.db import make_engine
     from bot.store.decisions import DecisionWriter
 
-    first = _read_frame(stdin)
-    if first is None:
+    reader = FrameReader(stdin)
+    frames = reader.read()
+    if frames is None:
         return 0
-    settings = json.loads(first)
+    settings = json.loads(frames.pop(0))
     logging.basicConfig(
         level=settings.get("log_level") or logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s[decision-log]: %(message)s",
@@ -182,23 +219,26 @@ def child_main(stdin: BinaryIO, stdout: BinaryIO) -> int:
     engine = make_engine(settings["url"])
     writer = DecisionWriter(engine)
     try:
-        while (frame := _read_frame(stdin)) is not None:
-            seq, rows = pickle.loads(frame)
-            while True:
+        while frames is not None:
+            batches = [pickle.loads(frame) for frame in frames]
+            rows = [row for _, batch in batches for row in batch]
+            while rows:
                 try:
                     writer.write(rows)
                     break
-                except OperationalError as exc:  # unreachable or locked: keep the batch
+                except OperationalError as exc:  # unreachable or locked: keep the rows
                     log.warning("%d decisions not written (%s); retrying", len(rows), exc)
                     time.sleep(RETRY_SECONDS)
                 except SQLAlchemyError:  # e.g. a row the schema refuses: keep the others
                     log.exception(
-                        "a batch of %d decisions failed; writing them one by one", len(rows)
+                        "%d decisions failed together; writing them one by one", len(rows)
                     )
                     _write_one_by_one(writer, rows)
                     break
-            stdout.write(ACK.pack(seq))
+            stdout.write(b"".join(ACK.pack(seq) for seq, _ in batches))
             stdout.flush()
+            time.sleep(GATHER_SECONDS)
+            frames = reader.read()
     finally:
         engine.dispose()
     return 0
@@ -215,4 +255,4 @@ def _write_one_by_one(writer: Any, rows: Sequence[Any]) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(child_main(sys.stdin.buffer, sys.stdout.buffer))
+    sys.exit(child_main(sys.stdin.fileno(), sys.stdout.buffer))

@@ -2,15 +2,13 @@
 (like Open Policy Agent's decision log).
 
 `record_decision` (one row, ORM) and `record_decisions` (many rows) flush, never commit (the
-caller's transaction). `DecisionWriter` is what the bot writes its batched log with: one
-driver-level executemany per batch, and on a SQLite file, a write that never waits so it can run
-on the event loop (bench/ack.py measured why).
+caller's transaction). `DecisionWriter` is what the bot writes its batched log with: rows built
+as plain tuples on the request path, written with one driver-level statement per batch, by
+`mcbot serve`'s writer process (bot/store/decision_process.py) or a worker thread.
 """
 
 from __future__ import annotations
 
-import logging
-import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
@@ -19,15 +17,12 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Dialect, Engine, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bot.store.clock import Clock, as_utc, utc_now
-from bot.store.db import sqlite_file
 from bot.store.models import DecisionRecord
 from policy import Decision
 
-log = logging.getLogger(__name__)
 JSON_COLUMNS = ("facts", "steps")  # the same few values in many rows: serialized once a batch
 JSON_CACHE_SIZE = 4096  # distinct decisions whose facts and steps are kept in JSON form
 ROWS_PER_STATEMENT = 90  # x 10 columns: under SQLite's oldest limit of 999 parameters
@@ -212,28 +207,14 @@ def statement(dialect: Dialect) -> InsertStatement:
 
 
 class DecisionWriter:
-    """Writes the bot's decision log in batches.
-
-    `write(rows)` takes a pooled connection and waits for the database like any other write
-    (run it in a worker thread). `write_now(rows)` is for the event loop, and exists for a
-    SQLite file only: on a connection of its own, with no busy timeout and no automatic WAL
-    checkpoint, it writes the batch only if that needs no waiting, and returns False when
-    another writer holds the lock (the caller then uses `write` in a thread). A batch of a few
-    dozen rows takes a few hundred microseconds there; in a worker thread, the same batch
-    competes with the event loop for the GIL and cost the loop more than writing it itself
-    (bench/ack.py). Since this connection never checkpoints, `checkpoint()` (a worker thread)
-    copies the WAL back into the database every CHECKPOINT_ROWS rows written now.
-    """
-
-    CHECKPOINT_ROWS = 5000
+    """Writes the bot's decision log in batches: `row` builds a decision's row on the request
+    path, `write` writes a batch of them in one transaction (blocking: a worker thread, or the
+    writer process of bot/store/decision_process.py)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.statement = statement(engine.dialect)
-        self.inline = engine.dialect.name == "sqlite" and sqlite_file(engine.url) is not None
-        self._own: sqlite3.Connection | None = None
         self._json: dict[tuple[Any, str], tuple[Any, Any]] = {}
-        self._rows_since_checkpoint = 0
 
     def row(
         self,
@@ -271,66 +252,11 @@ class DecisionWriter:
             *json,
         )
 
-    def write(self, rows: Sequence[Any]) -> None:
-        """Write `rows` (from `row`) in one transaction on a pooled connection (blocking)."""
+    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Write `rows` (from `row`) in one transaction on a pooled connection; a decision id
+        already logged is skipped."""
         with self.engine.begin() as connection:
             self.statement.execute(connection, rows)
-
-    def write_now(self, rows: Sequence[Any]) -> bool:
-        """Write `rows` at once if that needs no waiting (SQLite file); False otherwise, with
-        nothing written."""
-        if not self.inline:
-            return False
-        try:
-            own = self._connection()
-        except (DBAPIError, sqlite3.Error) as exc:  # cannot open the file: `write` will say why
-            log.info("decision log: no connection on the event loop (%s)", exc)
-            return False
-        try:
-            own.execute("BEGIN IMMEDIATE")  # the write lock now, or "database is locked"
-        except sqlite3.OperationalError:
-            return False
-        try:
-            for sql, flat in self.statement.multirow_chunks(self.statement.params(rows)):
-                own.execute(sql, flat)
-            own.execute("COMMIT")
-        except sqlite3.OperationalError as exc:  # e.g. busy at commit: the caller retries
-            _rollback(own)
-            log.info("decision log: write on the event loop refused (%s), retrying", exc)
-            return False
-        except BaseException:
-            _rollback(own)
-            raise
-        self._rows_since_checkpoint += len(rows)
-        return True
-
-    @property
-    def wants_checkpoint(self) -> bool:
-        return self._rows_since_checkpoint >= self.CHECKPOINT_ROWS
-
-    def checkpoint(self) -> None:
-        """Copy the WAL into the database without blocking anyone (PASSIVE), on a pooled
-        connection (blocking: run it in a worker thread)."""
-        self._rows_since_checkpoint = 0
-        with self.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-
-    def close(self) -> None:
-        own, self._own = self._own, None
-        if own is not None:
-            own.close()
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._own is None:
-            proxied = self.engine.raw_connection()  # the engine's connect hooks: WAL, FKs...
-            proxied.detach()  # ours alone, never back to the pool with these settings
-            own = proxied.dbapi_connection
-            assert isinstance(own, sqlite3.Connection)
-            own.isolation_level = None  # we BEGIN and COMMIT ourselves
-            own.execute("PRAGMA busy_timeout=0")
-            own.execute("PRAGMA wal_autocheckpoint=0")
-            self._own = own
-        return self._own
 
 
 def get_decision(session: Session, decision_id: str) -> DecisionRecord | None:
@@ -349,8 +275,3 @@ def recent_decisions(
             .limit(limit)
         )
     )
-
-
-def _rollback(connection: sqlite3.Connection) -> None:
-    if connection.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
-        connection.execute("ROLLBACK")
