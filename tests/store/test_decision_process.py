@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pickle
 import signal
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.store import db
-from bot.store.decision_process import DecisionLogProcess
+from bot.store.decision_process import FRAME, DecisionLogProcess
 from bot.store.decisions import DecisionWriter, recent_decisions
 from bot.store.testing import Database, FakeClock
 from policy import Facts, Role, Subscription, evaluate
@@ -135,3 +136,51 @@ async def test_memory_is_bounded_while_the_database_is_away(
         assert process._pending_rows <= 25
     finally:
         await process.stop(timeout=0.5)
+
+
+async def test_signals_for_the_whole_group_leave_the_child_writing(
+    partners: Database, clock: FakeClock
+) -> None:
+    """Ctrl+C in a terminal (SIGINT) or a service manager's SIGTERM reach the child too: it
+    carries on until the server closes the pipe, so the server's shutdown loses nothing."""
+    writer = DecisionWriter(partners.engine)
+    process = DecisionLogProcess(partners.url)
+    await process.start()
+    try:
+        process.send(batch(writer, clock, "U0SIGNAL1", 20))
+        assert await process.flush(30)  # the child is up and writing
+        child = process._proc
+        assert child is not None
+        child.send_signal(signal.SIGINT)
+        child.send_signal(signal.SIGTERM)
+        process.send(batch(writer, clock, "U0SIGNAL1", 20, start=20))
+        assert await process.flush(30)
+        assert child.returncode is None and process._proc is child
+    finally:
+        await process.stop()
+    assert logged(partners, "U0SIGNAL1") == sorted(f"c{i}" for i in range(40))
+
+
+async def test_what_a_killed_server_had_sent_is_still_written(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """The server dies (kill -9): the child still writes what was in the pipe, then exits."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'orphan.sqlite3'}"
+    db.upgrade(url)
+    writer = DecisionWriter(db.make_engine(url))
+    frames = [b'{"url": "' + url.encode() + b'", "log_level": 30}']
+    frames.append(pickle.dumps((1, batch(writer, clock, "U0ORPHAN1", 40)), protocol=5))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bot.store.decision_process"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )
+    assert child.stdin is not None
+    child.stdin.write(b"".join(FRAME.pack(len(f)) + f for f in frames))
+    child.stdin.close()  # as when the server's end of the pipe closes with it
+    assert child.wait(timeout=30) == 0
+    database = Database("sqlite", url, writer.engine, db.make_session_factory(writer.engine))
+    assert logged(database, "U0ORPHAN1") == sorted(f"c{i}" for i in range(40))
