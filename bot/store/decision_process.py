@@ -116,17 +116,18 @@ class DecisionLogProcess:
         within `timeout` seconds is logged as lost."""
         self._stopping = True
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        assert proc.stdin is not None
-        proc.stdin.close()
-        try:
-            await asyncio.wait_for(proc.wait(), timeout)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+        if proc is not None:
+            assert proc.stdin is not None
+            proc.stdin.close()
+            try:
+                await asyncio.wait_for(proc.wait(), timeout)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
         if self._reader is not None:
-            await self._reader
+            if proc is None:
+                self._reader.cancel()  # it was waiting to start a new child
+            await asyncio.gather(self._reader, return_exceptions=True)  # the last acks
         if self._pending_rows:
             log.error("decision log: %d decisions lost at shutdown", self._pending_rows)
 
@@ -150,19 +151,24 @@ class DecisionLogProcess:
         code = await proc.wait()
         if self._stopping or self._proc is not proc:
             return
-        delay = RESTART_DELAYS[min(self._restarts, len(RESTART_DELAYS) - 1)]
-        self._restarts += 1
-        log.error(
-            "decision log: the writer process exited (status %s); restarting in %.1f s, "
-            "%d decisions to send again",
-            code,
-            delay,
-            self._pending_rows,
-        )
-        self._proc = None
-        await asyncio.sleep(delay)
-        if not self._stopping:
-            await self.start()
+        self._proc = None  # meanwhile, Services writes new batches from a worker thread
+        problem = f"exited (status {code})"
+        while not self._stopping:
+            delay = RESTART_DELAYS[min(self._restarts, len(RESTART_DELAYS) - 1)]
+            self._restarts += 1
+            log.error(
+                "decision log: the writer process %s; restarting in %.1f s, %d decisions to "
+                "send again",
+                problem,
+                delay,
+                self._pending_rows,
+            )
+            await asyncio.sleep(delay)
+            try:
+                await self.start()
+                return
+            except OSError as exc:
+                problem = f"could not be started ({exc})"
 
 
 # ------------------------------------------------------------------------------ the child

@@ -184,3 +184,22 @@ async def test_what_a_killed_server_had_sent_is_still_written(
     assert child.wait(timeout=30) == 0
     database = Database("sqlite", url, writer.engine, db.make_session_factory(writer.engine))
     assert logged(database, "U0ORPHAN1") == sorted(f"c{i}" for i in range(40))
+
+
+async def test_shutdown_while_the_child_restarts_says_what_is_lost(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"  # no tables: nothing can be written
+    writer = DecisionWriter(db.make_engine(url))
+    process = DecisionLogProcess(url)
+    await process.start()
+    process.send(batch(writer, clock, "U0RESTART", 7))
+    child = process._proc
+    assert child is not None
+    child.send_signal(signal.SIGKILL)
+    await child.wait()
+    await asyncio.sleep(0.05)  # the server noticed and waits to start a new child
+    assert not process.running
+    with caplog.at_level(logging.ERROR, logger="bot.store.decision_process"):
+        await asyncio.wait_for(process.stop(timeout=1.0), 10)
+    assert "7 decisions lost at shutdown" in caplog.text
