@@ -681,8 +681,9 @@ def print_profile(path: Path, requests: int, top: int = 30) -> None:
             rows.append((cumtime, tottime, calls, label))
     rows.sort(reverse=True)
     print(
-        f"\ncProfile of `mcbot serve` (event-loop thread only: work in asyncio.to_thread workers "
-        f"is not seen), {requests} commands; times per command, inflated by the profiler:\n"
+        f"\ncProfile of `mcbot serve` (event-loop thread only: worker threads and the decision log "
+        f"writer process are not seen), {requests} commands; times per command, inflated by "
+        "the profiler:\n"
     )
     print(f"{'cum ms':>8} {'own ms':>8} {'calls':>8}  function")
     for cumtime, tottime, calls, label in rows[:top]:
