@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from bot.store import db
 from bot.store.decision_process import FRAME, DecisionLogProcess
@@ -40,9 +41,17 @@ def batch(writer: DecisionWriter, clock: FakeClock, user: str, n: int, start: in
     return rows
 
 
-def logged(database: Database, user: str) -> list[str]:
-    with database.factory() as session:
+def logged(engine: Engine, user: str) -> list[str]:
+    with db.make_session_factory(engine)() as session:
         return sorted(r.customer_name or "" for r in recent_decisions(session, user, limit=10_000))
+
+
+async def unmigrated(tmp_path: Path, name: str) -> tuple[str, DecisionWriter, DecisionLogProcess]:
+    """A started writer process on a SQLite file with no tables: every write fails."""
+    url = f"sqlite:///{tmp_path / name}"
+    process = DecisionLogProcess(url)
+    await process.start()
+    return url, DecisionWriter(db.make_engine(url)), process
 
 
 async def test_the_child_writes_every_batch(partners: Database, clock: FakeClock) -> None:
@@ -55,7 +64,7 @@ async def test_the_child_writes_every_batch(partners: Database, clock: FakeClock
         assert await process.flush(30)
     finally:
         await process.stop()
-    assert logged(partners, "U0CHILD01") == sorted(f"c{i}" for i in range(500))
+    assert logged(partners.engine, "U0CHILD01") == sorted(f"c{i}" for i in range(500))
 
 
 async def test_a_killed_child_is_restarted_and_nothing_is_lost_or_doubled(
@@ -79,7 +88,7 @@ async def test_a_killed_child_is_restarted_and_nothing_is_lost_or_doubled(
         assert process._proc is not None and process._proc is not first
     finally:
         await process.stop()
-    assert logged(partners, "U0KILLED1") == sorted(f"c{i}" for i in range(150))
+    assert logged(partners.engine, "U0KILLED1") == sorted(f"c{i}" for i in range(150))
 
 
 async def test_a_batch_sent_twice_is_written_once(partners: Database, clock: FakeClock) -> None:
@@ -87,16 +96,11 @@ async def test_a_batch_sent_twice_is_written_once(partners: Database, clock: Fak
     rows = batch(writer, clock, "U0TWICE01", 30)
     writer.write(rows)
     writer.write(rows)  # e.g. written, then the child died before acknowledging it
-    assert logged(partners, "U0TWICE01") == sorted(f"c{i}" for i in range(30))
+    assert logged(partners.engine, "U0TWICE01") == sorted(f"c{i}" for i in range(30))
 
 
-async def test_a_database_not_there_yet_is_waited_for(
-    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    url = f"sqlite:///{tmp_path / 'later.sqlite3'}"
-    writer = DecisionWriter(db.make_engine(url))
-    process = DecisionLogProcess(url)
-    await process.start()
+async def test_a_database_not_there_yet_is_waited_for(tmp_path: Path, clock: FakeClock) -> None:
+    url, writer, process = await unmigrated(tmp_path, "later.sqlite3")
     try:
         process.send(batch(writer, clock, "U0LATER01", 10))
         assert not await process.flush(1.5)  # no table yet: the child keeps retrying
@@ -104,17 +108,13 @@ async def test_a_database_not_there_yet_is_waited_for(
         assert await process.flush(30)
     finally:
         await process.stop()
-    database = Database("sqlite", url, writer.engine, db.make_session_factory(writer.engine))
-    assert logged(database, "U0LATER01") == sorted(f"c{i}" for i in range(10))
+    assert logged(writer.engine, "U0LATER01") == sorted(f"c{i}" for i in range(10))
 
 
 async def test_shutdown_gives_up_on_a_database_that_stays_away(
     tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'never.sqlite3'}"
-    writer = DecisionWriter(db.make_engine(url))
-    process = DecisionLogProcess(url)
-    await process.start()
+    _, writer, process = await unmigrated(tmp_path, "never.sqlite3")
     process.send(batch(writer, clock, "U0NEVER01", 3))
     with caplog.at_level(logging.ERROR, logger="bot.store.decision_process"):
         await asyncio.wait_for(process.stop(timeout=1.0), 30)
@@ -124,10 +124,8 @@ async def test_shutdown_gives_up_on_a_database_that_stays_away(
 async def test_memory_is_bounded_while_the_database_is_away(
     tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'away.sqlite3'}"
-    writer = DecisionWriter(db.make_engine(url))
-    process = DecisionLogProcess(url, max_pending=25)
-    await process.start()
+    _, writer, process = await unmigrated(tmp_path, "away.sqlite3")
+    process.max_pending = 25
     try:
         with caplog.at_level(logging.ERROR, logger="bot.store.decision_process"):
             for k in range(4):
@@ -158,7 +156,7 @@ async def test_signals_for_the_whole_group_leave_the_child_writing(
         assert child.returncode is None and process._proc is child
     finally:
         await process.stop()
-    assert logged(partners, "U0SIGNAL1") == sorted(f"c{i}" for i in range(40))
+    assert logged(partners.engine, "U0SIGNAL1") == sorted(f"c{i}" for i in range(40))
 
 
 async def test_what_a_killed_server_had_sent_is_still_written(
@@ -182,17 +180,13 @@ async def test_what_a_killed_server_had_sent_is_still_written(
     child.stdin.write(b"".join(FRAME.pack(len(f)) + f for f in frames))
     child.stdin.close()  # as when the server's end of the pipe closes with it
     assert child.wait(timeout=30) == 0
-    database = Database("sqlite", url, writer.engine, db.make_session_factory(writer.engine))
-    assert logged(database, "U0ORPHAN1") == sorted(f"c{i}" for i in range(40))
+    assert logged(writer.engine, "U0ORPHAN1") == sorted(f"c{i}" for i in range(40))
 
 
 async def test_shutdown_while_the_child_restarts_says_what_is_lost(
     tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"  # no tables: nothing can be written
-    writer = DecisionWriter(db.make_engine(url))
-    process = DecisionLogProcess(url)
-    await process.start()
+    _, writer, process = await unmigrated(tmp_path, "empty.sqlite3")
     process.send(batch(writer, clock, "U0RESTART", 7))
     child = process._proc
     assert child is not None
