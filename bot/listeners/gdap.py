@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import surfaces
 from bot.delivery import tell_user
+from bot.listeners import user_and_team
 from bot.listeners.invitations import USER_ERRORS, problem_notice
 from bot.metadata import GdapContext, InvitationButton, MetadataError, load
 from bot.outbox.actions import (
@@ -36,7 +37,8 @@ def register(app: AsyncApp, services: Services) -> None:
         client: AsyncWebClient,
     ) -> None:
         await ack()
-        lang = await services.language.for_user(client, body["user"]["id"], _team(body))
+        user_id, team_id = user_and_team(body)
+        lang = await services.language.for_user(client, user_id, team_id)
         try:
             button = load(InvitationButton, action.get("value"))
         except MetadataError:
@@ -47,8 +49,8 @@ def register(app: AsyncApp, services: Services) -> None:
                 services,
                 invitation_id=button.i,
                 version=button.v,
-                team_id=_team(body),
-                user_id=body["user"]["id"],
+                team_id=team_id,
+                user_id=user_id,
             )
         except USER_ERRORS as exc:
             await respond(**problem_notice(exc, lang))
@@ -69,7 +71,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def gdap_recorded(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        user_id, team_id = body["user"]["id"], _team(body)
+        user_id, team_id = user_and_team(body)
         lang = await services.language.for_user(client, user_id, team_id)
         try:
             context = load(GdapContext, view.get("private_metadata"))
@@ -111,7 +113,8 @@ def register(app: AsyncApp, services: Services) -> None:
         client: AsyncWebClient,
     ) -> None:
         await ack()
-        lang = await services.language.for_user(client, body["user"]["id"], _team(body))
+        user_id, team_id = user_and_team(body)
+        lang = await services.language.for_user(client, user_id, team_id)
         value = (action.get("selected_option") or {}).get("value")
         try:
             choice = load(LinkChoice, value)
@@ -123,8 +126,8 @@ def register(app: AsyncApp, services: Services) -> None:
             await link_acceptance(
                 services,
                 choice,
-                team_id=_team(body),
-                user_id=body["user"]["id"],
+                team_id=team_id,
+                user_id=user_id,
                 channel=(body.get("channel") or {}).get("id") or container.get("channel_id"),
                 message_ts=(body.get("message") or {}).get("ts") or container.get("message_ts"),
             )
@@ -136,7 +139,3 @@ def _requested_notice(result: GdapRequest, lang: str) -> dict[str, Any]:
     view = result.view
     reseller = view.reseller.name if view.reseller else ""
     return surfaces.notice_message("gdap_requested", lang=lang, reseller=reseller, ref=view.ref)
-
-
-def _team(body: dict[str, Any]) -> str:
-    return str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or "")
