@@ -124,7 +124,7 @@ def mcbot_argv() -> list[str]:
     found = shutil.which("mcbot")
     if found:
         return [found]
-    return [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from bot.cli.main import main; sys.exit(main())"]
 
 
 def free_port() -> int:

@@ -43,13 +43,13 @@ import httpx  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from bot.outbox import testkit as tk  # noqa: E402
-from bot.outbox.queue import counts as queue_counts  # noqa: E402
-from bot.partner_center.testkit import WebhookSigner  # noqa: E402
-from bot.store import db  # noqa: E402
-from bot.store.models import InboxEvent, OutboxMessage  # noqa: E402
-from bot.store.testing import fresh_postgres_database  # noqa: E402
+from bot.core.outbox.queue import counts as queue_counts  # noqa: E402
+from bot.core.store import db  # noqa: E402
+from bot.core.store.models import InboxEvent, OutboxMessage  # noqa: E402
+from bot.core.store.testing import fresh_postgres_database  # noqa: E402
 from bot.testkit import SlackStandIn  # noqa: E402
+from bot.testkit import notify as tk  # noqa: E402
+from bot.testkit.partner_center import WebhookSigner  # noqa: E402
 
 RATE = 1.0  # messages per second per channel, as Slack allows chat.postMessage
 TARGET_RATIO = 1.1

@@ -1,1 +1,1 @@
-"""Alembic migrations for `bot.store` (run them with `mcbot db upgrade`)."""
+"""Alembic migrations for `bot.core.store` (run them with `mcbot db upgrade`)."""

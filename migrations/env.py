@@ -1,6 +1,6 @@
 """Alembic environment for Multichannel's store.
 
-Normally run programmatically by `bot.store.db.upgrade(url)` (`mcbot db upgrade`), which
+Normally run programmatically by `bot.core.store.db.upgrade(url)` (`mcbot db upgrade`), which
 passes an open connection in `config.attributes["connection"]` (or a URL in
 `config.attributes["url"]`); no alembic.ini is involved.
 
@@ -21,8 +21,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from bot.store.db import make_engine
-from bot.store.models import Base
+from bot.core.store.db import make_engine
+from bot.core.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -59,7 +59,7 @@ def run_online() -> None:
     url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError(
-            "no database URL: set sqlalchemy.url in the ini file, or use bot.store.db.upgrade"
+            "no database URL: set sqlalchemy.url in the ini file, or use bot.core.store.db.upgrade"
         )
     engine = make_engine(url)
     try:

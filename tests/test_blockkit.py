@@ -1,4 +1,4 @@
-"""bot.blockkit: every Block Kit limit Slack enforces fails here first, naming the path."""
+"""bot.core.ui.blockkit: every Block Kit limit Slack enforces fails here first, naming the path."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.blockkit import (
+from bot.core.ui.blockkit import (
     ACCESSORY_ELEMENT_TYPES,
     ACTIONS_ELEMENT_TYPES,
     CONTEXT_ELEMENT_TYPES,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from policy import Decision
 
 PROVIDER = "6f1d2c9e-8a4b-4c1e-9f3a-2b7d5e8c1a00"

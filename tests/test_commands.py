@@ -1,10 +1,10 @@
-"""bot.commands: the `/multichannel` parser, its memo, and the facts an `assess` gives."""
+"""bot.core.ui.commands: the `/multichannel` parser, its memo, and the facts an `assess` gives."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.commands import AssessCommand, HelpCommand, InviteCommand, UsageError, parse
+from bot.core.ui.commands import AssessCommand, HelpCommand, InviteCommand, UsageError, parse
 from policy import Cloud, Kind, Role, Source, Subscription
 
 

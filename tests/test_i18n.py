@@ -2,8 +2,8 @@
 renders and validates in both languages (and the Spanish one really comes from the catalog), the
 CLI answers in Spanish with the seed page's own sentences, and language tags normalize.
 
-The catalog is templates/locale/es/LC_MESSAGES/messages.po; `python -m bot.i18n update` merges new
-messages into it, `python -m bot.i18n check` lists what is left to translate."""
+The catalog is templates/locale/es/LC_MESSAGES/messages.po; `python -m bot.core.ui.i18n update`
+merges new messages into it, `python -m bot.core.ui.i18n check` lists what is left to translate."""
 
 from __future__ import annotations
 
@@ -23,19 +23,19 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from bot import i18n, surfaces
-from bot.blockkit import VIEW_TEXT_MAX, validate_message
-from bot.cli import main as cli_main
-from bot.commands import UsageError
-from bot.home import HomeData
-from bot.i18n import TEMPLATE_DIR
-from bot.invitations import InvitationView, OrgView
-from bot.metadata import AssessOrigin, GdapContext, InviteContext, load
-from bot.mrkdwn import escape as mrkdwn_escape
-from bot.render import render_json
-from bot.store.lifecycle import InvitationState
-from bot.store.messages import MessageLocation
-from bot.store.models import MessagePurpose
+from bot.cli.main import main as cli_main
+from bot.core.home import HomeData
+from bot.core.snapshots import InvitationView, OrgView
+from bot.core.store.lifecycle import InvitationState
+from bot.core.store.messages import MessageLocation
+from bot.core.store.models import MessagePurpose
+from bot.core.ui import i18n, surfaces
+from bot.core.ui.blockkit import VIEW_TEXT_MAX, validate_message
+from bot.core.ui.commands import UsageError
+from bot.core.ui.i18n import TEMPLATE_DIR
+from bot.core.ui.metadata import AssessOrigin, GdapContext, InviteContext, load
+from bot.core.ui.mrkdwn import escape as mrkdwn_escape
+from bot.core.ui.render import render_json
 from policy import Cloud, Facts, Kind, Role, Source, Subscription, evaluate, get_edition
 
 LANGS = ("en", "es")
@@ -78,7 +78,9 @@ def spanish(msgid: str) -> str:
 
 
 def test_spanish_is_complete() -> None:
-    assert i18n.missing("es") == [], "run `python -m bot.i18n update` and translate the new ones"
+    assert i18n.missing("es") == [], (
+        "run `python -m bot.core.ui.i18n update` and translate the new ones"
+    )
 
 
 def test_english_is_the_source_language() -> None:
@@ -652,7 +654,8 @@ def test_unmatched_message_in_both_languages(linked: dict[str, str] | None, n_op
         check_pair(_localized(surfaces.unmatched_message, "slack/unmatched.json.j2", **context))
 
 
-#: Every surface function of bot/surfaces.py and the test above that renders it in both languages.
+#: Every surface function of bot/core/ui/surfaces.py and the test above that renders it in both
+#: languages.
 SURFACE_TESTS = {
     "help_message": test_help_and_usage_errors_in_both_languages,
     "usage_error_message": test_help_and_usage_errors_in_both_languages,

@@ -23,7 +23,7 @@ EXPECTED_BOT_SCOPES = {
     "chat:write.public",
     "users:read",
     "im:write",
-    # exactly-once notifications after a crash (bot/outbox/sender.py reads its own messages)
+    # exactly-once notifications after a crash (bot/core/outbox/sender.py reads its own messages)
     "channels:history",
     "groups:history",
     "im:history",

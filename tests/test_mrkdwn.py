@@ -1,4 +1,4 @@
-"""bot.mrkdwn: escaping user-typed text and truncating it without breaking entities."""
+"""bot.core.ui.mrkdwn: escaping user-typed text and truncating it without breaking entities."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.mrkdwn import escape, truncate
+from bot.core.ui.mrkdwn import escape, truncate
 
 ENTITY_FRAGMENT = re.compile(r"&(a|am|amp|l|lt|g|gt)?…$")
 

@@ -1,10 +1,10 @@
-"""bot.readable: Block Kit and mrkdwn rendered as terminal text for `mcbot try`."""
+"""bot.cli.readable: Block Kit and mrkdwn rendered as terminal text for `mcbot try`."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.readable import mrkdwn_to_text, render_blocks, render_message, render_view, wrap
+from bot.cli.readable import mrkdwn_to_text, render_blocks, render_message, render_view, wrap
 
 
 def plain(text: str) -> dict[str, str]:

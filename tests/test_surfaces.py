@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import surfaces
-from bot.commands import UsageError
-from bot.metadata import AssessOrigin
-from bot.render import TEMPLATE_DIR
+from bot.core.ui import surfaces
+from bot.core.ui.commands import UsageError
+from bot.core.ui.metadata import AssessOrigin
+from bot.core.ui.render import TEMPLATE_DIR
 from policy import Cloud, Facts, Kind, Role, Source, Subscription, evaluate
 
 NASTY = [
@@ -99,7 +99,7 @@ def test_other_surfaces_validate() -> None:
     surfaces.error_message("ERR-0000ABCD")
     surfaces.notice_message("stale_button")
     surfaces.notice_message("shared")
-    from bot.home import HomeData
+    from bot.core.home import HomeData
 
     surfaces.home_view(home=HomeData())  # richer Home tabs: tests/invitations/
     errors = surfaces.modal_errors({"subscriptions": "no_subscription", "customer": "blank"})

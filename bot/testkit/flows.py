@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.metadata import InviteContext
+from bot.core.ui.metadata import InviteContext
 from bot.testkit.harness import BotHarness, ack_json
 from bot.testkit.payloads import (
     block_actions_payload,
@@ -107,4 +107,4 @@ def buttons(message: dict[str, Any]) -> list[str]:
 
 
 def state_of(message: dict[str, Any]) -> str:
-    return message["blocks"][0]["text"]["text"]
+    return str(message["blocks"][0]["text"]["text"])

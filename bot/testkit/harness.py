@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import httpx
 import uvicorn
@@ -30,7 +30,9 @@ BOT_TOKEN = "xoxb-test-token"
 class ServerThread:
     """uvicorn serving an ASGI app on 127.0.0.1 (free port) in a daemon thread."""
 
-    def __init__(self, asgi_app: Any, *, port: int = 0, lifespan: str = "off") -> None:
+    def __init__(
+        self, asgi_app: Any, *, port: int = 0, lifespan: Literal["auto", "on", "off"] = "off"
+    ) -> None:
         config = uvicorn.Config(
             asgi_app,
             host="127.0.0.1",
@@ -71,7 +73,7 @@ class BotHarness:
         services_options: dict[str, Any] | None = None,
     ) -> None:
         """`outbox`: run the ASGI lifespan with the notification worker (docs/webhooks.md).
-        `signer`: a `bot.partner_center.testkit.WebhookSigner` whose deliveries the webhook
+        `signer`: a `bot.testkit.partner_center.WebhookSigner` whose deliveries the webhook
         endpoint trusts. `bot_settings`: a `BotSettings` (worker options, PARTNER_ORG_KEY).
         `services_options`: more `Services` fields (partner_center, graph, clock...)."""
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -93,10 +95,10 @@ class BotHarness:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> Self:
-        from bot.app import build_app
-        from bot.services import Services
-        from bot.settings import SlackSettings
-        from bot.web import build_web_app
+        from bot.core.services import Services
+        from bot.core.settings import SlackSettings
+        from bot.http.asgi import build_web_app
+        from bot.slack.app import build_app
 
         if self._own_slack:
             self.slack.start()
@@ -117,14 +119,14 @@ class BotHarness:
         return self
 
     def _notifications(self) -> tuple[Any, list[Any]]:
-        from bot.outbox.setup import notifications
-        from bot.outbox.worker import OutboxWorker
-        from bot.partner_center.settings import PartnerCenterSettings
-        from bot.partner_center.signature import WebhookVerifier
-        from bot.settings import BotSettings
+        from bot.bootstrap.notify import notifications
+        from bot.core.outbox.worker import OutboxWorker
+        from bot.core.partner_center.settings import PartnerCenterSettings
+        from bot.core.partner_center.signature import WebhookVerifier
+        from bot.core.settings import BotSettings
 
         overrides = self.signer.settings_overrides() if self.signer is not None else {}
-        pc_settings = PartnerCenterSettings(_env_file=None, **overrides)  # type: ignore[call-arg]
+        pc_settings = PartnerCenterSettings(_env_file=None, **overrides)
         verifier = None
         if self.signer is not None:
             verifier = WebhookVerifier(pc_settings, http=self.signer.http_client())
@@ -132,7 +134,7 @@ class BotHarness:
             self.services,
             slack_token=BOT_TOKEN,
             slack_api_url=self.slack.base_url,
-            bot_settings=self.bot_settings or BotSettings(_env_file=None),  # type: ignore[call-arg]
+            bot_settings=self.bot_settings or BotSettings(_env_file=None),
             partner_center=pc_settings,
             verifier=verifier,
             worker=self.outbox,

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.directory import import_directory
-from bot.store.directory_file import read_directory_file
+from bot.core.store.directory import import_directory
+from bot.core.store.directory_file import read_directory_file
 from bot.testkit.harness import BotHarness
 
 DIRECTORY = Path(__file__).resolve().parents[2] / "docs" / "partners.example.yaml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bot.metadata import InviteContext
+from bot.core.ui.metadata import InviteContext
 from bot.testkit.flows import (
     CONTOSO_TENANT,
     DIRECT_TEAM,
@@ -229,8 +229,8 @@ def test_expired_invitations_update_their_message(bot: BotHarness) -> None:
 
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from bot import invitations
-    from bot.store.clock import utc_now
+    from bot.core import invitations
+    from bot.core.store.clock import utc_now
 
     bot.command("invite", team_id=PROVIDER_TEAM, user_id=PROVIDER_USER)
     submit(bot, "invite_modal", invite_form(), team=PROVIDER_TEAM, user=PROVIDER_USER)

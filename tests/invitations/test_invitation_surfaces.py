@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import surfaces
-from bot.invitations import InvitationView, OrgView
-from bot.metadata import InviteContext
-from bot.store.lifecycle import InvitationState
-from bot.store.messages import MessageLocation
-from bot.store.models import MessagePurpose
+from bot.core.snapshots import InvitationView, OrgView
+from bot.core.store.lifecycle import InvitationState
+from bot.core.store.messages import MessageLocation
+from bot.core.store.models import MessagePurpose
+from bot.core.ui import surfaces
+from bot.core.ui.metadata import InviteContext
 from policy import Role
 from policy.links import indirect_reseller_link
 
@@ -156,7 +156,7 @@ def test_notices_validate(code: str) -> None:
 
 @pytest.mark.parametrize("customer", NASTY)
 def test_home_tab_validates_when_full(customer: str) -> None:
-    from bot.home import LIMITS, HomeData
+    from bot.core.home import LIMITS, HomeData
 
     many = [view(s, customer, reseller=True) for s in InvitationState]
     for org in (None, PROVIDER, RESELLER):

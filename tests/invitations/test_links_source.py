@@ -8,11 +8,12 @@ import json
 import httpx
 import pytest
 
-from bot.invitations import InvitationProblem, OrgView, build_link
-from bot.partner_center.client import PartnerCenterClient
-from bot.partner_center.settings import PartnerCenterSettings
-from bot.services import Services
-from bot.store.models import LinkSource
+from bot.core.invitations import InvitationProblem, build_link
+from bot.core.partner_center.client import PartnerCenterClient
+from bot.core.partner_center.settings import PartnerCenterSettings
+from bot.core.services import Services
+from bot.core.snapshots import OrgView
+from bot.core.store.models import LinkSource
 from policy import Role
 
 API_LINK = "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship&partnerId=abc&msppId=0&DAP=false#/BillingAccounts/partner-invitation"

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from bot.partner_center.testkit import WebhookSigner
-from bot.settings import BotSettings
-from bot.store import db
-from bot.store.testing import fresh_postgres_database, postgres_unavailable
+from bot.core.settings import BotSettings
+from bot.core.store import db
+from bot.core.store.testing import fresh_postgres_database, postgres_unavailable
 from bot.testkit.harness import BotHarness
+from bot.testkit.partner_center import WebhookSigner
 
 from .helpers import fast_settings
 

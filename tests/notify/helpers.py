@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.settings import BotSettings
-from bot.store.models import InboxEvent, JobStatus, OutboxMessage
+from bot.core.settings import BotSettings
+from bot.core.store.models import InboxEvent, JobStatus, OutboxMessage
 from bot.testkit.harness import BotHarness
 
 # Fast, but real: short leases and backoff, a small pause per channel.

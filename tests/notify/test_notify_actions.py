@@ -11,16 +11,16 @@ from typing import Any
 
 import yaml
 
-from bot import surfaces
-from bot.invitations import InvitationView
-from bot.outbox import testkit as tk
-from bot.partner_center.graph import Relationship, RelationshipRequest
-from bot.store.directory import import_directory, org_by_key
-from bot.store.invitations import create_invitation
-from bot.store.lookup import audit_trail, get_invitation
-from bot.store.messages import record_message
-from bot.store.models import LinkSource, MessagePurpose
+from bot.core.partner_center.graph import Relationship, RelationshipRequest
+from bot.core.snapshots import InvitationView
+from bot.core.store.directory import import_directory, org_by_key
+from bot.core.store.invitations import create_invitation
+from bot.core.store.lookup import audit_trail, get_invitation
+from bot.core.store.messages import record_message
+from bot.core.store.models import LinkSource, MessagePurpose
+from bot.core.ui import surfaces
 from bot.testkit import block_actions_payload, text_input, view_submission_payload
+from bot.testkit import notify as tk
 from bot.testkit.harness import BotHarness, ack_json
 
 from .helpers import drained, fast_settings, wait_until

@@ -13,12 +13,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.cli import main
-from bot.outbox import queue
-from bot.partner_center.events import SUBSCRIBED_EVENTS, parse_event
-from bot.store import db
-from bot.store.clock import utc_now
-from bot.store.models import OutboxEffect
+from bot.cli.main import main
+from bot.core.outbox import queue
+from bot.core.partner_center.events import SUBSCRIBED_EVENTS, parse_event
+from bot.core.store import db
+from bot.core.store.clock import utc_now
+from bot.core.store.models import OutboxEffect
 from bot.testkit.harness import ServerThread
 
 TENANT = "11111111-2222-3333-4444-555555555555"

@@ -12,10 +12,10 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from bot.cli import main
-from bot.outbox import testkit as tk
-from bot.store.models import JobStatus, OutboxEffect, OutboxMessage
+from bot.cli.main import main
+from bot.core.store.models import JobStatus, OutboxEffect, OutboxMessage
 from bot.testkit import Call
+from bot.testkit import notify as tk
 from bot.testkit.harness import BotHarness
 
 from .helpers import drained, fast_settings, wait_until

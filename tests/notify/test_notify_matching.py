@@ -14,24 +14,24 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.invitations import InvitationView
-from bot.outbox import claims, queue
-from bot.outbox import testkit as tk
-from bot.outbox.inbox import RetryLater, process_event
-from bot.outbox.notify import change_effects
-from bot.outbox.options import NotifyOptions
-from bot.partner_center.client import Customer
-from bot.partner_center.errors import PartnerCenterError, PartnerCenterUnreachable
-from bot.partner_center.events import parse_event
-from bot.services import Services
-from bot.store import db
-from bot.store.clock import utc_now
-from bot.store.directory import import_directory, org_by_key
-from bot.store.invitations import create_invitation, transition
-from bot.store.lifecycle import InvitationState
-from bot.store.lookup import get_invitation
-from bot.store.messages import record_message
-from bot.store.models import InboxEvent, LinkSource, MessagePurpose, OutboxMessage
+from bot.core.outbox import claims, queue
+from bot.core.outbox.inbox import RetryLater, process_event
+from bot.core.outbox.notify import change_effects
+from bot.core.outbox.options import NotifyOptions
+from bot.core.partner_center.client import Customer
+from bot.core.partner_center.errors import PartnerCenterError, PartnerCenterUnreachable
+from bot.core.partner_center.events import parse_event
+from bot.core.services import Services
+from bot.core.snapshots import InvitationView
+from bot.core.store import db
+from bot.core.store.clock import utc_now
+from bot.core.store.directory import import_directory, org_by_key
+from bot.core.store.invitations import create_invitation, transition
+from bot.core.store.lifecycle import InvitationState
+from bot.core.store.lookup import get_invitation
+from bot.core.store.messages import record_message
+from bot.core.store.models import InboxEvent, LinkSource, MessagePurpose, OutboxMessage
+from bot.testkit import notify as tk
 
 DIRECTORY = Path(__file__).resolve().parents[2] / "docs" / "partners.example.yaml"
 TENANT = "4b2a6e33-8791-4386-bd2b-0d55baf25039"

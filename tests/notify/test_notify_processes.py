@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.outbox import testkit as tk
-from bot.partner_center.testkit import WebhookSigner
-from bot.store import db
-from bot.store.models import InboxEvent, JobStatus, OutboxMessage
+from bot.core.store import db
+from bot.core.store.models import InboxEvent, JobStatus, OutboxMessage
 from bot.testkit import SlackStandIn
+from bot.testkit import notify as tk
+from bot.testkit.partner_center import WebhookSigner
 
 from .helpers import wait_until
 

@@ -12,11 +12,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.outbox import claims, queue
-from bot.partner_center.events import parse_event
-from bot.store import db
-from bot.store.clock import utc_now
-from bot.store.models import InboxEvent, JobStatus, OutboxEffect, OutboxMessage
+from bot.core.outbox import claims, queue
+from bot.core.partner_center.events import parse_event
+from bot.core.store import db
+from bot.core.store.clock import utc_now
+from bot.core.store.models import InboxEvent, JobStatus, OutboxEffect, OutboxMessage
 
 LEASE = timedelta(seconds=30)
 

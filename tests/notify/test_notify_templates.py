@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from bot import surfaces
-from bot.blockkit import BUTTON_TEXT_MAX, OPTION_TEXT_MAX, OPTION_VALUE_MAX
-from bot.i18n import LANGUAGES
-from bot.invitations import InvitationView, OrgView
-from bot.outbox.actions import LinkChoice
-from bot.store.lifecycle import InvitationState
-from bot.store.messages import MessageLocation
-from bot.store.models import MessagePurpose
+from bot.core.snapshots import InvitationView, OrgView
+from bot.core.store.lifecycle import InvitationState
+from bot.core.store.messages import MessageLocation
+from bot.core.store.models import MessagePurpose
+from bot.core.ui import surfaces
+from bot.core.ui.blockkit import BUTTON_TEXT_MAX, OPTION_TEXT_MAX, OPTION_VALUE_MAX
+from bot.core.ui.i18n import LANGUAGES
+from bot.core.ui.metadata import LinkChoice
 from policy import Role
 
 NASTY = [

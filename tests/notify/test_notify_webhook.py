@@ -7,10 +7,10 @@ import json
 import statistics
 import time
 
-from bot.outbox import testkit as tk
-from bot.partner_center.testkit import CertRoute, CertVariant, WebhookSigner
-from bot.store.lookup import audit_trail, get_invitation
+from bot.core.store.lookup import audit_trail, get_invitation
+from bot.testkit import notify as tk
 from bot.testkit.harness import BotHarness
+from bot.testkit.partner_center import CertRoute, CertVariant, WebhookSigner
 
 from .helpers import drained, stored_events, wait_until
 

@@ -5,9 +5,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from bot.partner_center.settings import PartnerCenterSettings
-from bot.partner_center.signature import WebhookVerifier
-from bot.partner_center.testkit import WebhookSigner
+from bot.core.partner_center.settings import PartnerCenterSettings
+from bot.core.partner_center.signature import WebhookVerifier
+from bot.testkit.partner_center import WebhookSigner
 
 from .standin import TENANT, StandIn
 

@@ -6,10 +6,10 @@ import time
 import httpx
 import pytest
 
-from bot.partner_center.rejections import RejectReason, WebhookRejected
-from bot.partner_center.settings import PartnerCenterSettings
-from bot.partner_center.signature import WebhookVerifier
-from bot.partner_center.testkit import CertRoute, CertVariant, WebhookSigner
+from bot.core.partner_center.rejections import RejectReason, WebhookRejected
+from bot.core.partner_center.settings import PartnerCenterSettings
+from bot.core.partner_center.signature import WebhookVerifier
+from bot.testkit.partner_center import CertRoute, CertVariant, WebhookSigner
 
 BODY = b'{"EventName": "granular-admin-relationship-approved"}'
 

@@ -6,15 +6,15 @@ import uuid
 import httpx
 import pytest
 
-from bot.partner_center.client import PartnerCenterClient
-from bot.partner_center.errors import (
+from bot.core.partner_center.client import PartnerCenterClient
+from bot.core.partner_center.errors import (
     InvalidRequest,
     PartnerCenterError,
     PartnerCenterTimeout,
     PartnerCenterUnreachable,
 )
-from bot.partner_center.events import SUBSCRIBED_EVENTS
-from bot.partner_center.settings import PartnerCenterSettings
+from bot.core.partner_center.events import SUBSCRIBED_EVENTS
+from bot.core.partner_center.settings import PartnerCenterSettings
 
 from .standin import TOKEN_PATH, Reply, StandIn
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.partner_center.events import (
+from bot.core.partner_center.events import (
     SUBSCRIBED_EVENTS,
     EventKind,
     EventParseError,

@@ -3,14 +3,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.partner_center.errors import InvalidRequest, PartnerCenterError
-from bot.partner_center.graph import (
+from bot.core.partner_center.errors import InvalidRequest, PartnerCenterError
+from bot.core.partner_center.graph import (
     GLOBAL_ADMINISTRATOR_ROLE,
     GraphGdapClient,
     approval_url,
     duration_days,
 )
-from bot.partner_center.settings import PartnerCenterSettings
+from bot.core.partner_center.settings import PartnerCenterSettings
 
 from .standin import TOKEN_PATH, Reply, StandIn
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.partner_center.settings import PartnerCenterSettings
+from bot.core.partner_center.settings import PartnerCenterSettings
 
 
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.partner_center.signature import WebhookVerifier
-from bot.partner_center.testkit import CertRoute, WebhookSigner
+from bot.core.partner_center.signature import WebhookVerifier
+from bot.testkit.partner_center import CertRoute, WebhookSigner
 
 BODY = (
     b'{"EventName": "reseller-relationship-accepted-by-customer",\r\n'
@@ -53,7 +53,7 @@ async def test_concurrent_deliveries(signer: WebhookSigner, verifier: WebhookVer
 
 
 async def test_verifier_owns_and_closes_its_default_client(signer: WebhookSigner) -> None:
-    from bot.partner_center.settings import PartnerCenterSettings
+    from bot.core.partner_center.settings import PartnerCenterSettings
 
     settings = PartnerCenterSettings(_env_file=None, **signer.settings_overrides())
     async with WebhookVerifier(settings) as verifier:

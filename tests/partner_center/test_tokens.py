@@ -5,9 +5,9 @@ import time
 import httpx
 import pytest
 
-from bot.partner_center.errors import PartnerCenterError, PartnerCenterNotConfigured
-from bot.partner_center.settings import PartnerCenterSettings
-from bot.partner_center.tokens import TokenProvider
+from bot.core.partner_center.errors import PartnerCenterError, PartnerCenterNotConfigured
+from bot.core.partner_center.settings import PartnerCenterSettings
+from bot.core.partner_center.tokens import TokenProvider
 
 from .standin import TOKEN_PATH, Reply, StandIn
 

@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from bot.partner_center.testkit_pki import stand_in_pki
-from bot.partner_center.trust import (
+from bot.core.partner_center.trust import (
     TrustStoreError,
     default_trust_roots_path,
     load_intermediates,
     load_pem_bundle,
 )
+from bot.testkit.pki import stand_in_pki
 
 
 def _pem() -> bytes:

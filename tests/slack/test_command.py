@@ -131,7 +131,7 @@ def test_bad_bodies_get_4xx_not_5xx(bot: BotHarness) -> None:
 
 
 def test_decisions_are_logged(bot: BotHarness) -> None:
-    from bot.store.decisions import recent_decisions
+    from bot.core.store.decisions import recent_decisions
 
     bot.command("assess open:usage as direct", user_id="U0LOGGED01")
     records = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.metadata import AssessOrigin
+from bot.core.ui.metadata import AssessOrigin
 from bot.testkit import (
     app_home_opened_event,
     block_actions_payload,

@@ -1,4 +1,4 @@
-"""The HTTP layer in front of Bolt (bot/web.py): body parsing, limits, routing, the decision
+"""The HTTP layer in front of Bolt (bot/http/asgi.py): body parsing, limits, routing, the decision
 acknowledgement, the batched decision log."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from urllib.parse import parse_qsl, quote_plus
 
 import pytest
 
-from bot.metadata import DecisionRef, load
+from bot.core.ui.metadata import DecisionRef, load
+from bot.http.asgi import parse_form
 from bot.testkit.harness import BotHarness
-from bot.web import parse_form
 
 
 def eventually(check: Callable[[], Any], timeout: float = 5.0) -> Any:
@@ -53,7 +53,7 @@ def test_parse_form_round_trips_whatever_a_user_types() -> None:
 
 
 def test_the_assess_acknowledgement_is_json_with_the_logged_decision_id(bot: BotHarness) -> None:
-    from bot.store.decisions import get_decision
+    from bot.core.store.decisions import get_decision
 
     response = bot.command("assess ea:license as direct", user_id="U0ACKJSON1")
     assert response.status_code == 200
@@ -81,7 +81,7 @@ def test_the_assess_acknowledgement_is_json_with_the_logged_decision_id(bot: Bot
 
 
 def test_every_decision_of_a_burst_is_logged_once(bot: BotHarness) -> None:
-    from bot.store.decisions import recent_decisions
+    from bot.core.store.decisions import recent_decisions
 
     for _ in range(30):
         assert bot.command("assess open:usage as direct", user_id="U0BURST001").is_success
@@ -119,8 +119,8 @@ def test_a_body_too_large_without_content_length_is_refused(bot: BotHarness) -> 
 
 async def test_drain_writes_the_pending_decision_log(tmp_path: Any) -> None:
     """Shutdown (the ASGI lifespan) drains: a decision made just before is not lost."""
-    from bot.services import Services
-    from bot.store.decisions import recent_decisions
+    from bot.core.services import Services
+    from bot.core.store.decisions import recent_decisions
     from policy import Facts, Role, Subscription, evaluate
 
     services = Services.from_url(f"sqlite:///{tmp_path / 'bot.sqlite3'}")

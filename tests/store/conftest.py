@@ -16,10 +16,10 @@ import pytest
 import yaml
 from sqlalchemy import Engine, select
 
-from bot.store import db
-from bot.store.directory import import_directory
-from bot.store.models import Organization
-from bot.store.testing import (
+from bot.core.store import db
+from bot.core.store.directory import import_directory
+from bot.core.store.models import Organization
+from bot.core.store.testing import (
     Database,
     FakeClock,
     empty_tables,

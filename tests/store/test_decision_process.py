@@ -1,4 +1,4 @@
-"""bot.store.decision_process: `mcbot serve`'s decision log, written by a child process, on
+"""bot.core.store.decision_process: `mcbot serve`'s decision log, written by a child process, on
 SQLite and PostgreSQL; nothing lost when the child dies or the database is not there yet."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from bot.store import db
-from bot.store.decision_process import FRAME, DecisionLogProcess
-from bot.store.decisions import DecisionWriter, recent_decisions
-from bot.store.testing import Database, FakeClock
+from bot.core.store import db
+from bot.core.store.decision_process import FRAME, DecisionLogProcess
+from bot.core.store.decisions import DecisionWriter, recent_decisions
+from bot.core.store.testing import Database, FakeClock
 from policy import Facts, Role, Subscription, evaluate
 
 FACTS = Facts(role=Role.direct, subscriptions=[Subscription(source="ea", kind="license")])
@@ -80,7 +80,7 @@ async def test_a_killed_child_is_restarted_and_nothing_is_lost_or_doubled(
         assert first is not None
         first.send_signal(signal.SIGKILL)  # as the OOM killer would
         await first.wait()
-        with caplog.at_level(logging.ERROR, logger="bot.store.decision_process"):
+        with caplog.at_level(logging.ERROR, logger="bot.core.store.decision_process"):
             process.send(batch(writer, clock, "U0KILLED1", 50, start=50))  # into the dead pipe
             process.send(batch(writer, clock, "U0KILLED1", 50, start=100))
             assert await process.flush(30)  # a new child wrote them
@@ -116,7 +116,7 @@ async def test_shutdown_gives_up_on_a_database_that_stays_away(
 ) -> None:
     _, writer, process = await unmigrated(tmp_path, "never.sqlite3")
     process.send(batch(writer, clock, "U0NEVER01", 3))
-    with caplog.at_level(logging.ERROR, logger="bot.store.decision_process"):
+    with caplog.at_level(logging.ERROR, logger="bot.core.store.decision_process"):
         await asyncio.wait_for(process.stop(timeout=1.0), 30)
     assert "3 decisions lost at shutdown" in caplog.text
 
@@ -127,7 +127,7 @@ async def test_memory_is_bounded_while_the_database_is_away(
     _, writer, process = await unmigrated(tmp_path, "away.sqlite3")
     process.max_pending = 25
     try:
-        with caplog.at_level(logging.ERROR, logger="bot.store.decision_process"):
+        with caplog.at_level(logging.ERROR, logger="bot.core.store.decision_process"):
             for k in range(4):
                 process.send(batch(writer, clock, "U0AWAY001", 10, start=10 * k))
         assert "10 decisions dropped" in caplog.text
@@ -172,7 +172,7 @@ async def test_what_a_killed_server_had_sent_is_still_written(
     frames = [b'{"url": "' + url.encode() + b'", "log_level": 30}']
     frames.append(pickle.dumps((1, batch(writer, clock, "U0ORPHAN1", 40)), protocol=5))
     child = subprocess.Popen(
-        [sys.executable, "-m", "bot.store.decision_process"],
+        [sys.executable, "-m", "bot.core.store.decision_process"],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
     )
@@ -194,6 +194,6 @@ async def test_shutdown_while_the_child_restarts_says_what_is_lost(
     await child.wait()
     await asyncio.sleep(0.05)  # the server noticed and waits to start a new child
     assert not process.running
-    with caplog.at_level(logging.ERROR, logger="bot.store.decision_process"):
+    with caplog.at_level(logging.ERROR, logger="bot.core.store.decision_process"):
         await asyncio.wait_for(process.stop(timeout=1.0), 10)
     assert "7 decisions lost at shutdown" in caplog.text

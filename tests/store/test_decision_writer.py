@@ -1,4 +1,4 @@
-"""bot.store.decisions.DecisionWriter: the bot's batched decision log, on SQLite and
+"""bot.core.store.decisions.DecisionWriter: the bot's batched decision log, on SQLite and
 PostgreSQL, and how Services writes it without losing decisions (locks, a database that is
 down, shutdown)."""
 
@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from bot import services as services_module
-from bot.services import Services
-from bot.store.decisions import DecisionWriter, recent_decisions, sqlite_datetime
-from bot.store.models import DecisionRecord
-from bot.store.testing import Database, FakeClock
+from bot.core import services as services_module
+from bot.core.services import Services
+from bot.core.store.decisions import DecisionWriter, recent_decisions, sqlite_datetime
+from bot.core.store.models import DecisionRecord
+from bot.core.store.testing import Database, FakeClock
 from policy import Facts, Role, Subscription, evaluate
 
 FACTS = Facts(role=Role.direct, subscriptions=[Subscription(source="ea", kind="license")])
@@ -118,7 +118,7 @@ async def test_a_database_that_is_down_is_retried(
     )
     for n in range(4):
         services.log_decision(evaluate(FACTS), user_id="U0DOWN001", team_id="T0", customer=str(n))
-    with caplog.at_level(logging.WARNING, logger="bot.services"):
+    with caplog.at_level(logging.WARNING, logger="bot.core.services"):
         await asyncio.sleep(0.2)  # the first write failed; retries keep failing
     assert "4 decisions not written" in caplog.text
     services.decision_writer = good  # the database is back
@@ -136,6 +136,6 @@ async def test_shutdown_does_not_wait_forever_for_a_database_that_is_down(
         create_engine(f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}")
     )
     services.log_decision(evaluate(FACTS), user_id="U0DOWN002", team_id="T0", customer=None)
-    with caplog.at_level(logging.ERROR, logger="bot.services"):
+    with caplog.at_level(logging.ERROR, logger="bot.core.services"):
         await asyncio.wait_for(services.drain(), timeout=10)
     assert "1 decisions lost at shutdown" in caplog.text

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from bot.store.access import can_act, can_see, visible_invitations
-from bot.store.invitations import create_invitation, request_invitation
-from bot.store.lifecycle import InvitationState
-from bot.store.models import Invitation, LinkSource
-from bot.store.testing import Database, FakeClock
+from bot.core.store.access import can_act, can_see, visible_invitations
+from bot.core.store.invitations import create_invitation, request_invitation
+from bot.core.store.lifecycle import InvitationState
+from bot.core.store.models import Invitation, LinkSource
+from bot.core.store.testing import Database, FakeClock
 
 S = InvitationState
 LINK = "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship"

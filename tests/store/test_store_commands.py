@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import db
-from bot.store.commands import register
-from bot.store.directory import org_by_key
-from bot.store.invitations import create_invitation
-from bot.store.models import LinkSource
-from bot.store.testing import Database
+from bot.cli.store import register
+from bot.core.store import db
+from bot.core.store.directory import org_by_key
+from bot.core.store.invitations import create_invitation
+from bot.core.store.models import LinkSource
+from bot.core.store.testing import Database
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "partners.example.yaml"
 

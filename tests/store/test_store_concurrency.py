@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from bot.store.errors import ConflictError, TransitionError
-from bot.store.invitations import create_invitation, transition
-from bot.store.lifecycle import InvitationState
-from bot.store.lookup import audit_trail, get_invitation
-from bot.store.models import Invitation, LinkSource
-from bot.store.testing import Database, FakeClock
+from bot.core.store.errors import ConflictError, TransitionError
+from bot.core.store.invitations import create_invitation, transition
+from bot.core.store.lifecycle import InvitationState
+from bot.core.store.lookup import audit_trail, get_invitation
+from bot.core.store.models import Invitation, LinkSource
+from bot.core.store.testing import Database, FakeClock
 
 S = InvitationState
 LINK = "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship"

@@ -1,4 +1,4 @@
-"""bot.store.db: URLs, SQLite connection settings, UTC times, revisions."""
+"""bot.core.store.db: URLs, SQLite connection settings, UTC times, revisions."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
-from bot.store import db
-from bot.store.decisions import record_decision
-from bot.store.errors import SetupError
-from bot.store.models import DecisionRecord
-from bot.store.testing import Database
+from bot.core.store import db
+from bot.core.store.decisions import record_decision
+from bot.core.store.errors import SetupError
+from bot.core.store.models import DecisionRecord
+from bot.core.store.testing import Database
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,11 @@
-"""bot.store.decisions: every decision is logged and can be listed per user."""
+"""bot.core.store.decisions: every decision is logged and can be listed per user."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.store.decisions import get_decision, recent_decisions, record_decision
-from bot.store.testing import Database, FakeClock
+from bot.core.store.decisions import get_decision, recent_decisions, record_decision
+from bot.core.store.testing import Database, FakeClock
 
 
 def test_record_and_list_recent(partners: Database, clock: FakeClock) -> None:
@@ -37,9 +37,9 @@ def test_record_and_list_recent(partners: Database, clock: FakeClock) -> None:
 
 
 def test_record_many_in_one_batch(partners: Database, clock: FakeClock) -> None:
-    """The bot's batched decision log (bot/services.py): one executemany, same rows as one by
+    """The bot's batched decision log (bot/core/services.py): one executemany, same rows as one by
     one, on SQLite and PostgreSQL."""
-    from bot.store.decisions import record_decisions
+    from bot.core.store.decisions import record_decisions
 
     fabrikam = partners.orgs["fabrikam"]
     facts = {"role": "direct", "subscriptions": [{"source": "open", "kind": "usage"}]}

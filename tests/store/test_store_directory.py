@@ -1,4 +1,4 @@
-"""bot.store.directory: importing the partner directory and looking organizations up."""
+"""bot.core.store.directory: importing the partner directory and looking organizations up."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.store.directory import (
+from bot.core.store.directory import (
     import_directory,
     is_admin,
     list_orgs,
@@ -19,10 +19,10 @@ from bot.store.directory import (
     providers_of,
     resellers_of,
 )
-from bot.store.directory_file import read_directory_file
-from bot.store.errors import DirectoryError
-from bot.store.models import Organization
-from bot.store.testing import Database
+from bot.core.store.directory_file import read_directory_file
+from bot.core.store.errors import DirectoryError
+from bot.core.store.models import Organization
+from bot.core.store.testing import Database
 from policy.facts import Role
 
 Data = dict[str, Any]

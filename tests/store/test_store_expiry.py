@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.store.invitations import DEFAULT_EXPIRY, create_invitation, expire_due, transition
-from bot.store.lifecycle import InvitationState
-from bot.store.lookup import audit_trail
-from bot.store.models import AuditAction, Invitation, LinkSource
-from bot.store.testing import Database, FakeClock
+from bot.core.store.invitations import DEFAULT_EXPIRY, create_invitation, expire_due, transition
+from bot.core.store.lifecycle import InvitationState
+from bot.core.store.lookup import audit_trail
+from bot.core.store.models import AuditAction, Invitation, LinkSource
+from bot.core.store.testing import Database, FakeClock
 
 S = InvitationState
 LINK = "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship"

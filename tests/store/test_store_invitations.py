@@ -1,4 +1,4 @@
-"""bot.store.invitations: creating, requesting, permissions, messages, refs, audit."""
+"""bot.core.store.invitations: creating, requesting, permissions, messages, refs, audit."""
 
 from __future__ import annotations
 
@@ -7,20 +7,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.store.errors import NotAllowedError, NotFoundError, StoreError
-from bot.store.invitations import (
+from bot.core.store.errors import NotAllowedError, NotFoundError, StoreError
+from bot.core.store.invitations import (
     DEFAULT_EXPIRY,
     create_invitation,
     fulfil_request,
     request_invitation,
     transition,
 )
-from bot.store.lifecycle import InvitationState
-from bot.store.lookup import audit_trail, find_by_ref, get_invitation
-from bot.store.messages import message_locations, record_message
-from bot.store.models import AuditAction, AuditEvent, Invitation, LinkSource, MessagePurpose
-from bot.store.refs import normalize_ref
-from bot.store.testing import Database, FakeClock
+from bot.core.store.lifecycle import InvitationState
+from bot.core.store.lookup import audit_trail, find_by_ref, get_invitation
+from bot.core.store.messages import message_locations, record_message
+from bot.core.store.models import AuditAction, AuditEvent, Invitation, LinkSource, MessagePurpose
+from bot.core.store.refs import normalize_ref
+from bot.core.store.testing import Database, FakeClock
 
 S = InvitationState
 LINK = "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship&DAP=false"

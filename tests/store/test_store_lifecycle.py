@@ -7,9 +7,9 @@ from collections import deque
 
 import pytest
 
-from bot.store.errors import TransitionError
-from bot.store.invitations import fulfil_request, request_invitation, transition
-from bot.store.lifecycle import (
+from bot.core.store.errors import TransitionError
+from bot.core.store.invitations import fulfil_request, request_invitation, transition
+from bot.core.store.lifecycle import (
     EXPIRABLE,
     TERMINAL,
     TRANSITIONS,
@@ -17,9 +17,9 @@ from bot.store.lifecycle import (
     check_transition,
     is_terminal,
 )
-from bot.store.lookup import audit_trail, get_invitation
-from bot.store.models import AuditAction, Invitation, LinkSource
-from bot.store.testing import Database, FakeClock
+from bot.core.store.lookup import audit_trail, get_invitation
+from bot.core.store.models import AuditAction, Invitation, LinkSource
+from bot.core.store.testing import Database, FakeClock
 
 S = InvitationState
 LINK = "https://admin.microsoft.com/Adminportal/Home?invType=IndirectResellerRelationship"

@@ -13,10 +13,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from bot.store import db
-from bot.store.lifecycle import InvitationState
-from bot.store.models import AuditAction, Base, LinkSource, MessagePurpose
-from bot.store.testing import fresh_postgres_database, postgres_unavailable
+from bot.core.store import db
+from bot.core.store.lifecycle import InvitationState
+from bot.core.store.models import AuditAction, Base, LinkSource, MessagePurpose
+from bot.core.store.testing import fresh_postgres_database, postgres_unavailable
 from policy.facts import Role
 
 TABLES = {

@@ -1,0 +1,222 @@
+"""`mcbot` subcommands for the store: `db upgrade|current`, `partners import|list`,
+`invitations export`. `register(subparsers)` adds them to the main CLI parser; each leaf
+parser sets `func(args) -> exit code`.
+
+Exit codes: 0 done; 1 the database is unreachable, failing or not migrated; 2 bad input
+(missing or invalid file, unknown organization). Errors go to stderr as one plain message,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.core.settings import DatabaseSettings
+from bot.core.store import db
+from bot.core.store.directory import import_directory, list_orgs, org_by_key, providers_of
+from bot.core.store.directory_file import read_directory_file
+from bot.core.store.errors import DirectoryError, SetupError, StoreError
+from bot.core.store.export import FORMATS, ExportFormat, export_invitations
+from bot.core.ui.render import render_text
+
+# Argument help (like every mcbot command); the output text is in templates/text/store.txt.j2.
+HELP_DATABASE_URL = (
+    "SQLAlchemy database URL (default: $DATABASE_URL, else sqlite:///multichannel.sqlite3)"
+)
+HELP_DB = "create or update the database schema"
+HELP_DB_UPGRADE = "migrate the database to the newest schema (safe to run again)"
+HELP_DB_REVISION = "target revision (default: head, the newest)"
+HELP_DB_CURRENT = "show the database's schema revision and the newest one"
+HELP_PARTNERS = "the partner directory: organizations, their Slack teams and admins"
+HELP_PARTNERS_IMPORT = "import (create or update, by key) organizations from a YAML file"
+HELP_PARTNERS_FILE = "YAML file, see docs/partners.example.yaml"
+HELP_PARTNERS_LIST = "list the organizations"
+HELP_INVITATIONS = "invitations and their audit trail"
+HELP_EXPORT = "export invitations with their audit trail"
+HELP_EXPORT_FORMAT = "csv (one row per audit event) or json"
+HELP_EXPORT_OUTPUT = "write to this file instead of standard output"
+HELP_EXPORT_ORG = "only the invitations this organization (key) can see"
+
+LIST_HEADER = ("KEY", "ROLE", "NAME", "TENANT", "PARTNER ID", "TEAMS", "CHANNEL", "PROVIDERS")
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the `db`, `partners` and `invitations` commands to `mcbot`."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database-url", metavar="URL", help=HELP_DATABASE_URL)
+
+    db_parser = subparsers.add_parser("db", help=HELP_DB, description=HELP_DB)
+    db_sub = db_parser.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    upgrade = _leaf(db_sub, "upgrade", HELP_DB_UPGRADE, common, _db_upgrade)
+    upgrade.add_argument("--revision", default="head", help=HELP_DB_REVISION)
+    _leaf(db_sub, "current", HELP_DB_CURRENT, common, _db_current)
+
+    partners = subparsers.add_parser("partners", help=HELP_PARTNERS, description=HELP_PARTNERS)
+    partners_sub = partners.add_subparsers(
+        dest="partners_command", required=True, metavar="COMMAND"
+    )
+    imp = _leaf(partners_sub, "import", HELP_PARTNERS_IMPORT, common, _partners_import)
+    imp.add_argument("file", type=Path, metavar="FILE.yaml", help=HELP_PARTNERS_FILE)
+    _leaf(partners_sub, "list", HELP_PARTNERS_LIST, common, _partners_list)
+
+    invitations = subparsers.add_parser(
+        "invitations", help=HELP_INVITATIONS, description=HELP_INVITATIONS
+    )
+    inv_sub = invitations.add_subparsers(
+        dest="invitations_command", required=True, metavar="COMMAND"
+    )
+    export = _leaf(inv_sub, "export", HELP_EXPORT, common, _invitations_export)
+    export.add_argument("--format", required=True, choices=FORMATS, help=HELP_EXPORT_FORMAT)
+    export.add_argument("--output", type=Path, metavar="FILE", help=HELP_EXPORT_OUTPUT)
+    export.add_argument("--org", metavar="KEY", help=HELP_EXPORT_ORG)
+
+
+def _leaf(
+    sub: argparse._SubParsersAction[Any],
+    name: str,
+    help_text: str,
+    common: argparse.ArgumentParser,
+    handler: Handler,
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=help_text, description=help_text, parents=[common]
+    )
+    parser.set_defaults(func=_guarded(handler))
+    return parser
+
+
+def _guarded(handler: Handler) -> Handler:
+    """Turn the errors a user can fix into a message on stderr and an exit code."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except DirectoryError as error:
+            return _fail(_msg("error", message=error.message), EXIT_BAD_INPUT)
+        except SetupError as error:
+            return _fail(_msg("error", message=error.message), EXIT_FAILED)
+        except StoreError as error:
+            return _fail(_msg("error", message=error.message), EXIT_BAD_INPUT)
+        except SQLAlchemyError as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            return _fail(_msg("database_error", error=first_line), EXIT_FAILED)
+
+    run.__doc__ = handler.__doc__
+    return run
+
+
+def _msg(part: str, **values: Any) -> str:
+    return render_text("text/store.txt.j2", part=part, **values).rstrip("\n")
+
+
+def _fail(message: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def _url(args: argparse.Namespace) -> str:
+    url: str | None = args.database_url
+    return url if url else DatabaseSettings().database_url
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    url = _url(args)
+    db.upgrade(url, args.revision)
+    print(_msg("upgraded", revision=db.current_revision(url)))
+    return EXIT_OK
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    current, head = db.current_revision(_url(args)), db.head_revision()
+    print(_msg("current", current=current, head=head))
+    if current != head:
+        print(_msg("behind"))
+    return EXIT_OK
+
+
+def _partners_import(args: argparse.Namespace) -> int:
+    data = read_directory_file(args.file)  # before touching the database
+    url = _url(args)
+    db.check_schema(url)
+    engine = db.make_engine(url)
+    try:
+        with db.make_session_factory(engine).begin() as session:
+            result = import_directory(session, data)
+    finally:
+        engine.dispose()
+    created, updated, same = len(result.created), len(result.updated), len(result.unchanged)
+    total = created + updated + same
+    print(_msg("imported", total=total, created=created, updated=updated, same=same))
+    return EXIT_OK
+
+
+def _partners_list(args: argparse.Namespace) -> int:
+    url = _url(args)
+    db.check_schema(url)
+    engine = db.make_engine(url)
+    try:
+        with db.make_session_factory(engine)() as session:
+            rows = [
+                (
+                    org.key,
+                    org.role.value,
+                    org.name,
+                    org.tenant_id,
+                    org.partner_id or "-",
+                    ",".join(sorted(team.team_id for team in org.teams)) or "-",
+                    org.notification_channel or "-",
+                    ",".join(p.key for p in providers_of(session, org)) or "-",
+                )
+                for org in list_orgs(session)
+            ]
+    finally:
+        engine.dispose()
+    if not rows:
+        print(_msg("no_orgs"))
+        return EXIT_OK
+    print(_table([LIST_HEADER, *rows]))
+    return EXIT_OK
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def _invitations_export(args: argparse.Namespace) -> int:
+    url = _url(args)
+    db.check_schema(url)
+    fmt: ExportFormat = args.format
+    engine = db.make_engine(url)
+    try:
+        with db.make_session_factory(engine)() as session:
+            org = None
+            if args.org is not None:
+                org = org_by_key(session, args.org)
+                if org is None:
+                    return _fail(_msg("unknown_org", key=args.org), EXIT_BAD_INPUT)
+            text = export_invitations(session, fmt, org)
+    finally:
+        engine.dispose()
+    if args.output is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        return _fail(_msg("cannot_write", path=args.output, error=error), EXIT_BAD_INPUT)
+    print(_msg("exported", path=args.output), file=sys.stderr)
+    return EXIT_OK

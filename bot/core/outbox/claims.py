@@ -1,0 +1,139 @@
+"""Claiming rows of the inbox or the outbox, under a lease.
+
+How:
+
+    SELECT id FROM t WHERE id IN (<heads>) AND <claimable>
+    ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED                    -- PostgreSQL: rows locked
+    UPDATE t SET locked_until = now + lease, locked_by = me, attempts = attempts + 1,
+                 in_doubt = (locked_until IS NOT NULL)
+    WHERE id IN (<those ids>) AND <claimable> RETURNING id
+
+(on SQLite, one statement: `WHERE id IN (<the SELECT>)`, under the database's write lock).
+
+`<heads>` is the oldest pending row of each `pace_key` (`min(id) ... GROUP BY pace_key`), so a
+key (a channel, or an event's resource) is worked on by one worker at a time, in order, whichever
+process claims: a key whose head is leased, paced or backed off waits.
+On PostgreSQL, `FOR UPDATE SKIP LOCKED` makes concurrent claims skip each other's rows (locked
+until commit), and the UPDATE re-checks `<claimable>`, so two workers never claim one row.
+SQLite runs each statement under its database write lock: the single UPDATE is the claim.
+A row whose lease ran out (a crashed worker) is claimable again, marked `in_doubt`.
+
+Functions take a `Session` and never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import Integer, bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.core.outbox.queue import PENDING, JobModel
+from bot.core.store.models import UTCDateTime
+
+
+def _claimable(model: JobModel) -> list[Any]:
+    return [
+        model.status == PENDING,
+        model.available_at <= bindparam("p_horizon", type_=UTCDateTime()),
+        or_(
+            model.locked_until.is_(None),
+            model.locked_until <= bindparam("p_now", type_=UTCDateTime()),
+        ),
+    ]
+
+
+@cache
+def _pick_statement(model: JobModel) -> Any:
+    # The head of each pace key: its oldest pending row (an index scan of status, pace_key, id).
+    heads = select(func.min(model.id)).where(model.status == PENDING).group_by(model.pace_key)
+    return (
+        select(model.id)
+        .where(model.id.in_(heads), *_claimable(model))
+        .order_by(model.id)
+        .limit(bindparam("p_limit", type_=Integer()))
+    )
+
+
+@cache
+def _claim_statement(model: JobModel, ids: bool) -> Any:
+    """SQLite: `id IN (<pick>)`, one statement under the database's write lock. PostgreSQL:
+    `id IN :ids`, the rows just picked and locked with FOR UPDATE SKIP LOCKED (a LIMIT inside
+    `IN (... FOR UPDATE SKIP LOCKED)` is not honoured by PostgreSQL's plans: the subquery may
+    run again per row, claiming more than asked)."""
+    if ids:
+        target = model.id.in_(bindparam("p_ids", expanding=True))
+    else:
+        target = model.id.in_(_pick_statement(model).scalar_subquery())
+    return (
+        update(model)
+        .where(target, *_claimable(model))
+        .values(
+            locked_until=bindparam("p_until", type_=UTCDateTime()),
+            locked_by=bindparam("p_worker"),
+            attempts=model.attempts + 1,
+            in_doubt=model.locked_until.is_not(None),
+        )
+        .returning(model.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim(
+    session: Session,
+    model: JobModel,
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    horizon: datetime | None = None,
+) -> list[Any]:
+    """Claim up to `limit` rows (at most one per pace key); returns them, oldest first.
+    `horizon` (≥ now) also claims rows due by then: the worker holds them until they are due,
+    so a paced channel's next message is ready when its turn comes."""
+    if limit <= 0:
+        return []
+    params: dict[str, Any] = {
+        "p_now": now,
+        "p_horizon": horizon if horizon is not None else now,
+        "p_until": now + lease,
+        "p_worker": worker,
+        "p_limit": limit,
+    }
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        pick = _pick_statement(model).with_for_update(skip_locked=True)
+        picked = list(connection.scalars(pick, params))
+        if not picked:
+            return []
+        ids = list(connection.scalars(_claim_statement(model, True), {**params, "p_ids": picked}))
+    else:
+        ids = list(connection.scalars(_claim_statement(model, False), params))
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(model).where(model.id.in_(ids)).order_by(model.id),
+            execution_options={"populate_existing": True},
+        )
+    )
+
+
+def next_due(
+    session: Session, model: JobModel, *, now: datetime, after: datetime | None = None
+) -> datetime | None:
+    """When a paced or backed-off row becomes due (the first after `after`, default now);
+    None when none waits. (Leases that run out are found by polling.)"""
+    due = session.connection().scalar(_due_statement(model), {"p_after": after or now})
+    return cast(datetime | None, due)
+
+
+@cache
+def _due_statement(model: JobModel) -> Any:
+    after = bindparam("p_after", type_=UTCDateTime())
+    return select(func.min(model.available_at)).where(
+        model.status == PENDING, model.available_at > after
+    )

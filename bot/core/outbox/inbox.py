@@ -1,0 +1,335 @@
+"""From a stored Partner Center event to the right invitation (run by the worker, never on
+the request path).
+
+- Reseller relationship accepted (direct or indirect): the pending (`created`/`sent`) invitation
+  with the event's customer tenant; else, with Partner Center credentials, the customer's profile
+  (`get_customer`) matched by domain, else by exact company name (case-insensitive). A unique match
+  only; none (or several) → the partner's notification channel, with a select to link it.
+- GDAP approved / activated → `delegated_admin_granted`, by `gdap_relationship_id`.
+- DAP approved → `delegated_admin_granted`, by customer tenant.
+- Access ended (DAP/GDAP terminated, GDAP expired) → a notice only.
+
+Per event: first a reading step (match, decide, render the notifications from the invitation
+as it will be), then ONE writing transaction: the event is marked done (conditional on our
+lease), the invitation moves (audited, `actor_org=None`, conditional on the version read) and
+the notifications are queued — all committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.core.outbox import queue
+from bot.core.outbox.notify import PENDING_STATES, change_effects, event_snapshot, unmatched_effects
+from bot.core.partner_center.errors import PartnerCenterError
+from bot.core.partner_center.events import EventKind
+from bot.core.services import Services
+from bot.core.snapshots import InvitationView
+from bot.core.store.clock import Clock
+from bot.core.store.invitations import transition
+from bot.core.store.lifecycle import InvitationState
+from bot.core.store.lookup import get_invitation
+from bot.core.store.models import InboxEvent, Invitation, Organization
+from bot.core.ui.surfaces import NotificationChange
+from policy.facts import Role
+
+log = logging.getLogger(__name__)
+Runner = Callable[[Callable[[Session], Any]], Awaitable[Any]]
+S = InvitationState
+ACCEPTANCES = frozenset({EventKind.RELATIONSHIP_ACCEPTED, EventKind.INDIRECT_RELATIONSHIP_ACCEPTED})
+GDAP_GRANTS = frozenset({EventKind.GDAP_APPROVED, EventKind.GDAP_ACTIVATED})
+ACCEPTED_STATES = (S.accepted, S.delegated_admin_requested, S.delegated_admin_granted)
+GRANTABLE = (S.accepted, S.delegated_admin_requested)
+
+
+class RetryLater(RuntimeError):
+    """A transient failure (Partner Center unreachable): try the event again later."""
+
+
+def self_org_id(session: Session, key: str | None) -> int | None:
+    """The organization this bot instance runs for: PARTNER_ORG_KEY, else the only
+    organization that is not an indirect reseller."""
+    if key:
+        return session.scalar(select(Organization.id).where(Organization.key == key))
+    found = session.scalars(
+        select(Organization.id).where(Organization.role != Role.indirect_reseller).limit(2)
+    ).all()
+    return found[0] if len(found) == 1 else None
+
+
+def _normalized(name: str | None) -> str:
+    return " ".join((name or "").split()).casefold()
+
+
+def _scoped(query: Any, org_id: int | None) -> Any:
+    if org_id is None:
+        return query
+    return query.where(
+        or_(Invitation.provider_org_id == org_id, Invitation.reseller_org_id == org_id)
+    )
+
+
+def match_acceptance(
+    session: Session,
+    customer_id: str | None,
+    profile: dict[str, Any] | None,
+    scope: int | None,
+) -> tuple[int | None, str]:
+    """The pending invitation an acceptance answers, and how it was found ("tenant",
+    "domain", "name"); else None and why ("already", "ambiguous", "unmatched"). `scope`: the
+    id of the partner organization whose invitations are considered (None: all)."""
+    columns = (
+        Invitation.id,
+        Invitation.customer_tenant_id,
+        Invitation.customer_domain,
+        Invitation.customer_name,
+    )
+    pending = _scoped(select(*columns).where(Invitation.state.in_(PENDING_STATES)), scope)
+    if customer_id:
+        found = session.execute(pending.where(Invitation.customer_tenant_id == customer_id)).all()
+        if len(found) == 1:
+            return found[0].id, "tenant"
+        if len(found) > 1:
+            return None, "ambiguous"
+        accepted = _scoped(
+            select(Invitation.id).where(
+                Invitation.customer_tenant_id == customer_id,
+                Invitation.state.in_(ACCEPTED_STATES),
+            ),
+            scope,
+        )
+        if session.scalar(accepted.limit(1)) is not None:
+            return None, "already"
+    if not profile:
+        return None, "unmatched"
+    # Invitations already tied to another tenant are not this customer's.
+    candidates = [
+        row for row in session.execute(pending) if row.customer_tenant_id in (None, customer_id)
+    ]
+    domain = (profile.get("domain") or "").strip().lower()
+    if domain:
+        by_domain = [r for r in candidates if (r.customer_domain or "").lower() == domain]
+        if len(by_domain) == 1:
+            return by_domain[0].id, "domain"
+        # A different domain on the invitation rules it out for a match by name.
+        candidates = [r for r in candidates if not r.customer_domain or r in by_domain]
+    name = _normalized(profile.get("company"))
+    if name:
+        by_name = [r for r in candidates if _normalized(r.customer_name) == name]
+        if len(by_name) == 1:
+            return by_name[0].id, "name"
+        if len(by_name) > 1:
+            return None, "ambiguous"
+    return None, "unmatched"
+
+
+def _needs_profile(session: Session, event: InboxEvent, key: str | None) -> bool:
+    found, why = match_acceptance(session, event.customer_id, None, self_org_id(session, key))
+    return found is None and why == "unmatched"
+
+
+async def _profile(
+    services: Services, event: InboxEvent, final: bool, read: Runner
+) -> dict[str, Any] | None:
+    """The customer's company name and domain from Partner Center, when it can help."""
+    client = services.partner_center
+    if client is None or event.kind not in ACCEPTANCES or not event.customer_id:
+        return None
+    key = services.notify.partner_org_key
+    if not await read(lambda session: _needs_profile(session, event, key)):
+        return None
+    try:
+        customer = await client.get_customer(event.customer_id)
+    except PartnerCenterError as exc:
+        transient = exc.status in (0, 429) or exc.status >= 500
+        if transient and not final:
+            raise RetryLater(f"Partner Center: {exc}") from exc
+        log.warning("event %s: no customer profile (%s); it stays unmatched", event.id, exc)
+        return {"error": str(exc)[:300]}
+    return {"company": customer.company_name, "domain": customer.domain}
+
+
+@dataclass
+class Plan:
+    """What an event does, decided by reading only: the outcome, the move (from `version`),
+    and the notifications, rendered."""
+
+    outcome: str
+    invitation_id: int | None = None
+    version: int | None = None
+    state: InvitationState | None = None
+    how: str | None = None
+    effects: list[queue.Effect] = field(default_factory=list)
+
+
+async def process_event(
+    services: Services,
+    event: InboxEvent,
+    *,
+    worker: str,
+    now: Callable[[], datetime],
+    final: bool = False,
+    run: Runner | None = None,
+    read: Runner | None = None,
+) -> str:
+    """Handle one claimed event; returns its outcome. Reads and renders first (`read`), then
+    writes everything in one transaction (`run`). Raises RetryLater, queue.LeaseLost or a store
+    error such as ConflictError (nothing is then written; the worker retries later)."""
+    run = run if run is not None else services.run
+    read = read if read is not None else services.run
+    profile = await _profile(services, event, final, read)
+    key = services.notify.partner_org_key
+    plan = await read(lambda session: plan_event(session, event, profile, key, services.clock))
+
+    def apply(session: Session) -> str:
+        return _apply(session, event, plan, profile, worker=worker, now=now(), clock=services.clock)
+
+    outcome: str = await run(apply)
+    log.info(
+        "partner center event %s (%s, %s): %s", event.id, event.event_name, event.pace_key, outcome
+    )
+    return outcome
+
+
+def _apply(
+    session: Session,
+    event: InboxEvent,
+    plan: Plan,
+    profile: dict[str, Any] | None,
+    *,
+    worker: str,
+    now: datetime,
+    clock: Clock,
+) -> str:
+    queue.finish_event(  # first: our lease is checked, and SQLite's write lock taken
+        session,
+        event.id,
+        worker=worker,
+        now=now,
+        outcome=plan.outcome,
+        invitation_id=plan.invitation_id,
+        detail={**(event.detail or {}), **(profile or {})},
+    )
+    if plan.state is not None and plan.invitation_id is not None:
+        detail: dict[str, Any] = {
+            "event": event.event_name,
+            "webhook_event": event.id,
+            "matched_by": plan.how,
+        }
+        if event.changed_at is not None:
+            detail["changed_at"] = event.changed_at.isoformat()
+        transition(
+            session,
+            plan.invitation_id,
+            plan.state,
+            actor_user=None,
+            actor_team=None,
+            expected_version=plan.version,  # changed meanwhile: ConflictError, planned again
+            actor_org=None,
+            detail=detail,
+            customer_tenant_id=event.customer_id if plan.state is S.accepted else None,
+            clock=clock,
+        )
+    queue.enqueue(session, plan.effects, now=now)
+    return plan.outcome
+
+
+def plan_event(
+    session: Session,
+    event: InboxEvent,
+    profile: dict[str, Any] | None,
+    key: str | None,
+    clock: Clock,
+) -> Plan:
+    kind = _kind(event.kind)
+    scope = self_org_id(session, key)
+    if kind in ACCEPTANCES:
+        detail = {**(event.detail or {}), **(profile or {})}
+        found, how = match_acceptance(session, event.customer_id, detail, scope)
+        if found is not None:
+            return _change(session, event, get_invitation(session, found), S.accepted, how, clock)
+        if how == "already":
+            return Plan("already")
+        org = session.get(Organization, scope) if scope is not None else None
+        if org is None:
+            log.warning("event %s matches no invitation and no partner org is known", event.id)
+            return Plan("unmatched_nowhere")
+        effects = unmatched_effects(session, event_snapshot(event, profile), org)
+        return Plan("unmatched" if effects else "unmatched_no_channel", effects=effects)
+    if kind in GDAP_GRANTS or kind is EventKind.DAP_APPROVED:
+        if kind is EventKind.DAP_APPROVED:
+            query = _scoped(select(Invitation), scope).where(
+                Invitation.customer_tenant_id == event.customer_id,
+                Invitation.state.in_(ACCEPTED_STATES),
+            )
+        else:
+            query = select(Invitation).where(
+                Invitation.gdap_relationship_id == event.relationship_id
+            )
+        grants = list(session.scalars(query)) if event.customer_id or event.relationship_id else []
+        if len(grants) != 1:
+            return Plan("no_invitation" if not grants else "ambiguous")
+        invitation = grants[0]
+        if invitation.state is S.delegated_admin_granted:
+            return Plan("already", invitation.id)
+        if invitation.state not in GRANTABLE:
+            return Plan("invalid_state", invitation.id)
+        how = "relationship" if kind in GDAP_GRANTS else "tenant"
+        return _change(session, event, invitation, S.delegated_admin_granted, how, clock)
+    if kind is EventKind.ACCESS_ENDED:
+        if event.relationship_id:
+            query = select(Invitation).where(
+                Invitation.gdap_relationship_id == event.relationship_id
+            )
+        else:
+            query = _scoped(select(Invitation), scope).where(
+                Invitation.customer_tenant_id == event.customer_id,
+                Invitation.state.in_(ACCEPTED_STATES),
+            )
+        ended = list(session.scalars(query)) if event.customer_id or event.relationship_id else []
+        if len(ended) != 1:
+            return Plan("no_invitation" if not ended else "ambiguous")
+        view = InvitationView.of(ended[0])
+        effects = change_effects(
+            session, view, "access_ended", event_id=event.id, event_name=event.event_name
+        )
+        return Plan("notified", view.id, effects=effects)
+    return Plan("ignored")
+
+
+def _change(
+    session: Session,
+    event: InboxEvent,
+    invitation: Invitation,
+    state: InvitationState,
+    how: str,
+    clock: Clock,
+) -> Plan:
+    """The move and its notifications, rendered from the invitation as it will be after it."""
+    now = InvitationView.of(invitation)
+    after = replace(
+        now,
+        state=state,
+        version=now.version + 1,
+        updated_at=clock(),
+        customer_tenant_id=(event.customer_id or now.customer_tenant_id)
+        if state is S.accepted
+        else now.customer_tenant_id,
+    )
+    change: NotificationChange = "accepted" if state is S.accepted else "delegated_admin_granted"
+    effects = change_effects(session, after, change, event_id=event.id, event_name=event.event_name)
+    return Plan("notified", now.id, now.version, state, how, effects)
+
+
+def _kind(value: str) -> EventKind | None:
+    try:
+        return EventKind(value)
+    except ValueError:
+        return None

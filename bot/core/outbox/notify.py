@@ -1,0 +1,188 @@
+"""The Slack side effects of an invitation's change, as outbox rows with their messages
+rendered (validated Block Kit, in each audience's language). Building them only reads, so the
+worker renders before its writing transaction (SQLite's single writer is never held while a
+template renders); the caller queues them with the change, in one transaction.
+
+For a change of state:
+- every message showing the invitation is updated in place (`surfaces.invitation_message`,
+  as `invitations.refresh_messages` does);
+- a reply in the thread of the provider's invitation message (or a post in the provider's
+  notification channel when there is no message);
+- a DM to the person who created the invitation;
+- for a reseller's invitation, a post in the reseller's notification channel.
+
+Dedupe keys come from the invitation's version after the change (one change, one set of
+notifications, however often it is derived) or, for a notice without a change of state
+(access ended), from the event.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from bot.core.language import TEAM, USER, preferences, team_language
+from bot.core.outbox.queue import Effect
+from bot.core.store.lifecycle import InvitationState
+from bot.core.store.models import (
+    InboxEvent,
+    Invitation,
+    JobStatus,
+    MessagePurpose,
+    Organization,
+    OrganizationTeam,
+    OutboxEffect,
+    OutboxMessage,
+)
+from bot.core.ui import surfaces
+from bot.core.ui.i18n import DEFAULT_LANGUAGE
+from bot.core.ui.metadata import LinkChoice
+from bot.core.ui.surfaces import NotificationAudience, NotificationChange
+
+PENDING_STATES = (InvitationState.created, InvitationState.sent)
+MAX_LINK_OPTIONS = 100
+
+
+def _payload(message: dict[str, Any]) -> dict[str, Any]:
+    return {"message": {"text": message["text"], "blocks": message["blocks"]}}
+
+
+def change_effects(
+    session: Session,
+    view: Any,
+    change: NotificationChange,
+    *,
+    event_id: int | None = None,
+    event_name: str | None = None,
+    linked_by: str | None = None,
+    approval_url: str | None = None,
+) -> list[Effect]:
+    """The notifications of `change`; `view` is the InvitationView as it is after it."""
+    moved = change != "access_ended"
+    base = f"inv{view.id}.v{view.version}" if moved else f"evt{event_id}.inv{view.id}"
+    effects: list[Effect] = []
+
+    def add(
+        suffix: str, effect: OutboxEffect, channel: str, message: dict[str, Any], **kw: Any
+    ) -> None:
+        ids = {"invitation_id": view.id, "event_id": event_id}
+        effects.append(Effect(f"{base}.{suffix}", effect, channel, _payload(message), **ids, **kw))
+
+    def note(audience: NotificationAudience, lang: str) -> dict[str, Any]:
+        return surfaces.notification_message(
+            view,
+            change=change,
+            audience=audience,
+            event_name=event_name,
+            linked_by=linked_by,
+            approval_url=approval_url,
+            lang=lang,
+        )
+
+    provider, reseller = view.provider, view.reseller
+    if moved:
+        for loc in view.locations:
+            org = reseller if loc.purpose is MessagePurpose.reseller and reseller else provider
+            message = surfaces.invitation_message(view, side=loc.purpose.value, lang=org.lang)
+            add(f"update.{loc.purpose.value}", OutboxEffect.update, loc.channel, message, ts=loc.ts)
+    thread = next((loc for loc in view.locations if loc.purpose is MessagePurpose.provider), None)
+    if thread is not None:
+        message = note("provider", provider.lang)
+        add("reply", OutboxEffect.reply, thread.channel, message, thread_ts=thread.ts)
+    elif provider.notification_channel:
+        message = note("provider", provider.lang)
+        add("provider", OutboxEffect.post, provider.notification_channel, message)
+    if view.created_by_user:
+        lang = user_language(session, view.created_by_user, provider.key)
+        add("dm", OutboxEffect.dm, view.created_by_user, note("dm", lang))
+    if reseller is not None and reseller.notification_channel:
+        message = note("reseller", reseller.lang)
+        add("reseller", OutboxEffect.post, reseller.notification_channel, message)
+    return effects
+
+
+_LANGUAGES: dict[tuple[int, str, str], tuple[float, str]] = {}
+LANGUAGE_TTL = 60.0  # seconds; `/multichannel language` takes effect in DMs within a minute
+
+
+def user_language(session: Session, user_id: str, org_key: str) -> str:
+    """A DM's language: the user's own choice, else their workspace's default (their Slack
+    locale would need a Web API call). Remembered for LANGUAGE_TTL seconds."""
+    key = (id(session.get_bind()), user_id, org_key)
+    hit = _LANGUAGES.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    teams = list(
+        session.scalars(
+            select(OrganizationTeam.team_id).join(Organization).where(Organization.key == org_key)
+        )
+    )
+    found = preferences(session, user_id=user_id, team_ids=teams)
+    lang = found.get(USER) or found.get(TEAM) or DEFAULT_LANGUAGE
+    if len(_LANGUAGES) > 10_000:
+        _LANGUAGES.clear()
+    _LANGUAGES[key] = (time.monotonic() + LANGUAGE_TTL, lang)
+    return lang
+
+
+def superseded(session: Session, row: OutboxMessage) -> bool:
+    """A newer update of the same message is queued: it shows the same, or a newer, state."""
+    newer = exists().where(
+        OutboxMessage.effect == OutboxEffect.update,
+        OutboxMessage.channel == row.channel,
+        OutboxMessage.ts == row.ts,
+        OutboxMessage.status == JobStatus.pending,
+        OutboxMessage.id > row.id,
+    )
+    return bool(session.scalar(select(newer)))
+
+
+# ------------------------------------------------------------------------------ unmatched
+def event_snapshot(event: InboxEvent, detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the unmatched-acceptance message shows about the event."""
+    detail = {**(event.detail or {}), **(detail or {})}
+    return {
+        "id": event.id,
+        "name": event.event_name,
+        "customer_id": event.customer_id,
+        "company": detail.get("company"),
+        "domain": detail.get("domain"),
+        "changed_at": event.changed_at,
+    }
+
+
+def link_options(
+    session: Session, org: Organization, event_id: int
+) -> tuple[list[dict[str, str]], int]:
+    """The organization's pending invitations (newest first) as select options linking them
+    to the event, and how many more there are than a select can list."""
+
+    where = [Invitation.provider_org_id == org.id, Invitation.state.in_(PENDING_STATES)]
+    total = session.scalar(select(func.count()).select_from(Invitation).where(*where)) or 0
+    found = session.scalars(
+        select(Invitation).where(*where).order_by(Invitation.id.desc()).limit(MAX_LINK_OPTIONS)
+    )
+    options = []
+    for inv in found:
+        domain = f" ({inv.customer_domain})" if inv.customer_domain else ""
+        text = f"{inv.ref} · {inv.customer_name}{domain}"
+        options.append({"text": text, "value": LinkChoice(e=event_id, i=inv.id).dump()})
+    return options, max(0, total - len(options))
+
+
+def unmatched_effects(
+    session: Session, snapshot: dict[str, Any], org: Organization
+) -> list[Effect]:
+    """The acceptance, in the organization's notification channel, with a select of its
+    pending invitations (none when the organization has no channel)."""
+    if not org.notification_channel:
+        return []
+    options, more = link_options(session, org, snapshot["id"])
+    lang = team_language(session, [team.team_id for team in org.teams])
+    message = surfaces.unmatched_message(event=snapshot, options=options, more=more, lang=lang)
+    key = f"evt{snapshot['id']}.unmatched"
+    channel = org.notification_channel
+    return [Effect(key, OutboxEffect.post, channel, _payload(message), event_id=snapshot["id"])]

@@ -1,0 +1,322 @@
+"""The inbox and the outbox tables: insert once, record the outcome (claiming: `claims`).
+
+Both tables share the job columns (`status`, `attempts`, `available_at`, `locked_until`,
+`locked_by`, `in_doubt`, `last_error`, `pace_key`) and these functions. Every outcome is
+conditional on `locked_by = me AND status = 'pending'`: a worker whose lease was taken over
+records nothing. Functions take a `Session` and never commit.
+
+Statements are built once (with bound parameters) and run on the session's connection:
+building SQLAlchemy statements costs more than running them, and the worker runs thousands.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import JSON, CursorResult, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from bot.core.partner_center.events import WebhookEvent
+from bot.core.store.models import InboxEvent, JobStatus, OutboxEffect, OutboxMessage, UTCDateTime
+
+Job = InboxEvent | OutboxMessage
+JobModel = type[InboxEvent] | type[OutboxMessage]
+PENDING = JobStatus.pending
+POST_METHOD, UPDATE_METHOD = "chat.postMessage", "chat.update"
+
+
+class LeaseLost(RuntimeError):
+    """Another worker owns the row now (our lease ran out): nothing was recorded."""
+
+
+# ------------------------------------------------------------------------------ inserting
+def record_event(session: Session, event: WebhookEvent, *, now: datetime) -> int | None:
+    """Store a verified delivery; None when the same delivery is already stored."""
+    pace_key = event.relationship_id or event.customer_id or event.resource_uri or event.name
+    values: dict[str, Any] = {
+        "dedupe_key": event.dedupe_key,
+        "event_name": event.name[:120],
+        "kind": event.kind.value,
+        "resource_uri": event.resource_uri,
+        "customer_id": (event.customer_id or None) and event.customer_id[:36],
+        "relationship_id": (event.relationship_id or None) and event.relationship_id[:100],
+        "changed_at": event.changed_at,
+        "received_at": now,
+        "pace_key": pace_key[:120],
+        "status": PENDING,
+        "attempts": 0,
+        "available_at": now,
+        "in_doubt": False,
+        "detail": {},
+    }
+    statement = _insert_statement(session.get_bind().dialect.name, InboxEvent)
+    return cast(int | None, session.connection().scalar(statement, values))
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One Slack side effect to queue. `channel` is a user id for a DM."""
+
+    dedupe_key: str
+    effect: OutboxEffect
+    channel: str
+    payload: dict[str, Any]
+    invitation_id: int | None = None
+    event_id: int | None = None
+    ts: str | None = None
+    thread_ts: str | None = None
+
+    @property
+    def method(self) -> str:
+        return UPDATE_METHOD if self.effect is OutboxEffect.update else POST_METHOD
+
+
+def pace_key(method: str, channel: str) -> str:
+    return f"{method} {channel}"
+
+
+def enqueue(session: Session, effects: Iterable[Effect], *, now: datetime) -> int:
+    """Queue the effects; one already queued (same dedupe key) is skipped. Returns how many
+    were new."""
+    rows = [
+        {
+            "dedupe_key": e.dedupe_key[:200],
+            "invitation_id": e.invitation_id,
+            "event_id": e.event_id,
+            "effect": e.effect,
+            "channel": e.channel,
+            "ts": e.ts,
+            "thread_ts": e.thread_ts,
+            "pace_key": pace_key(e.method, e.channel),
+            "payload": e.payload,
+            "status": PENDING,
+            "attempts": 0,
+            "ratelimited": 0,
+            "available_at": now,
+            "in_doubt": False,
+            "created_at": now,
+        }
+        for e in effects
+    ]
+    if not rows:
+        return 0
+    statement = _insert_statement(session.get_bind().dialect.name, OutboxMessage)
+    return len(session.connection().execute(statement, rows).all())  # one statement for all
+
+
+@cache
+def _insert_statement(dialect: str, model: JobModel) -> Any:
+    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, built once (statements are
+    costly to build; the worker runs thousands)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(model.id)
+
+
+# ------------------------------------------------------------------------------ outcomes
+def _outcome_statement(model: JobModel, **values: Any) -> Any:
+    mine = [
+        model.id == bindparam("p_id"),
+        model.locked_by == bindparam("p_me"),
+        model.status == PENDING,
+    ]
+    return (
+        update(model)
+        .where(*mine)
+        .values(locked_until=None, locked_by=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@cache
+def _done_statement(model: JobModel) -> Any:
+    when = bindparam("p_at", type_=UTCDateTime())
+    values: dict[str, Any] = {"status": JobStatus.done, "last_error": None}
+    if model is OutboxMessage:
+        values.update(sent_at=when, result_ts=bindparam("p_ts"))
+    else:
+        values["processed_at"] = when
+    statement = _outcome_statement(model, **values)
+    return statement.values(locked_by=bindparam("p_me"))  # keeps who did it
+
+
+@cache
+def _reschedule_statement(model: JobModel, counted: bool) -> Any:
+    values: dict[str, Any] = {
+        "status": PENDING,
+        "available_at": bindparam("p_at", type_=UTCDateTime()),
+        "last_error": bindparam("p_error"),
+    }
+    if not counted:
+        values["attempts"] = model.attempts - 1
+        if model is OutboxMessage:
+            values["ratelimited"] = OutboxMessage.ratelimited + 1
+    return _outcome_statement(model, **values)
+
+
+@cache
+def _park_statement(model: JobModel) -> Any:
+    return _outcome_statement(model, status=JobStatus.parked, last_error=bindparam("p_error"))
+
+
+def _apply(
+    session: Session,
+    model: JobModel,
+    statement: Any,
+    params: dict[str, Any],
+    strict: bool,
+) -> bool:
+    result = cast(CursorResult[Any], session.connection().execute(statement, params))
+    if result.rowcount == 1:
+        return True
+    if strict:
+        worker = params["p_me"]
+        raise LeaseLost(f"{model.__tablename__} {params['p_id']}: no longer claimed by {worker}")
+    return False
+
+
+def mark_done(
+    session: Session,
+    model: JobModel,
+    row_id: int,
+    *,
+    worker: str,
+    now: datetime,
+    strict: bool = True,
+    result_ts: str | None = None,
+) -> bool:
+    """The job is done; `locked_by` keeps the worker that did it. When the row is no longer
+    ours: LeaseLost, or False with `strict=False` (so are the other outcomes)."""
+    params: dict[str, Any] = {"p_id": row_id, "p_me": worker, "p_at": now}
+    if model is OutboxMessage:
+        params["p_ts"] = result_ts
+    return _apply(session, model, _done_statement(model), params, strict)
+
+
+@cache
+def _pace_statement() -> Any:
+    later = aliased(OutboxMessage)
+    head = (
+        select(func.min(later.id))
+        .where(later.pace_key == bindparam("p_key"), later.status == PENDING)
+        .scalar_subquery()
+    )
+    not_before = bindparam("p_at", type_=UTCDateTime())
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == head, OutboxMessage.available_at < not_before)
+        .values(available_at=not_before)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@cache
+def _finish_statement() -> Any:
+    return _outcome_statement(
+        InboxEvent,
+        status=JobStatus.done,
+        processed_at=bindparam("p_at", type_=UTCDateTime()),
+        outcome=bindparam("p_outcome"),
+        invitation_id=bindparam("p_invitation"),
+        detail=bindparam("p_detail", type_=JSON()),
+    ).values(locked_by=bindparam("p_me"))
+
+
+def finish_event(
+    session: Session,
+    event_id: int,
+    *,
+    worker: str,
+    now: datetime,
+    outcome: str,
+    invitation_id: int | None,
+    detail: dict[str, Any],
+) -> None:
+    """The event is processed (raises LeaseLost when it is no longer ours)."""
+    params = {
+        "p_id": event_id,
+        "p_me": worker,
+        "p_at": now,
+        "p_outcome": outcome,
+        "p_invitation": invitation_id,
+        "p_detail": detail,
+    }
+    _apply(session, InboxEvent, _finish_statement(), params, strict=True)
+
+
+def pace_next(session: Session, key: str, *, not_before: datetime) -> None:
+    """Hold the next pending message of `key` until `not_before` (pacing shared by every
+    process working on the outbox)."""
+    session.connection().execute(_pace_statement(), {"p_key": key, "p_at": not_before})
+
+
+def reschedule(
+    session: Session,
+    model: JobModel,
+    row_id: int,
+    *,
+    worker: str,
+    at: datetime,
+    error: str,
+    counted: bool = True,
+    strict: bool = True,
+) -> bool:
+    """Try again at `at`. `counted=False` (a 429) gives the attempt back."""
+    params = {"p_id": row_id, "p_me": worker, "p_at": at, "p_error": error[:2000]}
+    return _apply(session, model, _reschedule_statement(model, counted), params, strict)
+
+
+def park(
+    session: Session,
+    model: JobModel,
+    row_id: int,
+    *,
+    worker: str,
+    error: str,
+    strict: bool = True,
+) -> bool:
+    """Give up for now: kept, listed by `mcbot outbox --parked`, retried by `--retry ID`."""
+    params = {"p_id": row_id, "p_me": worker, "p_error": error[:2000]}
+    return _apply(session, model, _park_statement(model), params, strict)
+
+
+def backoff_seconds(
+    attempts: int, *, base: float, cap: float, rng: random.Random | None = None
+) -> float:
+    """Exponential backoff with jitter: base·2^(n-1), capped, times a random 0.5-1.0."""
+    exponent = min(max(attempts - 1, 0), 30)
+    delay = min(cap, base * (2**exponent))
+    jitter: float = (rng or random).random()
+    return float(delay * (0.5 + jitter / 2))
+
+
+# ------------------------------------------------------------------------------ operators
+def counts(session: Session, model: JobModel) -> dict[str, int]:
+    rows = session.execute(select(model.status, func.count()).group_by(model.status)).all()
+    found = {str(getattr(status, "value", status)): int(n) for status, n in rows}
+    return {status.value: found.get(status.value, 0) for status in JobStatus}
+
+
+def list_jobs(
+    session: Session, model: JobModel, *, statuses: Sequence[JobStatus], limit: int
+) -> list[Any]:
+    query = select(model).where(model.status.in_(list(statuses))).order_by(model.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def retry(session: Session, model: JobModel, ids: Sequence[int], *, now: datetime) -> list[int]:
+    """Queue parked (or waiting) rows again, now, with a fresh attempt count. Returns the ids
+    that were requeued (done rows and unknown ids are not)."""
+    statement = (
+        update(model)
+        .where(model.id.in_(list(ids)), model.status.in_([JobStatus.parked, PENDING]))
+        .values(status=PENDING, attempts=0, available_at=now)
+        .returning(model.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(session.scalars(statement))

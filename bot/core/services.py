@@ -1,0 +1,199 @@
+"""The bot's dependencies, built in one place (bootstrap) and handed to listeners.
+
+Storage is synchronous SQLAlchemy; the Slack app is asyncio. Every storage call goes through
+`run()` (a worker thread), so a slow database never blocks the event loop that acknowledges
+Slack within 3 seconds. Tests build Services on a real SQLite file or PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.core.language import LanguageResolver
+from bot.core.outbox.options import NotifyOptions
+from bot.core.partner_center.client import PartnerCenterClient
+from bot.core.partner_center.graph import GraphGdapClient
+from bot.core.store.clock import Clock, utc_now
+from bot.core.store.db import make_engine, make_session_factory, upgrade
+from bot.core.store.decision_process import DecisionLogProcess
+from bot.core.store.decisions import DecisionWriter
+from bot.core.store.directory import org_for_team
+from policy import Decision, Role
+
+T = TypeVar("T")
+DIRECTORY_TTL = 60.0
+DECISION_LOG_DELAY = 0.01  # seconds a decision waits to be written with the next ones
+DECISION_LOG_RETRY = 1.0  # seconds before a batch the database refused is tried again
+DECISION_LOG_MAX_PENDING = 50_000  # decisions kept in memory while the database is down
+DECISION_LOG_DRAIN_SECONDS = 30.0  # drain() waits this long for the writer process
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    sessions: sessionmaker[Session]
+    clock: Clock = utc_now
+    partner_center: PartnerCenterClient | None = None
+    invitation_expiry: timedelta = timedelta(days=30)
+    graph: GraphGdapClient | None = None  # GDAP requests through Microsoft Graph
+    notify: NotifyOptions = field(default_factory=NotifyOptions)  # webhooks and GDAP
+    # Set when notifications were queued, so this process's outbox worker sends them now.
+    outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    _directory_cache: dict[str, tuple[float, Role | None, int | None]] = field(default_factory=dict)
+    _decision_batch: list[Any] = field(default_factory=list)  # rows from DecisionWriter.row
+    _draining: bool = False
+    # The child process that writes the decision log (`mcbot serve`); None: written here.
+    decision_process: DecisionLogProcess | None = None
+    language: LanguageResolver = field(init=False)
+    decision_writer: DecisionWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.language = LanguageResolver(self)
+        self.decision_writer = DecisionWriter(self.sessions.kw["bind"])
+
+    @classmethod
+    def from_url(cls, database_url: str, *, migrate: bool = True, **kwargs: Any) -> Services:
+        """Open the database at `database_url` (migrating it to the latest schema first);
+        `kwargs` are the other fields (clock, partner_center, invitation_expiry)."""
+        if migrate:
+            upgrade(database_url)
+        return cls(sessions=make_session_factory(make_engine(database_url)), **kwargs)
+
+    async def run(self, fn: Callable[[Session], T]) -> T:
+        """Run `fn(session)` in one transaction, in a worker thread."""
+
+        def work() -> T:
+            with self.sessions.begin() as session:
+                return fn(session)
+
+        return await asyncio.to_thread(work)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, what: str) -> None:
+        """Run `coro` after the acknowledgement, off the request path. A failure is logged with
+        `what` (the work is bookkeeping the user does not wait for, e.g. the decision log)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("background work failed: %s", what, exc_info=t.exception())
+
+        task.add_done_callback(done)
+
+    async def drain(self) -> None:
+        """Wait for background work (tests; shutdown), including the decision log's writer
+        process (up to DECISION_LOG_DRAIN_SECONDS). A decision log batch the database refuses
+        now is not retried again here: it is logged as lost."""
+        self._draining = True
+        try:
+            while self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            if self.decision_process is not None:
+                await self.decision_process.flush(DECISION_LOG_DRAIN_SECONDS)
+        finally:
+            self._draining = False
+
+    async def start_decision_process(self) -> None:
+        """Have a child process write the decision log from now on (bot/core/store/
+        decision_process.py: the event loop only pickles each batch)."""
+        url = self.decision_writer.engine.url.render_as_string(hide_password=False)
+        self.decision_process = DecisionLogProcess(url, max_pending=DECISION_LOG_MAX_PENDING)
+        await self.decision_process.start()
+
+    async def stop_decision_process(self, timeout: float = 30.0) -> None:
+        """Write what is pending, then end the child (shutdown, after `drain`)."""
+        process, self.decision_process = self.decision_process, None
+        if process is not None:
+            await process.stop(timeout)
+
+    async def membership(self, team_id: str | None) -> tuple[Role | None, int | None]:
+        """(role, organization id) of a Slack team from the partner directory, (None, None)
+        when unknown. Cached for DIRECTORY_TTL seconds: the directory changes rarely (an
+        import), and this is on the path of every command (bench/ack.py)."""
+        if not team_id:
+            return None, None
+        hit = self._directory_cache.get(team_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1], hit[2]
+
+        def lookup(session: Session) -> tuple[Role | None, int | None]:
+            org = org_for_team(session, team_id)
+            return (Role(org.role), org.id) if org is not None else (None, None)
+
+        role, org_id = await self.run(lookup)
+        if len(self._directory_cache) > 10_000:
+            self._directory_cache.clear()
+        self._directory_cache[team_id] = (time.monotonic() + DIRECTORY_TTL, role, org_id)
+        return role, org_id
+
+    async def role_for(self, team_id: str | None) -> Role | None:
+        """The requester's role, from the partner directory (None when the team is unknown)."""
+        return (await self.membership(team_id))[0]
+
+    def log_decision(
+        self,
+        decision: Decision,
+        *,
+        user_id: str,
+        team_id: str,
+        customer: str | None,
+        org_id: int | None = None,
+        decision_id: str | None = None,
+    ) -> None:
+        """Append the decision to the decision log (who asked, the facts, the answer), off the
+        request path: the row (a tuple) is built now, and the decisions of DECISION_LOG_DELAY
+        seconds are written together, in one transaction, with no task per decision, by the
+        writer process (`mcbot serve`) or else a worker thread (bench/ack.py). `org_id`: the
+        requester's organization (`membership`); `decision_id` replaces the decision's own
+        (for a shared decision from `policy.decide`). `drain()` writes what is pending."""
+        self._decision_batch.append(
+            self.decision_writer.row(
+                decision,
+                decision_id=decision_id or decision.decision_id,
+                at=self.clock(),
+                user_id=user_id,
+                team_id=team_id,
+                org_id=org_id,
+                customer=customer,
+            )
+        )
+        if len(self._decision_batch) == 1:
+            self.spawn(self._write_decisions(), what="decision log")
+
+    async def _write_decisions(self, delay: float = DECISION_LOG_DELAY) -> None:
+        await asyncio.sleep(delay)
+        batch, self._decision_batch = self._decision_batch, []
+        if self.decision_process is not None and self.decision_process.running:
+            self.decision_process.send(batch)
+            return
+        try:
+            await asyncio.to_thread(self.decision_writer.write, batch)
+        except OperationalError as exc:  # the database is down or locked: keep the rows
+            self._retry_decisions(batch, exc)
+
+    def _retry_decisions(self, batch: list[Any], exc: Exception) -> None:
+        if self._draining:
+            log.error("decision log: %d decisions lost at shutdown: %s", len(batch), exc)
+            return
+        kept = batch[: max(0, DECISION_LOG_MAX_PENDING - len(self._decision_batch))]
+        log.warning(
+            "decision log: %d decisions not written (%s); retrying in %.0f s%s",
+            len(batch), exc, DECISION_LOG_RETRY,
+            f", {len(batch) - len(kept)} dropped (too many pending)" if len(kept) < len(batch)
+            else "",
+        )  # fmt: skip
+        waiting = bool(self._decision_batch)
+        self._decision_batch[:0] = kept
+        if kept and not waiting:
+            self.spawn(self._write_decisions(DECISION_LOG_RETRY), what="decision log")

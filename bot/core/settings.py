@@ -1,0 +1,120 @@
+"""Settings, read from the environment (and an optional `.env` file) by pydantic-settings.
+
+Every setting is documented in docs/settings.md. Groups are separate classes so that a command
+only demands what it needs: `mcbot db upgrade` needs no Slack token.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.core.outbox.options import DEFAULT_GDAP_ROLE_IDS
+
+DEFAULT_DATABASE_URL = "sqlite:///multichannel.sqlite3"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class _Base(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+
+class DatabaseSettings(_Base):
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL. Default: a SQLite file in the working directory. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/dbname",
+    )
+
+
+class SlackSettings(_Base):
+    slack_signing_secret: SecretStr = Field(
+        description="Basic Information → App Credentials → Signing Secret"
+    )
+    slack_bot_token: SecretStr = Field(
+        description="OAuth & Permissions → Bot User OAuth Token (xoxb-...)"
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        description="Basic Information → App-Level Tokens, scope connections:write (xapp-...); "
+        "only for Socket Mode",
+    )
+    slack_api_url: str = Field(
+        default=DEFAULT_SLACK_API_URL,
+        description="Slack Web API base URL; point it at a local stand-in for tests",
+    )
+
+
+class BotSettings(_Base):
+    invitation_expiry_days: int = Field(
+        default=30, ge=1, le=365, description="Days after which an unaccepted invitation expires"
+    )
+    maintenance_interval_seconds: int = Field(
+        default=3600,
+        ge=10,
+        description="How often `mcbot serve` expires old invitations and updates their messages",
+    )
+    # -- notifications (docs/webhooks.md) ------------------------------------------------
+    partner_org_key: str | None = Field(
+        default=None,
+        description="Directory key of the organization this bot instance runs for (the partner "
+        "whose Partner Center webhooks it receives). Unmatched acceptances go to its "
+        "notification channel. Unset: the only non-reseller organization, if there is one",
+    )
+    outbox_worker: bool = Field(
+        default=True,
+        description="Run the notification worker in `mcbot serve` (several processes may run "
+        "it on one PostgreSQL database)",
+    )
+    outbox_lease_seconds: float = Field(
+        default=60.0,
+        gt=1,
+        description="How long a worker owns a claimed notification; a crashed worker's rows are "
+        "claimed again after it",
+    )
+    outbox_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        description="Failed tries (5xx, network errors) before a notification is parked; HTTP 429 "
+        "answers do not count",
+    )
+    outbox_channel_interval_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Least time between two messages of one method in one channel, counted from "
+        "Slack's answer to the previous one (Slack allows about one a second)",
+    )
+    outbox_concurrency: int = Field(
+        default=64, ge=1, le=512, description="Most notifications one worker sends at once"
+    )
+    outbox_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often an idle worker looks for work queued by other processes",
+    )
+    outbox_backoff_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="First retry delay after a failure; doubles each try, with jitter",
+    )
+    outbox_backoff_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest retry delay after a failure"
+    )
+    gdap_role_ids: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_GDAP_ROLE_IDS),
+        description="Comma-separated Entra role definition ids a GDAP relationship asks for "
+        "(default: Directory Readers, Helpdesk Administrator)",
+    )
+    gdap_duration: str = Field(
+        default="P730D",
+        description="Duration of a requested GDAP relationship (ISO 8601, P1D to P2Y)",
+    )
+
+    @field_validator("gdap_role_ids", mode="before")
+    @classmethod
+    def _split_roles(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value

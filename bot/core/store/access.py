@@ -1,0 +1,72 @@
+"""Who sees which invitation, and who may move it.
+
+- A reseller sees only invitations where it is the reseller.
+- A provider (direct partner or indirect provider) sees the invitations it created or was
+  asked for, which include those for its resellers.
+- Nobody sees another organization's invitations.
+
+A reseller may only make the moves in `lifecycle.RESELLER_MOVES` (mark sent, withdraw its
+own request); the provider may make every allowed move on its own invitations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from bot.core.store.lifecycle import RESELLER_MOVES, InvitationState, allowed_next
+from bot.core.store.models import Invitation, Organization
+from policy.facts import Role
+
+DEFAULT_LIMIT = 50
+
+
+def visibility_clause(org: Organization) -> ColumnElement[bool]:
+    """A WHERE clause selecting exactly the invitations `org` may see."""
+    if org.role is Role.indirect_reseller:
+        return Invitation.reseller_org_id == org.id
+    return Invitation.provider_org_id == org.id
+
+
+def can_see(org: Organization, invitation: Invitation) -> bool:
+    if org.role is Role.indirect_reseller:
+        return invitation.reseller_org_id == org.id
+    return invitation.provider_org_id == org.id
+
+
+def can_act(org: Organization, invitation: Invitation, action: InvitationState) -> bool:
+    """Whether `org` may move `invitation` to the state `action` now: the lifecycle allows
+    the move from its current state, and the organization is allowed to make it."""
+    if action not in allowed_next(invitation.state) or not can_see(org, invitation):
+        return False
+    if invitation.provider_org_id == org.id:
+        return True
+    return (invitation.state, action) in RESELLER_MOVES
+
+
+def visible_invitations(
+    session: Session,
+    org: Organization,
+    *,
+    customer: str | None = None,
+    states: Collection[InvitationState] | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[Invitation]:
+    """`org`'s invitations, newest first. `customer` matches part of the customer's name or
+    domain (case-insensitive) or its exact tenant id; `states` keeps only those states."""
+    query = select(Invitation).where(visibility_clause(org))
+    if customer is not None and customer.strip():
+        term = customer.strip().lower()
+        query = query.where(
+            or_(
+                Invitation.customer_name.icontains(term, autoescape=True),
+                Invitation.customer_domain.icontains(term, autoescape=True),
+                Invitation.customer_tenant_id == term,
+            )
+        )
+    if states is not None:
+        query = query.where(Invitation.state.in_(list(states)))
+    query = query.order_by(Invitation.created_at.desc(), Invitation.id.desc()).limit(limit)
+    return list(session.scalars(query))

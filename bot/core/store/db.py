@@ -1,0 +1,159 @@
+"""Engines, sessions and migrations.
+
+URLs: `sqlite:///path/file.sqlite3` (the default; the file's folder is created if missing) or
+PostgreSQL, `postgresql+psycopg://user@host:5432/db` (`postgresql://` and `postgres://` are
+rewritten to use psycopg 3).
+
+Migrations run programmatically from the packaged `migrations/` folder: no `alembic.ini` is
+needed. `upgrade(url)` is what `mcbot db upgrade` runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.core.store.errors import SetupError
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+_POSTGRES_ALIASES = frozenset({"postgres", "postgresql"})
+
+
+def normalize_url(url: str | URL) -> URL:
+    """The URL with PostgreSQL pointed at psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in _POSTGRES_ALIASES:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # With WAL, NORMAL cannot corrupt the database; a power cut may lose the last commits.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def make_engine(url: str | URL) -> Engine:
+    """An engine for `url`. SQLite gets foreign keys, WAL (synchronous=NORMAL) and a busy
+    timeout on every connection; PostgreSQL gets pre-ping to survive a server restart."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = _sqlite_file(parsed)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed)
+        event.listen(engine, "connect", _on_sqlite_connect)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose objects stay readable after commit (for rendering messages).
+    Use `with factory.begin() as session:` for one transaction."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def migrations_dir() -> Path:
+    """The folder of the packaged `migrations` package (env.py, versions/)."""
+    spec = importlib.util.find_spec("migrations")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    # A source checkout whose editable install predates migrations/: it sits beside bot/.
+    beside = Path(__file__).resolve().parents[3] / "migrations"
+    if (beside / "env.py").is_file():
+        return beside
+    raise SetupError(
+        "the 'migrations' package is not installed; reinstall Multichannel "
+        "(pip install -e . in a checkout)",
+        code="migrations_missing",
+    )
+
+
+def alembic_config(url: str | URL | None = None) -> Config:
+    """An Alembic config built in code. `migrations/env.py` reads the URL from
+    `config.attributes["url"]` (or a connection from `config.attributes["connection"]`)."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    if url is not None:
+        config.attributes["url"] = normalize_url(url)
+    return config
+
+
+def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Migrate the database at `url` to `revision` (default: the newest)."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def downgrade(url: str | URL, revision: str) -> None:
+    """Migrate the database at `url` down to `revision` (`base`: drop everything)."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest migration this code ships."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise SetupError("the migrations folder has no revisions", code="migrations_missing")
+    return head
+
+
+def current_revision(url: str | URL) -> str | None:
+    """The revision the database at `url` is at; None for an empty (never migrated) one.
+    A SQLite file that does not exist yet is not created."""
+    parsed = normalize_url(url)
+    path = _sqlite_file(parsed) if parsed.get_backend_name() == "sqlite" else None
+    if path is not None and not path.exists():
+        return None
+    engine = make_engine(parsed)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def check_schema(url: str | URL) -> None:
+    """Raise `SetupError` (code `schema_outdated`) unless the database is at the head revision.
+    Call it at start-up so a forgotten `mcbot db upgrade` is reported plainly."""
+    current, head = current_revision(url), head_revision()
+    if current != head:
+        raise SetupError(
+            f"the database is at revision {current or 'none'} but this code needs {head}; "
+            "run: mcbot db upgrade",
+            code="schema_outdated",
+        )

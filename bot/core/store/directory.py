@@ -1,0 +1,260 @@
+"""The partner directory: import it (upsert by key) and look organizations up.
+
+`import_directory` validates the whole file first (see `directory_file`) and against the
+database (tenants and Slack teams owned by organizations outside the file, providers that
+exist only in the database), then writes. Nothing is written if anything is wrong. It flushes
+but does not commit: run it inside `with session_factory.begin() as session:`.
+
+Organizations missing from the file are left alone (never deleted). For organizations in the
+file, teams, admins and providers are replaced by the file's lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.core.store.clock import Clock, utc_now
+from bot.core.store.directory_file import OrganizationEntry, parse_entries
+from bot.core.store.errors import DirectoryError, DirectoryIssue
+from bot.core.store.models import (
+    Organization,
+    OrganizationAdmin,
+    OrganizationTeam,
+    ResellerProvider,
+)
+from policy.facts import Role
+
+
+@dataclass
+class ImportResult:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def import_directory(
+    session: Session, data: dict[str, Any], *, clock: Clock = utc_now
+) -> ImportResult:
+    """Validate `data` (the parsed YAML) and upsert its organizations by key.
+    Raises `DirectoryError` listing every problem; nothing is written then."""
+    entries = parse_entries(data)
+    existing = {org.key: org for org in session.scalars(select(Organization))}
+    _raise_database_issues(session, entries, existing)
+
+    before = {
+        entry.key: _snapshot(session, existing[entry.key])
+        for entry in entries
+        if entry.key in existing
+    }
+    orgs = dict(existing)
+    for entry in entries:
+        org = orgs.get(entry.key)
+        if org is None:
+            org = Organization(key=entry.key, created_at=clock())
+            session.add(org)
+            orgs[entry.key] = org
+        org.name = entry.name
+        org.role = entry.role
+        org.tenant_id = entry.tenant_id
+        org.partner_id = entry.partner_id
+        org.notification_channel = entry.notification_channel
+    session.flush()
+
+    # Replace the link rows of every organization in the file: delete all first, so a team
+    # moving between two organizations of the file never collides with itself.
+    ids = [orgs[entry.key].id for entry in entries]
+    session.execute(delete(OrganizationTeam).where(OrganizationTeam.org_id.in_(ids)))
+    session.execute(delete(OrganizationAdmin).where(OrganizationAdmin.org_id.in_(ids)))
+    session.execute(delete(ResellerProvider).where(ResellerProvider.reseller_org_id.in_(ids)))
+    session.flush()
+    for entry in entries:
+        org = orgs[entry.key]
+        session.add_all(OrganizationTeam(team_id=t, org_id=org.id) for t in set(entry.slack_teams))
+        session.add_all(OrganizationAdmin(user_id=u, org_id=org.id) for u in set(entry.admins))
+        session.add_all(
+            ResellerProvider(reseller_org_id=org.id, provider_org_id=orgs[p].id)
+            for p in set(entry.providers)
+        )
+    session.flush()
+    for org in orgs.values():
+        session.expire(org, ["teams", "admins"])
+
+    result = ImportResult()
+    for entry in entries:
+        if entry.key not in before:
+            result.created.append(entry.key)
+        elif before[entry.key] == _snapshot(session, orgs[entry.key]):
+            result.unchanged.append(entry.key)
+        else:
+            result.updated.append(entry.key)
+    return result
+
+
+def _snapshot(session: Session, org: Organization) -> tuple[object, ...]:
+    return (
+        org.name,
+        org.role,
+        org.tenant_id,
+        org.partner_id,
+        org.notification_channel,
+        frozenset(team.team_id for team in org.teams),
+        frozenset(admin.user_id for admin in org.admins),
+        frozenset(provider.key for provider in providers_of(session, org)),
+    )
+
+
+def _raise_database_issues(
+    session: Session, entries: list[OrganizationEntry], existing: dict[str, Organization]
+) -> None:
+    in_file = {entry.key: entry for entry in entries}
+    outside = {key: org for key, org in existing.items() if key not in in_file}
+    tenant_owner = {org.tenant_id: key for key, org in outside.items()}
+    team_owner = {
+        team_id: org.key
+        for team_id, org in session.execute(
+            select(OrganizationTeam.team_id, Organization).join(Organization)
+        )
+        if org.key not in in_file
+    }
+    role_of = {key: org.role for key, org in outside.items()}
+    role_of.update({key: entry.role for key, entry in in_file.items()})
+
+    issues: list[DirectoryIssue] = []
+    for entry in entries:
+        if entry.tenant_id in tenant_owner:
+            issues.append(
+                DirectoryIssue(
+                    entry.key,
+                    "tenant_id",
+                    "tenant_taken",
+                    f"{entry.tenant_id} already belongs to {tenant_owner[entry.tenant_id]}",
+                )
+            )
+        for team in sorted(set(entry.slack_teams)):
+            if team in team_owner:
+                issues.append(
+                    DirectoryIssue(
+                        entry.key,
+                        "slack_teams",
+                        "team_taken",
+                        f"{team} already belongs to {team_owner[team]}; "
+                        "a Slack team belongs to one organization",
+                    )
+                )
+        for provider in entry.providers:
+            if provider not in role_of:
+                issues.append(
+                    DirectoryIssue(
+                        entry.key,
+                        "providers",
+                        "unknown_provider",
+                        f"{provider!r} is neither in this file nor already imported",
+                    )
+                )
+            elif role_of[provider] is not Role.indirect_provider:
+                issues.append(
+                    DirectoryIssue(
+                        entry.key,
+                        "providers",
+                        "not_a_provider",
+                        f"{provider!r} has role {role_of[provider].value}, not indirect_provider",
+                    )
+                )
+    # Resellers outside the file must keep a provider whose role is still indirect_provider.
+    links = session.execute(
+        select(ResellerProvider.reseller_org_id, ResellerProvider.provider_org_id)
+    )
+    key_of = {org.id: key for key, org in existing.items()}
+    for reseller_id, provider_id in links:
+        reseller, provider = key_of[reseller_id], key_of[provider_id]
+        if (
+            reseller in outside
+            and provider in in_file
+            and (in_file[provider].role is not Role.indirect_provider)
+        ):
+            issues.append(
+                DirectoryIssue(
+                    provider,
+                    "role",
+                    "still_a_provider",
+                    f"{reseller} (not in this file) buys through "
+                    f"{provider}, so it must stay indirect_provider",
+                )
+            )
+    if issues:
+        raise DirectoryError(issues)
+
+
+def org_for_team(session: Session, team_id: str) -> Organization | None:
+    """The organization a Slack team (workspace) belongs to, or None if unknown."""
+    return session.scalar(
+        select(Organization).join(OrganizationTeam).where(OrganizationTeam.team_id == team_id)
+    )
+
+
+def org_by_key(session: Session, key: str) -> Organization | None:
+    return session.scalar(select(Organization).where(Organization.key == key))
+
+
+def list_orgs(session: Session) -> list[Organization]:
+    """Every organization by key, with its teams and admins loaded."""
+    query = (
+        select(Organization)
+        .options(selectinload(Organization.teams), selectinload(Organization.admins))
+        .order_by(Organization.key)
+    )
+    return list(session.scalars(query))
+
+
+def providers_of(session: Session, org: Organization) -> list[Organization]:
+    """The indirect providers a reseller buys through (empty for other roles)."""
+    return list(
+        session.scalars(
+            select(Organization)
+            .join(ResellerProvider, ResellerProvider.provider_org_id == Organization.id)
+            .where(ResellerProvider.reseller_org_id == org.id)
+            .order_by(Organization.key)
+        )
+    )
+
+
+def resellers_of(session: Session, org: Organization) -> list[Organization]:
+    """The indirect resellers that buy through a provider (empty for other roles)."""
+    return list(
+        session.scalars(
+            select(Organization)
+            .join(ResellerProvider, ResellerProvider.reseller_org_id == Organization.id)
+            .where(ResellerProvider.provider_org_id == org.id)
+            .order_by(Organization.key)
+        )
+    )
+
+
+def is_provider_of(session: Session, provider: Organization, reseller: Organization) -> bool:
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    ResellerProvider.provider_org_id == provider.id,
+                    ResellerProvider.reseller_org_id == reseller.id,
+                )
+            )
+        )
+    )
+
+
+def is_admin(session: Session, org: Organization, user_id: str) -> bool:
+    """Whether the Slack user may use `/multichannel admin` for `org`."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    OrganizationAdmin.org_id == org.id, OrganizationAdmin.user_id == user_id
+                )
+            )
+        )
+    )

@@ -1,0 +1,394 @@
+"""Invitations: request, create, move through the lifecycle, expire; each change audited.
+
+Transactions belong to the caller. Every function here takes a `Session`, flushes, and never
+commits; wrap one user action in `with session_factory.begin() as session:` so the change and
+its `AuditEvent` (and, typically, the decision record and message location) commit together
+or not at all.
+
+Optimistic concurrency: every change is an `UPDATE ... WHERE id = :id AND version = :version
+AND state = :old_state`. When someone else changed the invitation first (two people clicking
+at once), 0 rows match and `ConflictError` tells the loser the current state. Pass the
+`version` the user was shown as `expected_version` to also refuse decisions made on a stale
+message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from bot.core.store.access import can_act
+from bot.core.store.clock import Clock, as_utc, utc_now
+from bot.core.store.directory import is_provider_of
+from bot.core.store.errors import ConflictError, NotAllowedError, StoreError
+from bot.core.store.lifecycle import EXPIRABLE, InvitationState, check_transition
+from bot.core.store.lookup import get_invitation
+from bot.core.store.models import (
+    AuditAction,
+    AuditEvent,
+    Invitation,
+    LinkSource,
+    Organization,
+)
+from bot.core.store.refs import unique_ref
+from policy.facts import Role
+
+DEFAULT_EXPIRY = timedelta(days=30)
+PROVIDER_ROLES = frozenset({Role.direct, Role.indirect_provider})
+
+
+def _customer_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > 200:
+        raise StoreError(
+            "the customer name must be 1 to 200 characters", code="invalid_customer_name"
+        )
+    return cleaned
+
+
+def _check_link(link: str) -> str:
+    if not link.startswith("https://") or any(ch.isspace() for ch in link):
+        raise StoreError(f"not an https link: {link[:80]!r}", code="invalid_link")
+    return link
+
+
+def _audit(
+    session: Session,
+    invitation: Invitation,
+    *,
+    at: datetime,
+    action: AuditAction,
+    old_state: InvitationState | None,
+    user_id: str | None,
+    team_id: str | None,
+    decision_id: str | None,
+    detail: dict[str, Any] | None,
+) -> None:
+    session.add(
+        AuditEvent(
+            invitation_id=invitation.id,
+            at=at,
+            user_id=user_id,
+            team_id=team_id,
+            action=action,
+            old_state=old_state,
+            new_state=invitation.state,
+            decision_id=decision_id,
+            detail=dict(detail or {}),
+        )
+    )
+    session.flush()
+
+
+def request_invitation(
+    session: Session,
+    *,
+    reseller: Organization,
+    provider: Organization,
+    customer_name: str,
+    requested_by_user: str,
+    requested_by_team: str,
+    customer_domain: str | None = None,
+    delegated_admin: bool = False,
+    decision_id: str | None = None,
+    clock: Clock = utc_now,
+) -> Invitation:
+    """A reseller asks one of its indirect providers for an invitation (state `requested`)."""
+    if reseller.role is not Role.indirect_reseller:
+        raise NotAllowedError(f"{reseller.key} is not an indirect reseller", code="not_a_reseller")
+    if not is_provider_of(session, provider, reseller):
+        raise NotAllowedError(
+            f"{provider.key} is not an indirect provider of {reseller.key}; "
+            "add it to the reseller's providers in the partner directory",
+            code="not_your_provider",
+        )
+    now = clock()
+    invitation = Invitation(
+        ref=unique_ref(session),
+        provider_org_id=provider.id,
+        reseller_org_id=reseller.id,
+        customer_name=_customer_name(customer_name),
+        customer_domain=customer_domain,
+        delegated_admin=delegated_admin,
+        state=InvitationState.requested,
+        created_at=now,
+        updated_at=now,
+        requested_by_user=requested_by_user,
+        requested_by_team=requested_by_team,
+        decision_id=decision_id,
+        version=1,
+    )
+    session.add(invitation)
+    session.flush()
+    _audit(
+        session,
+        invitation,
+        at=now,
+        action=AuditAction.request,
+        old_state=None,
+        user_id=requested_by_user,
+        team_id=requested_by_team,
+        decision_id=decision_id,
+        detail=None,
+    )
+    return invitation
+
+
+def create_invitation(
+    session: Session,
+    *,
+    provider: Organization,
+    customer_name: str,
+    link: str,
+    link_source: LinkSource,
+    created_by_user: str,
+    created_by_team: str,
+    reseller: Organization | None = None,
+    customer_domain: str | None = None,
+    customer_tenant_id: str | None = None,
+    delegated_admin: bool = False,
+    decision_id: str | None = None,
+    expires_in: timedelta = DEFAULT_EXPIRY,
+    clock: Clock = utc_now,
+) -> Invitation:
+    """A provider creates an invitation from scratch (state `created`), for its own customer
+    or, with `reseller`, for one of its resellers' customers."""
+    if provider.role not in PROVIDER_ROLES:
+        raise NotAllowedError(
+            f"{provider.key} is an indirect reseller: its provider creates invitations",
+            code="not_a_provider",
+        )
+    if reseller is not None:
+        if provider.role is Role.direct:
+            raise NotAllowedError(
+                f"{provider.key} is a direct-bill partner and has no resellers",
+                code="direct_partner_has_no_resellers",
+            )
+        if not is_provider_of(session, provider, reseller):
+            raise NotAllowedError(
+                f"{reseller.key} does not buy through {provider.key}", code="not_your_provider"
+            )
+    now = clock()
+    invitation = Invitation(
+        ref=unique_ref(session),
+        provider_org_id=provider.id,
+        reseller_org_id=reseller.id if reseller is not None else None,
+        customer_name=_customer_name(customer_name),
+        customer_domain=customer_domain,
+        customer_tenant_id=customer_tenant_id,
+        delegated_admin=delegated_admin,
+        link=_check_link(link),
+        link_source=link_source,
+        state=InvitationState.created,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + expires_in,
+        created_by_user=created_by_user,
+        created_by_team=created_by_team,
+        decision_id=decision_id,
+        version=1,
+    )
+    session.add(invitation)
+    session.flush()
+    _audit(
+        session,
+        invitation,
+        at=now,
+        action=AuditAction.create,
+        old_state=None,
+        user_id=created_by_user,
+        team_id=created_by_team,
+        decision_id=decision_id,
+        detail={"link_source": link_source.value},
+    )
+    return invitation
+
+
+def fulfil_request(
+    session: Session,
+    invitation_id: int,
+    *,
+    provider: Organization,
+    link: str,
+    link_source: LinkSource,
+    created_by_user: str,
+    created_by_team: str,
+    expected_version: int | None,
+    decision_id: str | None = None,
+    expires_in: timedelta = DEFAULT_EXPIRY,
+    clock: Clock = utc_now,
+) -> Invitation:
+    """The provider creates the invitation a reseller requested (`requested` → `created`)."""
+    invitation = get_invitation(session, invitation_id, provider)
+    now = clock()
+    return _move(
+        session,
+        invitation,
+        InvitationState.created,
+        expected_version=expected_version,
+        now=now,
+        action=AuditAction.fulfil,
+        user_id=created_by_user,
+        team_id=created_by_team,
+        decision_id=decision_id,
+        detail={"link_source": link_source.value},
+        values={
+            "link": _check_link(link),
+            "link_source": link_source,
+            "created_by_user": created_by_user,
+            "created_by_team": created_by_team,
+            "expires_at": now + expires_in,
+            **({"decision_id": decision_id} if decision_id is not None else {}),
+        },
+        actor_org=provider,
+    )
+
+
+def transition(
+    session: Session,
+    invitation_id: int,
+    new_state: InvitationState,
+    *,
+    actor_user: str | None,
+    actor_team: str | None,
+    expected_version: int | None,
+    actor_org: Organization | None = None,
+    detail: dict[str, Any] | None = None,
+    decision_id: str | None = None,
+    customer_tenant_id: str | None = None,
+    gdap_relationship_id: str | None = None,
+    clock: Clock = utc_now,
+) -> Invitation:
+    """Move an invitation to `new_state`, audited.
+
+    `actor_org` is the organization of the Slack user acting: it must see the invitation
+    (else `NotFoundError`) and be allowed the move (`access.can_act`, else `NotAllowedError`).
+    Leave it None for the bot's own moves (Partner Center webhooks). `customer_tenant_id` and
+    `gdap_relationship_id`, when given, are stored too (e.g. on `accepted`)."""
+    if new_state is InvitationState.created:
+        raise StoreError(
+            "a requested invitation becomes created with its link: use fulfil_request",
+            code="link_required",
+        )
+    invitation = get_invitation(session, invitation_id, actor_org)
+    values: dict[str, Any] = {}
+    if customer_tenant_id is not None:
+        values["customer_tenant_id"] = customer_tenant_id.strip().lower()
+    if gdap_relationship_id is not None:
+        values["gdap_relationship_id"] = gdap_relationship_id
+    return _move(
+        session,
+        invitation,
+        new_state,
+        expected_version=expected_version,
+        now=clock(),
+        action=AuditAction.transition,
+        user_id=actor_user,
+        team_id=actor_team,
+        decision_id=decision_id,
+        detail={**(detail or {}), **values},
+        values=values,
+        actor_org=actor_org,
+    )
+
+
+def _move(
+    session: Session,
+    invitation: Invitation,
+    new_state: InvitationState,
+    *,
+    expected_version: int | None,
+    now: datetime,
+    action: AuditAction,
+    user_id: str | None,
+    team_id: str | None,
+    decision_id: str | None,
+    detail: dict[str, Any],
+    values: dict[str, Any],
+    actor_org: Organization | None = None,
+) -> Invitation:
+    old_state, old_version = invitation.state, invitation.version
+    if expected_version is not None and expected_version != old_version:
+        raise ConflictError(
+            invitation.id,
+            expected_version=expected_version,
+            current_state=old_state.value,
+            current_version=old_version,
+        )
+    check_transition(old_state, new_state)
+    if actor_org is not None and not can_act(actor_org, invitation, new_state):
+        raise NotAllowedError(
+            f"{actor_org.key} may not move {invitation.ref} from {old_state.value} "
+            f"to {new_state.value}; its provider can"
+        )
+    statement = (
+        update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.version == old_version,
+            Invitation.state == old_state,
+        )
+        .values(state=new_state, version=old_version + 1, updated_at=now, **values)
+        .execution_options(synchronize_session="evaluate")  # updates `invitation` too
+    )
+    result = cast(CursorResult[Any], session.execute(statement))
+    if result.rowcount != 1:
+        current = session.get(Invitation, invitation.id, populate_existing=True)
+        assert current is not None  # invitations are never deleted
+        raise ConflictError(
+            invitation.id,
+            expected_version=expected_version if expected_version is not None else old_version,
+            current_state=current.state.value,
+            current_version=current.version,
+        )
+    _audit(
+        session,
+        invitation,
+        at=now,
+        action=action,
+        old_state=old_state,
+        user_id=user_id,
+        team_id=team_id,
+        decision_id=decision_id,
+        detail=detail,
+    )
+    return invitation
+
+
+def expire_due(session: Session, now: datetime) -> list[Invitation]:
+    """Move `created`/`sent` invitations whose `expires_at` is at or before `now` to
+    `expired` (audited, no user). Returns them so their Slack messages can be updated.
+    Invitations changed concurrently are skipped (the next run sees them again)."""
+    now = as_utc(now)
+    due = session.scalars(
+        select(Invitation)
+        .where(Invitation.state.in_(list(EXPIRABLE)), Invitation.expires_at <= now)
+        .order_by(Invitation.id)
+    ).all()
+    expired = []
+    for invitation in due:
+        try:
+            _move(
+                session,
+                invitation,
+                InvitationState.expired,
+                expected_version=None,
+                now=now,
+                action=AuditAction.expire,
+                user_id=None,
+                team_id=None,
+                decision_id=None,
+                detail={
+                    "expires_at": invitation.expires_at.isoformat()
+                    if invitation.expires_at
+                    else None
+                },
+                values={},
+            )
+        except ConflictError:
+            continue  # someone acted on it meanwhile; their change stands
+        expired.append(invitation)
+    return expired

@@ -1,0 +1,393 @@
+"""The tables (SQLAlchemy 2 typed declarative). Portable across SQLite and PostgreSQL.
+
+Times are timezone-aware UTC datetimes in Python. PostgreSQL stores them as `timestamptz`;
+SQLite as ISO text in UTC (`UTCDateTime` converts both ways and refuses naive datetimes).
+Enumerations are stored as their string values with a CHECK constraint.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from bot.core.store.clock import as_utc
+from bot.core.store.lifecycle import InvitationState
+from policy.facts import Role
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class LinkSource(StrEnum):
+    api = "api"  # returned by Partner Center's relationshiprequests call
+    documented_format = "format"  # built from the documented URL format (docs §3)
+
+
+class MessagePurpose(StrEnum):
+    provider = "provider"  # the invitation's own message: Invitation.slack_channel/slack_ts
+    reseller = "reseller"  # the copy in the reseller's channel (InvitationMessage)
+
+
+class AuditAction(StrEnum):
+    request = "request"  # a reseller asked for an invitation
+    create = "create"  # a provider created one from scratch
+    fulfil = "fulfil"  # a provider created one for a reseller's request
+    transition = "transition"  # any other state change by a person or a webhook
+    expire = "expire"  # the link ran out (no person involved)
+
+
+class JobStatus(StrEnum):
+    """Where a webhook event (inbox) or a Slack side effect (outbox) stands."""
+
+    pending = "pending"  # to do, or being done under a lease (`locked_until`)
+    done = "done"
+    parked = "parked"  # failed too often, or for good: kept for `mcbot outbox`, never dropped
+
+
+class OutboxEffect(StrEnum):
+    update = "update"  # chat.update of a message showing an invitation
+    reply = "reply"  # chat.postMessage in the thread of the provider's invitation message
+    dm = "dm"  # chat.postMessage to a user (their DM with the bot)
+    post = "post"  # chat.postMessage in a channel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        utc = as_utc(value)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite: stored as UTC without an offset
+            return value.replace(tzinfo=UTC)
+        return as_utc(value)
+
+
+def _enum(enum_class: type[StrEnum], name: str) -> Enum:
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}  # noqa: RUF012
+
+
+class Organization(Base):
+    """A partner organization: a direct-bill partner, an indirect provider or a reseller."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    tenant_id: Mapped[str] = mapped_column(String(36), unique=True)  # lowercase GUID
+    partner_id: Mapped[str | None] = mapped_column(String(12))  # MPN id, digits
+    notification_channel: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+    teams: Mapped[list[OrganizationTeam]] = relationship(
+        back_populates="org", cascade="all, delete-orphan"
+    )
+    admins: Mapped[list[OrganizationAdmin]] = relationship(
+        back_populates="org", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"Organization(key={self.key!r}, role={self.role.value!r})"
+
+
+class OrganizationTeam(Base):
+    """A Slack workspace (team) belongs to exactly one organization."""
+
+    __tablename__ = "organization_teams"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+
+    org: Mapped[Organization] = relationship(back_populates="teams")
+
+
+class OrganizationAdmin(Base):
+    """A Slack user allowed to use `/multichannel admin` for the organization."""
+
+    __tablename__ = "organization_admins"
+
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+    org: Mapped[Organization] = relationship(back_populates="admins")
+
+
+class ResellerProvider(Base):
+    """An indirect reseller buys through this indirect provider (it may have several)."""
+
+    __tablename__ = "reseller_providers"
+    __table_args__ = (CheckConstraint("reseller_org_id <> provider_org_id", name="not_self"),)
+
+    reseller_org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    provider_org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Invitation(Base):
+    """A reseller-relationship invitation for one customer, from request to GDAP approval.
+
+    `version` grows by one on every change: updates are conditional on it (optimistic
+    concurrency). `link`/`link_source` are empty while the invitation is only `requested`.
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        Index("ix_invitations_provider_state", "provider_org_id", "state"),
+        Index("ix_invitations_state_expires", "state", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(16), unique=True)
+    provider_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    reseller_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    customer_name: Mapped[str] = mapped_column(String(200))
+    customer_domain: Mapped[str | None] = mapped_column(String(253))
+    customer_tenant_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    delegated_admin: Mapped[bool] = mapped_column(Boolean)
+    link: Mapped[str | None] = mapped_column(Text)
+    link_source: Mapped[LinkSource | None] = mapped_column(_enum(LinkSource, "link_source"))
+    state: Mapped[InvitationState] = mapped_column(_enum(InvitationState, "state"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    created_by_user: Mapped[str | None] = mapped_column(String(32))
+    created_by_team: Mapped[str | None] = mapped_column(String(32))
+    requested_by_user: Mapped[str | None] = mapped_column(String(32))
+    requested_by_team: Mapped[str | None] = mapped_column(String(32))
+    decision_id: Mapped[str | None] = mapped_column(String(64))
+    gdap_relationship_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+
+    # Loaded with the invitation: messages render both names, often after the session ends.
+    provider: Mapped[Organization] = relationship(
+        foreign_keys=[provider_org_id], lazy="joined", innerjoin=True
+    )
+    reseller: Mapped[Organization | None] = relationship(
+        foreign_keys=[reseller_org_id], lazy="joined"
+    )
+    messages: Mapped[list[InvitationMessage]] = relationship(
+        back_populates="invitation",
+        cascade="all, delete-orphan",
+        order_by="InvitationMessage.id",
+        lazy="selectin",
+    )
+
+    def __repr__(self) -> str:
+        return f"Invitation(ref={self.ref!r}, state={self.state.value!r}, v={self.version})"
+
+
+class InvitationMessage(Base):
+    """Another Slack message showing the invitation (e.g. in the reseller's channel)."""
+
+    __tablename__ = "invitation_messages"
+    __table_args__ = (
+        UniqueConstraint("invitation_id", "purpose"),
+        UniqueConstraint("channel", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[MessagePurpose] = mapped_column(_enum(MessagePurpose, "purpose"))
+
+    invitation: Mapped[Invitation] = relationship(back_populates="messages")
+
+
+class AuditEvent(Base):
+    """One change of an invitation: who, when, from which state to which, and why.
+    Append-only: the ORM refuses to update or delete a row (see the listeners below)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id"), index=True)
+    at: Mapped[datetime]
+    user_id: Mapped[str | None] = mapped_column(String(32))  # None: the bot itself (expiry)
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[AuditAction] = mapped_column(_enum(AuditAction, "action"))
+    old_state: Mapped[InvitationState | None] = mapped_column(_enum(InvitationState, "old_state"))
+    new_state: Mapped[InvitationState] = mapped_column(_enum(InvitationState, "new_state"))
+    decision_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class DecisionRecord(Base):
+    """Every policy decision the bot makes (like OPA's decision log)."""
+
+    __tablename__ = "decision_records"
+    __table_args__ = (Index("ix_decision_records_user_at", "user_id", "at"),)
+
+    decision_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime]
+    user_id: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[str] = mapped_column(String(32))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    policy_edition: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(32))
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    steps: Mapped[list[str]] = mapped_column(JSON)
+
+
+class LanguagePreference(Base):
+    """A language chosen for a Slack user (`/multichannel language es`) or, as the default of
+    a workspace, for a Slack team (`/multichannel language workspace es`, admins)."""
+
+    __tablename__ = "language_preferences"
+    __table_args__ = (
+        CheckConstraint("scope IN ('user', 'team')", name="scope"),
+        CheckConstraint("lang IN ('en', 'es')", name="lang"),
+    )
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class HomeViewer(Base):
+    """A Slack user who opened the bot's Home tab: republished when what they see changes."""
+
+    __tablename__ = "home_viewers"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    opened_at: Mapped[datetime]
+
+
+class InboxEvent(Base):
+    """A verified Partner Center webhook delivery, stored on the request path and processed
+    by the outbox worker. `dedupe_key` is UNIQUE: Partner Center's retries of one delivery
+    are no-ops. Claimed under a lease (`locked_until`, `locked_by`) like `OutboxMessage`;
+    `pace_key` (the resource) keeps events about one resource in order."""
+
+    __tablename__ = "webhook_inbox"
+    __table_args__ = (
+        Index("ix_webhook_inbox_status_pace_key", "status", "pace_key", "id"),
+        Index("ix_webhook_inbox_status_available_at", "status", "available_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    event_name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(32))  # bot.core.partner_center.events.EventKind
+    resource_uri: Mapped[str | None] = mapped_column(Text)
+    customer_id: Mapped[str | None] = mapped_column(String(36))
+    relationship_id: Mapped[str | None] = mapped_column(String(100))
+    changed_at: Mapped[datetime | None]
+    received_at: Mapped[datetime]
+    pace_key: Mapped[str] = mapped_column(String(120))
+    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus, "status"))
+    attempts: Mapped[int] = mapped_column(Integer)
+    available_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    in_doubt: Mapped[bool] = mapped_column(Boolean)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id"), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class OutboxMessage(Base):
+    """One Slack side effect to perform exactly once. `dedupe_key` is UNIQUE (derived from the
+    invitation's version or the event), so deriving the effects twice adds nothing.
+    `pace_key` ("method channel") serializes and paces the sends per channel."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status_pace_key", "status", "pace_key", "id"),
+        Index("ix_outbox_status_available_at", "status", "available_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_inbox.id"), index=True)
+    effect: Mapped[OutboxEffect] = mapped_column(_enum(OutboxEffect, "effect"))
+    channel: Mapped[str] = mapped_column(String(32))  # a user id for a DM
+    ts: Mapped[str | None] = mapped_column(String(32))  # the message to update
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    pace_key: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus, "status"))
+    attempts: Mapped[int] = mapped_column(Integer)
+    ratelimited: Mapped[int] = mapped_column(Integer)
+    available_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    in_doubt: Mapped[bool] = mapped_column(Boolean)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    result_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+def _refuse_audit_change(mapper: Mapper[Any], connection: Any, target: AuditEvent) -> None:
+    raise PermissionError(
+        f"audit event {target.id} is append-only: it may not be updated or deleted"
+    )
+
+
+event.listen(AuditEvent, "before_update", _refuse_audit_change)
+event.listen(AuditEvent, "before_delete", _refuse_audit_change)

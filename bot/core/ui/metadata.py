@@ -1,0 +1,86 @@
+"""Context that travels with a button (`value`, ≤ 2000 chars) or a modal (`private_metadata`,
+≤ 3000 chars), typed. Everything that arrives is validated; a forged or stale value is refused
+(MetadataError), never trusted."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from policy import Facts
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class MetadataError(ValueError):
+    """A button value or private_metadata that does not parse."""
+
+
+class _Meta(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def dump(self) -> str:
+        return self.model_dump_json(exclude_defaults=True)
+
+
+def load(model: type[T], raw: str | None) -> T:
+    try:
+        return model.model_validate_json(raw or "{}")
+    except ValidationError as exc:
+        raise MetadataError(f"{model.__name__}: {exc.error_count()} invalid field(s)") from exc
+
+
+class AssessOrigin(_Meta):
+    """Where an assessment was asked: the modal carries it to the submission."""
+
+    channel_id: str | None = None
+    response_url: str | None = Field(default=None, max_length=1000)
+
+
+class DecisionRef(_Meta):
+    """A decision shown to a user: enough to render it again (Share in channel) — the engine is
+    deterministic for a given edition, and the decision id is kept."""
+
+    decision_id: str
+    edition: str
+    facts: Facts
+    customer: str | None = Field(default=None, max_length=100)
+
+
+class InvitationButton(_Meta):
+    """A button on an invitation message: which invitation, at which version (a click on an
+    outdated message is refused as a conflict instead of undoing someone else's change)."""
+
+    i: int
+    v: int
+
+
+class InviteContext(_Meta):
+    """Carried by the "Create invitation" / "Ask my provider" buttons and their modals."""
+
+    customer: str | None = Field(default=None, max_length=100)
+    decision_id: str | None = None
+    channel_id: str | None = None
+    provider_key: str | None = None
+
+
+class GdapContext(_Meta):
+    """Carried by the modal where a provider records a GDAP relationship it created in Partner
+    Center (no Microsoft Graph here): the invitation and version clicked, and where."""
+
+    i: int
+    v: int
+    channel_id: str | None = None
+
+
+class LinkChoice(BaseModel):
+    """An option of the unmatched-acceptance select: event `e`, invitation `i` (≤ 75 chars)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    e: int
+    i: int
+
+    def dump(self) -> str:
+        return self.model_dump_json()

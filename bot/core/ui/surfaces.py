@@ -1,0 +1,315 @@
+"""Every Slack surface the bot sends: rendered from templates/slack/ in the reader's language,
+validated before it leaves.
+
+A surface that fails validation raises BlockKitError: a bug in a template, caught by tests
+(tests/test_surfaces.py and friends render each one with edge-case data, in every language)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from bot.core.ui.blockkit import validate_message, validate_view
+from bot.core.ui.commands import UsageError
+from bot.core.ui.i18n import DEFAULT_LANGUAGE
+from bot.core.ui.metadata import (
+    AssessOrigin,
+    DecisionRef,
+    GdapContext,
+    InvitationButton,
+    InviteContext,
+)
+from bot.core.ui.render import render_json, render_text
+from policy import Decision, Role, get_edition
+
+InvitationAction = Literal["create", "ask_provider"] | None
+EN = DEFAULT_LANGUAGE
+
+
+def _message(name: str, lang: str, **context: Any) -> dict[str, Any]:
+    return validate_message(render_json(name, lang=lang, **context))
+
+
+def _view(name: str, lang: str, **context: Any) -> dict[str, Any]:
+    return validate_view(render_json(name, lang=lang, **context))
+
+
+def help_message(
+    *, typed: str | None = None, suggestion: str | None = None, lang: str = EN
+) -> dict[str, Any]:
+    return _message("slack/help.json.j2", lang, typed=typed, suggestion=suggestion)
+
+
+def usage_error_message(error: UsageError, *, lang: str = EN) -> dict[str, Any]:
+    return _message("slack/usage_error.json.j2", lang, code=error.code, params=error.params)
+
+
+def error_message(reference: str, *, lang: str = EN) -> dict[str, Any]:
+    return _message("slack/error.json.j2", lang, reference=reference)
+
+
+def notice_message(code: str, *, lang: str = EN, **params: Any) -> dict[str, Any]:
+    return _message("slack/notice.json.j2", lang, code=code, params=params)
+
+
+def invitation_action_for(decision: Decision) -> InvitationAction:
+    """Which invitation button a decision offers."""
+    codes = set(decision.step_codes())
+    if codes & {"send_invitation_to_customer", "send_invitation_via_reseller"}:
+        return "create"
+    if "get_invitation_from_direct_partner" in codes:
+        return "ask_provider"
+    return None
+
+
+# A decision id's stand-in while rendering: same length as a UUID, so every length limit that
+# held for the cached surface holds once the real id is swapped in.
+_ID_STANDIN = "decision-id-standin-0123456789abcdef"
+assert len(_ID_STANDIN) == 36
+
+
+def decision_message(
+    decision: Decision,
+    *,
+    customer: str | None = None,
+    lang: str = EN,
+    shared_by: str | None = None,
+    invitation_action: InvitationAction = None,
+) -> dict[str, Any]:
+    """The decision as a message."""
+    if len(decision.decision_id) != len(_ID_STANDIN):
+        return _decision_message(decision, customer, lang, shared_by, invitation_action)
+    cached = _cached_decision(decision, customer, lang, shared_by, invitation_action)[0]
+    return dict(json.loads(cached.replace(_ID_STANDIN, decision.decision_id)))
+
+
+ACK_KEYS = ("response_type", "text", "blocks")
+
+
+def ack_fields(message: dict[str, Any]) -> dict[str, Any]:
+    """What of a message a slash command's acknowledgement carries."""
+    return {k: message[k] for k in ACK_KEYS if k in message}
+
+
+def decision_ack(
+    decision: Decision,
+    *,
+    decision_id: str | None = None,
+    lang: str = EN,
+    invitation_action: InvitationAction = None,
+) -> str:
+    """The decision as the JSON body of a slash command's acknowledgement (the message's
+    response_type, text and blocks), serialized: no dict is built or dumped per command.
+    `decision_id` replaces the decision's own (for a shared decision from `policy.decide`)."""
+    decision_id = decision_id or decision.decision_id
+    if len(decision_id) != len(_ID_STANDIN):
+        with_id = decision.model_copy(update={"decision_id": decision_id})
+        return json.dumps(
+            ack_fields(_decision_message(with_id, None, lang, None, invitation_action))
+        )
+    cached = _cached_decision(decision, None, lang, None, invitation_action)[1]
+    return cached.replace(_ID_STANDIN, decision_id)
+
+
+def _cached_decision(
+    decision: Decision,
+    customer: str | None,
+    lang: str,
+    shared_by: str | None,
+    invitation_action: InvitationAction,
+) -> tuple[str, str]:
+    """(message JSON, acknowledgement JSON) with the id stand-in. Rendering and validating cost
+    ~3 ms, the same for every decision on the same facts: the validated surface is cached and
+    the real decision id swapped in on the way out. bench/ack.py measures it."""
+    key = (decision.facts, decision.policy_edition, customer, lang, shared_by, invitation_action)
+    cached = _DECISION_CACHE.get(key)
+    if cached is None:
+        standin = decision.model_copy(update={"decision_id": _ID_STANDIN})
+        surface = _decision_message(standin, customer, lang, shared_by, invitation_action)
+        cached = (
+            json.dumps(surface),
+            json.dumps(ack_fields(surface)),
+        )
+        _DECISION_CACHE[key] = cached
+        if len(_DECISION_CACHE) > _DECISION_CACHE_SIZE:
+            _DECISION_CACHE.pop(next(iter(_DECISION_CACHE)))
+    return cached
+
+
+_DECISION_CACHE: dict[tuple[Any, ...], tuple[str, str]] = {}
+_DECISION_CACHE_SIZE = 2048
+
+
+def _decision_message(
+    decision: Decision,
+    customer: str | None,
+    lang: str,
+    shared_by: str | None,
+    invitation_action: InvitationAction,
+) -> dict[str, Any]:
+    ref = invite_ref = None
+    if shared_by is None:
+        invite_ref = InviteContext(customer=customer, decision_id=decision.decision_id).dump()
+        ref = DecisionRef(
+            decision_id=decision.decision_id,
+            edition=decision.policy_edition,
+            facts=decision.facts,
+            customer=customer,
+        ).dump()
+    return _message(
+        "slack/decision.json.j2",
+        lang,
+        decision=decision,
+        customer=customer,
+        ref=ref,
+        invite_ref=invite_ref,
+        shared_by=shared_by,
+        invitation_action=invitation_action,
+    )
+
+
+def assess_modal(
+    *, origin: AssessOrigin, role: Role | None = None, customer: str | None = None, lang: str = EN
+) -> dict[str, Any]:
+    return _view(
+        "slack/assess_modal.json.j2",
+        lang,
+        role=role.value if role else None,
+        metadata=origin.dump(),
+        customer=customer,
+    )
+
+
+def modal_errors(errors: dict[str, str], *, lang: str = EN) -> dict[str, Any]:
+    """`response_action: errors`; keys are input block ids, values error codes."""
+    return dict(render_json("slack/modal_errors.json.j2", lang=lang, errors=errors))
+
+
+def home_view(*, lang: str = EN, **context: Any) -> dict[str, Any]:
+    return _view("slack/home.json.j2", lang, **context)
+
+
+# ---------------------------------------------------------------------------- invitations
+def invitation_message(view: Any, *, side: str, lang: str = EN) -> dict[str, Any]:
+    """One invitation's message (`view` is a bot.core.snapshots.InvitationView)."""
+    email = render_text("text/invitation_email.txt.j2", lang=lang, view=view) if view.link else ""
+    return _message(
+        "slack/invitation.json.j2",
+        lang,
+        view=view,
+        side=side,
+        button=InvitationButton(i=view.id, v=view.version).dump(),
+        email=email.strip(),
+    )
+
+
+def invite_modal(
+    *, context: InviteContext, resellers: list[Any], customer: str | None = None, lang: str = EN
+) -> dict[str, Any]:
+    return _view(
+        "slack/invite_modal.json.j2",
+        lang,
+        metadata=context.dump(),
+        customer=customer,
+        resellers=resellers,
+    )
+
+
+def _reseller_rule() -> tuple[str, Any]:
+    rule_id = "table-reseller-no-own-invitation"
+    edition = get_edition()
+    return rule_id, edition.citation(edition.rule(rule_id))
+
+
+def request_modal(
+    *, context: InviteContext, providers: list[Any], customer: str | None, lang: str = EN
+) -> dict[str, Any]:
+    _, citation = _reseller_rule()
+    return _view(
+        "slack/request_modal.json.j2",
+        lang,
+        metadata=context.dump(),
+        customer=customer,
+        providers=providers,
+        citation=citation,
+    )
+
+
+def gdap_modal(*, view: Any, context: GdapContext, lang: str = EN) -> dict[str, Any]:
+    """Delegated admin without Microsoft Graph: what to create in Partner Center, and a field
+    for the relationship's id (`view` is a bot.core.snapshots.InvitationView)."""
+    return _view("slack/gdap_modal.json.j2", lang, v=view, metadata=context.dump())
+
+
+def reseller_refusal(
+    *, context: InviteContext, providers: list[Any], lang: str = EN
+) -> dict[str, Any]:
+    rule_id, citation = _reseller_rule()
+    return _message(
+        "slack/reseller_refusal.json.j2",
+        lang,
+        rule_id=rule_id,
+        citation=citation,
+        providers=providers,
+        context=context.dump(),
+    )
+
+
+def status_message(
+    *, org: Any, views: list[Any], customer: str | None, lang: str = EN
+) -> dict[str, Any]:
+    return _message("slack/status.json.j2", lang, org=org, views=views, customer=customer)
+
+
+def admin_message(*, lang: str = EN, **context: Any) -> dict[str, Any]:
+    return _message("slack/admin.json.j2", lang, **context)
+
+
+# ---------------------------------------------------------------------------- notifications
+NotificationChange = Literal[
+    "accepted", "delegated_admin_requested", "delegated_admin_granted", "access_ended"
+]
+NotificationAudience = Literal["provider", "dm", "reseller"]
+
+
+def notification_message(
+    view: Any,
+    *,
+    change: NotificationChange,
+    audience: NotificationAudience,
+    event_name: str | None = None,
+    linked_by: str | None = None,
+    approval_url: str | None = None,
+    lang: str = EN,
+) -> dict[str, Any]:
+    """A notification about an invitation's change (`view` is an InvitationView). After an
+    acceptance, the provider's copies offer "Request delegated admin for <reseller>"."""
+    button = None
+    still = view.state.value == "accepted"  # rendered when sent: the state may have moved on
+    if change == "accepted" and audience != "reseller" and view.reseller is not None and still:
+        button = InvitationButton(i=view.id, v=view.version).dump()
+    return _message(
+        "slack/notification.json.j2",
+        lang,
+        view=view,
+        change=change,
+        audience=audience,
+        button=button,
+        event_name=event_name,
+        linked_by=linked_by,
+        approval_url=approval_url,
+    )
+
+
+def unmatched_message(
+    *,
+    event: dict[str, Any],
+    options: list[dict[str, str]],
+    more: int = 0,
+    linked: dict[str, str] | None = None,
+    lang: str = EN,
+) -> dict[str, Any]:
+    """An acceptance that matches no invitation, with a select to link it."""
+    return _message(
+        "slack/unmatched.json.j2", lang, event=event, options=options, more=more, linked=linked
+    )

@@ -1,0 +1,227 @@
+"""The HTTP side, served by uvicorn.
+
+- `POST /slack/events` — commands, interactivity and events (Bolt verifies the signature: 401).
+- `GET /healthz` — liveness and the database.
+- `POST /partner-center/webhooks` — Partner Center events (bot/http/webhooks.py, docs/webhooks.md).
+
+`POST /slack/events` is a bare ASGI endpoint (SlackEvents) in front of Bolt instead of Bolt's
+Starlette handler, for three reasons: a size limit on bodies; Bolt 1.30's parsing
+(slack_bolt/request/internals.py tests `"payload" in body` on the raw form, so a slash command
+whose text contains the word "payload" loses its body and is answered 404; and a malformed body
+raises inside Bolt, a 500) — we parse the body ourselves (400 when malformed) and hand Bolt the
+result, tests/slack/test_command.py keeps the regression tests; and speed, since every Slack
+request passes here (bench/ack.py). The other routes are Starlette's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+from urllib.parse import unquote_plus
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from bot.core.services import Services
+from bot.http.webhooks import webhook_route
+
+log = logging.getLogger(__name__)
+MAX_SLACK_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is not Slack
+
+
+class BadBody(ValueError):
+    """The body is neither valid JSON nor a valid Slack form."""
+
+
+def parse_slack_body(raw: str, content_type: str | None) -> dict[str, Any]:
+    """What Bolt's parse_body means to do, without its substring test: JSON bodies (events),
+    `payload=<json>` forms (interactivity) and plain forms (slash commands)."""
+    if not raw:
+        return {}
+    if raw.startswith("{") or (content_type or "").startswith("application/json"):
+        value = _json_object(raw)
+    else:
+        params = parse_form(raw)
+        value = _json_object(params["payload"]) if params.keys() == {"payload"} else params
+    return value
+
+
+def parse_form(raw: str) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body as a dict, the last value of a repeated name
+    winning: `dict(parse_qsl(raw, keep_blank_values=True))`, at a third of its cost (a slash
+    command's fields are mostly plain ids that need no unquoting)."""
+    form: dict[str, str] = {}
+    for pair in raw.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        form[name] = value
+    return form
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadBody(f"invalid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise BadBody("JSON body is not an object")
+    return value
+
+
+def bolt_request(raw: str, headers: dict[str, str], query: str = "") -> AsyncBoltRequest:
+    """A Bolt request whose body we parsed (Bolt's own parsing is bypassed, see above)."""
+    bolt_headers: dict[str, str | Sequence[str]] = dict(headers)
+    req = AsyncBoltRequest(body="", query=query or None, headers=bolt_headers)
+    body = parse_slack_body(raw, req.content_type)
+    req.raw_body = raw
+    req.body = body
+    req.context = build_async_context(AsyncBoltContext({}), body)
+    return req
+
+
+class SlackEvents:
+    """`POST /slack/events` as a bare ASGI endpoint: every Slack request goes through it, so it
+    reads the body and writes the response itself instead of through Starlette's Request and
+    Response (bench/ack.py measures it). Bolt verifies the signature (401) and dispatches."""
+
+    def __init__(self, app: AsyncApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_SLACK_BODY:
+            return await _plain(send, 413, "request body too large")
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None  # the client left: nobody to answer
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_SLACK_BODY:
+                return await _plain(send, 413, "request body too large")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        try:
+            raw = b"".join(chunks).decode("utf-8")
+        except UnicodeDecodeError:
+            return await _plain(send, 400, "request body is not UTF-8")
+        try:
+            bolt_req = bolt_request(raw, headers, scope.get("query_string", b"").decode("latin-1"))
+        except BadBody as exc:
+            return await _plain(send, 400, f"malformed request body: {exc}")
+        response = await self.app.async_dispatch(bolt_req)
+        await _send(
+            send,
+            response.status,
+            response.body.encode("utf-8"),
+            [
+                (name.encode("latin-1"), value.encode("latin-1"))
+                for name, value in response.first_headers_without_set_cookie().items()
+            ],
+        )
+
+
+async def _plain(send: Send, status: int, text: str) -> None:
+    await _send(send, status, text.encode(), [(b"content-type", b"text/plain; charset=utf-8")])
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class WebApp:
+    """The ASGI app `mcbot serve` runs: `POST /slack/events` straight to SlackEvents, anything
+    else through Starlette's routing (which routes /slack/events too, and answers 405/404)."""
+
+    def __init__(self, slack_events: SlackEvents, routes: Starlette) -> None:
+        self.slack_events = slack_events
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] == "/slack/events"
+            and not scope.get("root_path")
+        ):
+            return await self.slack_events(scope, receive, send)
+        await self.routes(scope, receive, send)
+
+
+class Background(Protocol):
+    """Work that runs beside the server (e.g. the outbox worker), started and stopped by the
+    ASGI lifespan."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def build_web_app(
+    app: AsyncApp,
+    services: Services,
+    *,
+    webhooks: Route | None = None,
+    background: Sequence[Background] = (),
+    decision_process: bool = False,
+) -> WebApp:
+    """`webhooks`: the Partner Center route (default: `bot.http.webhooks.webhook_route` with
+    settings from the environment). `background` is started at startup and stopped at
+    shutdown (uvicorn's lifespan; servers run with `lifespan="off"` start none).
+    `decision_process`: a child process writes the decision log (`mcbot serve`)."""
+
+    slack_events = SlackEvents(app)
+
+    async def healthz(_: Request) -> Response:
+        try:
+            await services.run(lambda session: session.execute(text("SELECT 1")))
+        except Exception as exc:  # any database failure makes the instance unhealthy
+            log.warning("health check: database unavailable: %s", exc)
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        started: list[Background] = []
+        try:
+            if decision_process:
+                await services.start_decision_process()
+            for job in background:
+                await job.start()
+                started.append(job)
+            yield
+        finally:
+            for job in reversed(started):
+                await job.stop()
+            await services.drain()  # e.g. the decision log's pending batch
+            await services.stop_decision_process()
+
+    routes = Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            webhooks if webhooks is not None else webhook_route(services),
+        ],
+        lifespan=lifespan,
+    )
+    return WebApp(slack_events, routes)

@@ -1,0 +1,101 @@
+"""`POST /partner-center/webhooks`: Partner Center's event deliveries (docs/webhooks.md).
+
+The request path does only this, and answers fast:
+1. read the body, refusing more than `PC_WEBHOOK_MAX_BODY` bytes (413);
+2. verify the signature (`WebhookVerifier`): refused → its status (401; 503 when the failure is
+   ours, e.g. the certificate could not be downloaded: Partner Center retries), nothing stored;
+3. parse the event (`parse_event`): malformed → 400;
+4. `test-created` and unknown events: 200, logged, nothing stored;
+5. ONE transaction: insert the event into the inbox, deduplicated on the delivery's key (UNIQUE):
+   a repeated delivery is a no-op that still answers 200.
+The outbox worker does the rest (matching, transitions, Slack), off the request path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.core.outbox.locks import write
+from bot.core.outbox.queue import record_event
+from bot.core.partner_center.events import EventKind, EventParseError, parse_event
+from bot.core.partner_center.settings import PartnerCenterSettings
+from bot.core.partner_center.signature import WebhookRejected, WebhookVerifier
+from bot.core.services import Services
+from bot.core.store.clock import utc_now
+
+log = logging.getLogger(__name__)
+WEBHOOK_PATH = "/partner-center/webhooks"
+SLOW = 1.0  # seconds: a slower answer is logged (warning) with where the time went
+
+
+def webhook_route(
+    services: Services,
+    verifier: WebhookVerifier | None = None,
+    settings: PartnerCenterSettings | None = None,
+) -> Route:
+    """The route. Without `verifier`, one is built from `settings` (default: from the
+    environment, PC_WEBHOOK_*)."""
+    settings = settings if settings is not None else PartnerCenterSettings()
+    verifier = verifier if verifier is not None else WebhookVerifier(settings)
+    max_body = settings.pc_webhook_max_body
+
+    async def partner_center_webhook(request: Request) -> Response:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > max_body:
+            log.warning("webhook refused: body of %s bytes is too large", declared)
+            return PlainTextResponse("request body too large", status_code=413)
+        started = time.perf_counter()
+        body = await request.body()
+        if len(body) > max_body:
+            log.warning("webhook refused: body of %s bytes is too large", len(body))
+            return PlainTextResponse("request body too large", status_code=413)
+        try:
+            await verifier.verify(request.headers, body)
+        except WebhookRejected as exc:
+            log.warning(
+                "webhook refused (%s): %s %s",
+                exc.http_status,
+                exc.reason.value,
+                exc.detail[:200],
+            )
+            return PlainTextResponse(exc.reason.value, status_code=exc.http_status)
+        try:
+            event = parse_event(body)
+        except EventParseError as exc:
+            log.warning("webhook refused (400): %s", exc)
+            return PlainTextResponse(f"malformed event: {exc.reason.value}", status_code=400)
+        if event.kind is EventKind.TEST:
+            log.info("webhook: test event received (%s)", event.resource_uri)
+            return JSONResponse({"status": "test"})
+        if event.kind is EventKind.UNKNOWN:
+            log.info("webhook: ignoring event %r", event.name[:120])
+            return JSONResponse({"status": "ignored"})
+
+        def store(session: Session) -> int | None:
+            return record_event(session, event, now=utc_now())
+
+        verified = time.perf_counter()
+        stored = await asyncio.to_thread(write, services.sessions, store)
+        took = time.perf_counter() - started
+        if took > SLOW:
+            log.warning(
+                "webhook took %.0f ms (verify and parse %.0f ms, store %.0f ms)",
+                took * 1e3,
+                (verified - started) * 1e3,
+                (time.perf_counter() - verified) * 1e3,
+            )
+        if stored is None:
+            log.info("webhook: %s delivered again; already stored", event.name)
+            return JSONResponse({"status": "duplicate"})
+        log.info("webhook: %s stored as event %s", event.name, stored)
+        services.outbox_wakeup.set()
+        return JSONResponse({"status": "accepted", "event": stored})
+
+    return Route(WEBHOOK_PATH, partner_center_webhook, methods=["POST"])
