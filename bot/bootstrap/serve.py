@@ -131,7 +131,12 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.http.asgi import build_web_app
 
     web = build_web_app(
-        app, services, webhooks=webhooks, background=background, decision_process=True
+        app,
+        services,
+        signing_secret=slack.slack_signing_secret.get_secret_value(),
+        webhooks=webhooks,
+        background=background,
+        decision_process=True,
     )
     # What was built so far lives as long as the process: keep the cyclic garbage collector's
     # full collections from walking it again. (Under load they are rare: a run of 20,000

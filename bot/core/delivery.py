@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -11,8 +13,42 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 log = logging.getLogger(__name__)
 
 
+#: Where Slack's response_urls point (commercial and GovSlack). Anything else in a payload or in
+#: metadata is not Slack's, and is never called.
+SLACK_RESPONSE_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})
+
+
 class DeliveryError(RuntimeError):
     """Slack refused the message (the response names why)."""
+
+
+def is_slack_response_url(url: str, extra_hosts: frozenset[str] = frozenset()) -> bool:
+    """An https URL on Slack's response hosts; `extra_hosts` (host:port) adds a local stand-in
+    (http allowed there: tests run on loopback)."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.lower()
+    except ValueError:
+        return False
+    if parts.username or parts.password or len(url) > 2000:
+        return False
+    if parts.scheme == "https" and parts.hostname in SLACK_RESPONSE_HOSTS and parts.port is None:
+        return True
+    return netloc in extra_hosts and parts.scheme in ("http", "https")
+
+
+@lru_cache(maxsize=16)
+def stand_in_hosts(api_url: str) -> frozenset[str]:
+    """The host:port of a Slack Web API base URL that is not Slack's (a local stand-in): its
+    response_urls are accepted too. Slack's own base URL adds nothing."""
+    parts = urlsplit(api_url)
+    if (
+        parts.hostname is None
+        or parts.hostname == "slack.com"
+        or parts.hostname.endswith(".slack.com")
+    ):
+        return frozenset()
+    return frozenset({parts.netloc.lower()})
 
 
 async def tell_user(
@@ -25,6 +61,9 @@ async def tell_user(
 ) -> None:
     """Through the response_url when there is one (it works in any channel, even where the bot
     is not a member), else ephemeral in the channel, else a DM from the bot."""
+    if response_url and not is_slack_response_url(response_url, stand_in_hosts(client.base_url)):
+        log.warning("not calling a response_url that is not Slack's: %.80r", response_url)
+        response_url = None
     if response_url:
         result = await AsyncWebhookClient(response_url, timeout=10).send_dict(message)
         if result.status_code != 200:
@@ -42,12 +81,16 @@ async def tell_user(
 
 
 def route_from_body(body: dict[str, Any]) -> dict[str, str | None]:
-    """user / channel / response_url of a command, action or view payload."""
-    return {
-        "user": body.get("user_id") or (body.get("user") or {}).get("id"),
-        "channel": body.get("channel_id") or (body.get("channel") or {}).get("id"),
+    """user / channel / response_url of a command, action or view payload (a field of another
+    type than Slack's counts as absent)."""
+    user, channel = body.get("user"), body.get("channel")
+    found = {
+        "user": body.get("user_id") or (user.get("id") if isinstance(user, dict) else None),
+        "channel": body.get("channel_id")
+        or (channel.get("id") if isinstance(channel, dict) else None),
         "response_url": body.get("response_url"),
     }
+    return {k: v if isinstance(v, str) else None for k, v in found.items()}
 
 
 async def reply(client: AsyncWebClient, body: dict[str, Any], message: dict[str, Any]) -> None:

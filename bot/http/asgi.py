@@ -1,6 +1,6 @@
 """The HTTP side, served by uvicorn.
 
-- `POST /slack/events` — commands, interactivity and events (Bolt verifies the signature: 401).
+- `POST /slack/events` — commands, interactivity and events (signature checked first: 401).
 - `GET /healthz` — liveness and the database.
 - `POST /partner-center/webhooks` — Partner Center events (bot/http/webhooks.py, docs/webhooks.md).
 
@@ -16,11 +16,9 @@ request passes here (bench/ack.py). The other routes are Starlette's.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Protocol
-from urllib.parse import unquote_plus
+from typing import Protocol
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -32,62 +30,24 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from bot.core.delivery import stand_in_hosts
 from bot.core.services import Services
+from bot.http.slack_request import BadBody, SlackAuthenticator, check_shape, parse_slack_body
 from bot.http.webhooks import webhook_route
 
 log = logging.getLogger(__name__)
 MAX_SLACK_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is not Slack
 
 
-class BadBody(ValueError):
-    """The body is neither valid JSON nor a valid Slack form."""
-
-
-def parse_slack_body(raw: str, content_type: str | None) -> dict[str, Any]:
-    """What Bolt's parse_body means to do, without its substring test: JSON bodies (events),
-    `payload=<json>` forms (interactivity) and plain forms (slash commands)."""
-    if not raw:
-        return {}
-    if raw.startswith("{") or (content_type or "").startswith("application/json"):
-        value = _json_object(raw)
-    else:
-        params = parse_form(raw)
-        value = _json_object(params["payload"]) if params.keys() == {"payload"} else params
-    return value
-
-
-def parse_form(raw: str) -> dict[str, str]:
-    """An application/x-www-form-urlencoded body as a dict, the last value of a repeated name
-    winning: `dict(parse_qsl(raw, keep_blank_values=True))`, at a third of its cost (a slash
-    command's fields are mostly plain ids that need no unquoting)."""
-    form: dict[str, str] = {}
-    for pair in raw.split("&"):
-        if not pair:
-            continue
-        name, _, value = pair.partition("=")
-        if "%" in name or "+" in name:
-            name = unquote_plus(name)
-        if "%" in value or "+" in value:
-            value = unquote_plus(value)
-        form[name] = value
-    return form
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadBody(f"invalid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise BadBody("JSON body is not an object")
-    return value
-
-
-def bolt_request(raw: str, headers: dict[str, str], query: str = "") -> AsyncBoltRequest:
-    """A Bolt request whose body we parsed (Bolt's own parsing is bypassed, see above)."""
+def bolt_request(
+    raw: str, headers: dict[str, str], query: str = "", *, extra_hosts: frozenset[str] = frozenset()
+) -> AsyncBoltRequest:
+    """A Bolt request whose body we parsed and checked (Bolt's own parsing is bypassed, see
+    above). Only for a request already authenticated (SlackEvents)."""
     bolt_headers: dict[str, str | Sequence[str]] = dict(headers)
     req = AsyncBoltRequest(body="", query=query or None, headers=bolt_headers)
     body = parse_slack_body(raw, req.content_type)
+    check_shape(body, extra_hosts=extra_hosts)
     req.raw_body = raw
     req.body = body
     req.context = build_async_context(AsyncBoltContext({}), body)
@@ -97,13 +57,23 @@ def bolt_request(raw: str, headers: dict[str, str], query: str = "") -> AsyncBol
 class SlackEvents:
     """`POST /slack/events` as a bare ASGI endpoint: every Slack request goes through it, so it
     reads the body and writes the response itself instead of through Starlette's Request and
-    Response (bench/ack.py measures it). Bolt verifies the signature (401) and dispatches."""
+    Response (bench/ack.py measures it).
 
-    def __init__(self, app: AsyncApp) -> None:
+    Authentication first (docs/security.md): headers that cannot be a signature are refused
+    before the body is read; the body is read up to MAX_SLACK_BODY; its signature is checked
+    (401) before anything parses it. Bolt's own verification is off (bot/slack/app.py): this is
+    the one place that decides, so nothing unauthenticated reaches Bolt, a listener or the
+    error handler, and nothing about it can cause an outgoing call or a write."""
+
+    def __init__(self, app: AsyncApp, signing_secret: str) -> None:
         self.app = app
+        self.auth = SlackAuthenticator(signing_secret)
+        self.extra_hosts = stand_in_hosts(app.client.base_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        if not self.auth.headers_look_signed(headers):
+            return await _plain(send, 401, "invalid or missing Slack signature")
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_SLACK_BODY:
             return await _plain(send, 413, "request body too large")
@@ -119,12 +89,17 @@ class SlackEvents:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
+        data = b"".join(chunks)
+        if not self.auth.authentic(headers, data):
+            log.info("refused an unsigned or stale request to /slack/events (401)")
+            return await _plain(send, 401, "invalid or missing Slack signature")
         try:
-            raw = b"".join(chunks).decode("utf-8")
+            raw = data.decode("utf-8")
         except UnicodeDecodeError:
             return await _plain(send, 400, "request body is not UTF-8")
         try:
-            bolt_req = bolt_request(raw, headers, scope.get("query_string", b"").decode("latin-1"))
+            query = scope.get("query_string", b"").decode("latin-1")
+            bolt_req = bolt_request(raw, headers, query, extra_hosts=self.extra_hosts)
         except BadBody as exc:
             return await _plain(send, 400, f"malformed request body: {exc}")
         response = await self.app.async_dispatch(bolt_req)
@@ -181,6 +156,7 @@ def build_web_app(
     app: AsyncApp,
     services: Services,
     *,
+    signing_secret: str,
     webhooks: Route | None = None,
     background: Sequence[Background] = (),
     decision_process: bool = False,
@@ -190,7 +166,7 @@ def build_web_app(
     shutdown (uvicorn's lifespan; servers run with `lifespan="off"` start none).
     `decision_process`: a child process writes the decision log (`mcbot serve`)."""
 
-    slack_events = SlackEvents(app)
+    slack_events = SlackEvents(app, signing_secret)
 
     async def healthz(_: Request) -> Response:
         try:

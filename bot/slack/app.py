@@ -31,6 +31,10 @@ def build_app(settings: SlackSettings, services: Services) -> AsyncApp:
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         client=client,
         process_before_response=True,
+        # Signatures are checked before Bolt sees a request, in one place
+        # (bot/http/slack_request.py, used by bot/http/asgi.py's SlackEvents); Socket Mode
+        # needs none (its connection is authenticated with the app-level token).
+        request_verification_enabled=False,
         logger=logging.getLogger("bot.bolt"),
     )
     register_error_handler(app, services)

@@ -110,10 +110,18 @@ class BotHarness:
         self.services = Services.from_url(self.database_url, **self.services_options)
         app = build_app(settings, self.services)
         if not (self.outbox or self.signer is not None):
-            self._server = ServerThread(build_web_app(app, self.services))
+            self._server = ServerThread(
+                build_web_app(app, self.services, signing_secret=self.signing_secret)
+            )
         else:
             webhooks, background = self._notifications()
-            web = build_web_app(app, self.services, webhooks=webhooks, background=background)
+            web = build_web_app(
+                app,
+                self.services,
+                signing_secret=self.signing_secret,
+                webhooks=webhooks,
+                background=background,
+            )
             self._server = ServerThread(web, lifespan="on" if self.outbox else "off")
         self._server.start()
         return self
