@@ -1,7 +1,8 @@
 """`POST /partner-center/webhooks`: Partner Center's event deliveries (docs/webhooks.md).
 
 The request path does only this, and answers fast:
-1. read the body, refusing more than `PC_WEBHOOK_MAX_BODY` bytes (413);
+1. read the body, refusing more than `PC_WEBHOOK_MAX_BODY` bytes (413), whether declared in
+   Content-Length or sent chunked: never more than that is buffered;
 2. verify the signature (`WebhookVerifier`): refused → its status (401; 503 when the failure is
    ours, e.g. the certificate could not be downloaded: Partner Center retries), nothing stored;
 3. parse the event (`parse_event`): malformed → 400;
@@ -52,9 +53,9 @@ def webhook_route(
             log.warning("webhook refused: body of %s bytes is too large", declared)
             return PlainTextResponse("request body too large", status_code=413)
         started = time.perf_counter()
-        body = await request.body()
-        if len(body) > max_body:
-            log.warning("webhook refused: body of %s bytes is too large", len(body))
+        body = await _read_at_most(request, max_body)
+        if body is None:
+            log.warning("webhook refused: body of more than %s bytes", max_body)
             return PlainTextResponse("request body too large", status_code=413)
         try:
             await verifier.verify(request.headers, body)
@@ -99,3 +100,16 @@ def webhook_route(
         return JSONResponse({"status": "accepted", "event": stored})
 
     return Route(WEBHOOK_PATH, partner_center_webhook, methods=["POST"])
+
+
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as more than `limit` bytes arrived (declared or chunked: an
+    unauthenticated sender cannot make us buffer more than the limit)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -113,3 +113,45 @@ def test_the_answer_is_fast(bot: BotHarness) -> None:
     assert statistics.median(timings) < 0.1
     assert max(timings) < 0.5
     assert stored_events(bot) == len(seeded)
+
+
+def _send_chunked(url: str, path: str, total: int, headers: dict[str, str]) -> tuple[int, bytes]:
+    """POST `total` bytes chunked (no Content-Length) on a raw socket, stopping as soon as the
+    server answers or hangs up: how many bytes went out, and the start of the answer."""
+    import select
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    sock.sendall(head.encode())
+    chunk = b"x" * 65536
+    frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+    sent = 0
+    answer = b""
+    try:
+        while sent < total:
+            readable, _, _ = select.select([sock], [], [], 0)
+            if readable:
+                break
+            sock.sendall(frame)
+            sent += len(chunk)
+        answer = sock.recv(200)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+    return sent, answer
+
+
+def test_an_unauthenticated_chunked_body_is_refused_at_the_limit(bot: BotHarness) -> None:
+    """No Content-Length to refuse it early: the server stops reading at PC_WEBHOOK_MAX_BODY
+    (64 KiB by default) instead of buffering 64 MB."""
+    sent, answer = _send_chunked(
+        bot.url, "/partner-center/webhooks", 64 * 1024 * 1024, {"Content-Type": "application/json"}
+    )
+    assert answer.startswith(b"HTTP/1.1 413")
+    assert sent < 16 * 1024 * 1024  # socket buffers hold a few MB at most; 64 MB were offered
+    assert stored_events(bot) == 0
