@@ -253,3 +253,55 @@ def test_with_graph_the_relationship_is_requested_then_approved(
     wait_until(lambda: drained(bot))
     with bot.services.sessions() as session:
         assert get_invitation(session, invitation_id).state.value == "delegated_admin_granted"
+
+
+def test_another_organization_cannot_take_an_unmatched_acceptance(
+    make_bot: Callable[..., BotHarness],
+) -> None:
+    """The select is offered to the partner the event was addressed to (PARTNER_ORG_KEY); a
+    provider of another team that sends the same action with its own invitation is refused,
+    and the rightful link still works afterwards."""
+    from bot.core.store.models import InboxEvent
+    from bot.core.ui.metadata import LinkChoice
+
+    bot = make_bot(settings=fast_settings(partner_org_key="bench-00"))
+    seeded = tk.seed(bot.services.sessions, bot.slack, orgs=2, per_org=2)
+    assert bot.webhook(tk.acceptance(TENANT)).status_code == 200
+    posted = bot.slack.wait_for("chat.postMessage", delivered=True)[0]
+    picker = next(b for b in posted.params["blocks"] if b["type"] == "actions")["elements"][0]
+    event_id = json.loads(picker["options"][0]["value"])["e"]
+    with bot.services.sessions() as session:
+        own = {
+            inv.id for inv in seeded if get_invitation(session, inv.id).provider.key == "bench-00"
+        }
+    theirs = next(inv for inv in seeded if inv.id not in own)
+    bot.slack.reset()
+
+    def pick(value: str, user: str, team: str, channel: str) -> None:
+        payload = block_actions_payload(
+            "link_acceptance",
+            value,
+            user_id=user,
+            team_id=team,
+            channel_id=channel,
+            block_id="unm_link",
+            action_type="static_select",
+            response_url=bot.slack.response_url(),
+        )
+        assert bot.interact(payload).status_code == 200
+
+    pick(LinkChoice(e=event_id, i=theirs.id).dump(), "U0OTHER001", "T0BENC001", "C0BENC001")
+    notice = bot.slack.wait_for("response_url")[0].params
+    assert "sent to another organization" in notice["text"]
+    with bot.services.sessions() as session:
+        assert get_invitation(session, theirs.id).state.value == "created"
+        assert session.get(InboxEvent, event_id).outcome == "unmatched"  # type: ignore[union-attr]
+
+    rightful = next(iter(own))
+    pick(LinkChoice(e=event_id, i=rightful).dump(), "U0LINKER1", "T0BENC000", "C0BENC000")
+
+    def accepted() -> bool:
+        with bot.services.sessions() as session:
+            return get_invitation(session, rightful).state.value == "accepted"
+
+    wait_until(accepted)

@@ -27,7 +27,7 @@ class Victim:
         hits: list[str] = []
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 hits.append(self.path)
                 self.send_response(200)
                 self.end_headers()

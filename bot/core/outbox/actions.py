@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.invitations import InvitationProblem
 from bot.core.language import team_language
+from bot.core.outbox.inbox import self_org_id
 from bot.core.outbox.notify import change_effects, event_snapshot
 from bot.core.outbox.queue import Effect, enqueue
 from bot.core.partner_center.errors import InvalidRequest, PartnerCenterError
@@ -58,6 +59,10 @@ async def link_acceptance(
         event = session.get(InboxEvent, choice.e)
         if event is None:
             raise InvitationProblem("link_stale")
+        # The event was offered to one organization (plan_event: the partner this deployment
+        # runs for); only its people may link it, whatever invitation they choose.
+        if org.id != self_org_id(session, services.notify.partner_org_key):
+            raise InvitationProblem("link_not_yours")
         claimed = cast(
             CursorResult[Any],
             session.execute(

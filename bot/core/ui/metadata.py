@@ -4,13 +4,16 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from policy import Facts
 
 T = TypeVar("T", bound=BaseModel)
+#: a database id or version: what a BIGINT holds (a larger one is tampered with, and refused
+#: here instead of overflowing in the database driver)
+DbInt = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
 class MetadataError(ValueError):
@@ -52,8 +55,8 @@ class InvitationButton(_Meta):
     """A button on an invitation message: which invitation, at which version (a click on an
     outdated message is refused as a conflict instead of undoing someone else's change)."""
 
-    i: int
-    v: int
+    i: DbInt
+    v: DbInt
 
 
 class InviteContext(_Meta):
@@ -69,8 +72,8 @@ class GdapContext(_Meta):
     """Carried by the modal where a provider records a GDAP relationship it created in Partner
     Center (no Microsoft Graph here): the invitation and version clicked, and where."""
 
-    i: int
-    v: int
+    i: DbInt
+    v: DbInt
     channel_id: str | None = None
 
 
@@ -79,8 +82,8 @@ class LinkChoice(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    e: int
-    i: int
+    e: DbInt
+    i: DbInt
 
     def dump(self) -> str:
         return self.model_dump_json()

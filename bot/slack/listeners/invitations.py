@@ -142,6 +142,9 @@ def register(app: AsyncApp, services: Services) -> None:
                     surfaces.notice_message("not_in_directory", lang=lang, team=team_id),
                 )
                 return
+            if not who.providers:  # not a reseller (any more): the button is out of date
+                await reply(client, body, surfaces.notice_message("stale_button", lang=lang))
+                return
             await client.views_open(
                 trigger_id=body["trigger_id"],
                 view=surfaces.request_modal(
