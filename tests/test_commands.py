@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.ui.commands import AssessCommand, HelpCommand, InviteCommand, UsageError, parse
+from bot.core.ui.commands import (
+    AssessCommand,
+    HelpCommand,
+    InviteCommand,
+    StatusCommand,
+    UsageError,
+    parse,
+)
 from policy import Cloud, Kind, Role, Source, Subscription
 
 
@@ -55,3 +62,15 @@ def test_facts_take_the_directory_role_unless_the_command_names_one() -> None:
     named = parse("assess ea:license as provider")
     assert isinstance(named, AssessCommand)
     assert named.facts(Role.direct).role == Role.indirect_provider
+
+
+@pytest.mark.parametrize("text", ["status a\x00b", "invite Contoso\x07", "assess ea:license\x1b"])
+def test_control_characters_are_a_usage_error(text: str) -> None:
+    """A NUL would reach the database (PostgreSQL refuses it in text): refused at the parse."""
+    with pytest.raises(UsageError) as caught:
+        parse(text)
+    assert caught.value.code == "control_character"
+
+
+def test_tabs_and_newlines_are_text() -> None:
+    assert parse("status Contoso\tLtd") == StatusCommand(customer="Contoso Ltd")

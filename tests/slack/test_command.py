@@ -148,3 +148,9 @@ def test_decisions_are_logged(bot: BotHarness) -> None:
 
 def test_healthz(bot: BotHarness) -> None:
     assert bot.http.get(f"{bot.url}/healthz").json() == {"status": "ok", "database": "ok"}
+
+
+def test_a_nul_in_a_command_gets_a_usage_error_not_a_database_error(bot: BotHarness) -> None:
+    message = ack_json(bot.command("status a\x00b"))
+    assert "control character" in message["text"]
+    assert bot.slack.calls("chat.postEphemeral") == []

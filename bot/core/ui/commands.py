@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from functools import lru_cache
 from typing import Literal
 
@@ -104,6 +105,11 @@ class UsageError(ValueError):
         super().__init__(f"{code}: {params}")
 
 
+#: control characters (tab, newline and carriage return aside): nothing a person types, and a
+#: NUL is refused by PostgreSQL's text columns
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _norm(token: str) -> str:
     return token.strip().lower().replace("-", "_")
 
@@ -112,6 +118,8 @@ def _norm(token: str) -> str:
 def parse(text: str) -> Command:
     """The command in `text`, or UsageError. Memoized (commands are frozen, so sharing them is
     safe): every `/multichannel` passes here, mostly with the same few texts (bench/ack.py)."""
+    if CONTROL_CHARACTERS.search(text):
+        raise UsageError("control_character")
     tokens = text.split()
     if not tokens:
         return HelpCommand()

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.core.ui.commands import CONTROL_CHARACTERS
 from policy import Cloud, Facts, Kind, Role, Source, Subscription
 from policy.links import LinkInputError, normalize_tenant_id
 
@@ -79,7 +80,9 @@ def read_assess_form(values: dict[str, Any]) -> AssessForm:
     customer = None
     if isinstance(raw_customer, str) and raw_customer != "":
         customer = " ".join(raw_customer.split())
-        if not customer:
+        if CONTROL_CHARACTERS.search(customer):
+            errors["customer"] = "control_character"
+        elif not customer:
             errors["customer"] = "blank"
         elif len(customer) > CUSTOMER_MAX:
             errors["customer"] = "too_long"
@@ -119,7 +122,9 @@ def read_invite_form(
     errors: dict[str, str] = {}
     raw = _element(values, "customer").get("value")
     customer = " ".join(raw.split()) if isinstance(raw, str) else ""
-    if not customer:
+    if CONTROL_CHARACTERS.search(customer):
+        errors["customer"] = "control_character"
+    elif not customer:
         errors["customer"] = "blank"
     elif len(customer) > CUSTOMER_MAX:
         errors["customer"] = "too_long"
