@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError
@@ -467,14 +468,18 @@ async def admin_overview(services: Services, team_id: str, user_id: str) -> dict
 
 
 async def maintenance_loop(services: Services, client: AsyncWebClient, interval: float) -> None:
-    """Expire old invitations every `interval` seconds, for as long as the server runs."""
+    """Expire old invitations (and forget old modals) every `interval` seconds, for as long as
+    the server runs."""
     import asyncio
+
+    from bot.core.modals import prune
 
     while True:
         try:
             count = await expire(services, client)
             if count:
                 log.info("expired %d invitation(s)", count)
+            await services.run(partial(prune, now=services.clock()))
         except (SlackApiError, OSError, StoreError) as exc:
             log.warning("invitation maintenance failed, will retry: %s", exc)
         await asyncio.sleep(interval)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.ui.metadata import InviteContext
 from bot.testkit.harness import BotHarness, ack_json
 from bot.testkit.payloads import (
     block_actions_payload,
@@ -56,6 +55,31 @@ def request_form(
     }
 
 
+def open_modal(bot: BotHarness, callback: str, *, team: str, user: str) -> dict[str, Any]:
+    """Have the bot open `callback` for this user the way a person would: `invite` for the
+    create-invitation modal; `invite`, then "Ask my provider", for the request modal."""
+    if callback == "invite_modal":
+        bot.command("invite", team_id=team, user_id=user)
+    elif callback == "request_modal":
+        refusal = ack_json(bot.command("invite", team_id=team, user_id=user))
+        click(bot, refusal, "ask_provider_for_invitation", team=team, user=user)
+    else:
+        raise ValueError(f"open {callback} through its own flow")
+    return opened_view(bot, callback, user=user)
+
+
+_submitted: set[str] = set()
+
+
+def opened_view(bot: BotHarness, callback: str, *, user: str) -> dict[str, Any]:
+    """The view the bot last opened with `callback` (as views.open answered it)."""
+    for call in reversed(bot.slack.calls("views.open")):
+        view = call.response.get("view") if call.response else None
+        if view and view.get("callback_id") == callback:
+            return dict(view)
+    raise AssertionError(f"the bot opened no {callback}")
+
+
 def submit(
     bot: BotHarness,
     callback: str,
@@ -63,14 +87,30 @@ def submit(
     *,
     team: str,
     user: str,
-    channel: str | None = "C0ASKHERE1",
 ) -> dict[str, Any]:
-    metadata = InviteContext(channel_id=channel).dump()
-    response = bot.interact(
-        view_submission_payload(callback, values, metadata, user_id=user, team_id=team)
+    """Submit the modal the bot opened with `callback`, with its view id and metadata as Slack
+    sends them back (the bot keeps the modal's context server-side under that id). When no such
+    modal is open and unsubmitted, it is opened first, as a person would."""
+    try:
+        view = opened_view(bot, callback, user=user)
+    except AssertionError:
+        view = None
+    if view is None or view["id"] in _submitted:
+        view = open_modal(bot, callback, team=team, user=user)
+    payload = view_submission_payload(
+        callback,
+        values,
+        view.get("private_metadata", ""),
+        user_id=user,
+        team_id=team,
+        view_id=view["id"],
     )
+    response = bot.interact(payload)
     assert response.status_code == 200
-    return ack_json(response)
+    answer = ack_json(response)
+    if answer.get("response_action") != "errors":
+        _submitted.add(view["id"])
+    return answer
 
 
 def click(

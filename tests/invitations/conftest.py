@@ -19,6 +19,6 @@ def bot() -> Iterator[BotHarness]:
     with BotHarness() as harness:
         with harness.services.sessions.begin() as session:
             import_directory(session, read_directory_file(DIRECTORY))
-        for channel in ("C0PROVNOTIF", "C0RESNOTIF", "C0NWNOTIF", "C0ADATUMNOT", "C0ASKHERE1"):
+        for channel in ("C0PROVNOTIF", "C0RESNOTIF", "C0NWNOTIF", "C0ADATUMNOT", "C0MCDESK01"):
             harness.slack.set_channel(channel, name=channel.lower())
         yield harness

@@ -44,7 +44,7 @@ def test_direct_partner_creates_an_invitation(bot: BotHarness) -> None:
         )
         == {}
     )
-    message = latest(bot, "C0ASKHERE1")
+    message = latest(bot, "C0MCDESK01")
     text = json.dumps(message["blocks"])
     assert "created" in state_of(message)
     assert (
@@ -68,7 +68,7 @@ def test_provider_creates_for_a_reseller_and_sends_it(bot: BotHarness) -> None:
         team=PROVIDER_TEAM,
         user=PROVIDER_USER,
     )
-    message = latest(bot, "C0ASKHERE1")
+    message = latest(bot, "C0MCDESK01")
     text = json.dumps(message["blocks"])
     assert "invType=IndirectResellerRelationship" in text
     assert (
@@ -77,14 +77,14 @@ def test_provider_creates_for_a_reseller_and_sends_it(bot: BotHarness) -> None:
     assert buttons(message) == ["inv_send_reseller", "inv_sent_customer", "inv_cancel"]
 
     click(bot, message, "inv_send_reseller", team=PROVIDER_TEAM, user=PROVIDER_USER)
-    assert "sent" in state_of(latest(bot, "C0ASKHERE1"))  # updated in place
+    assert "sent" in state_of(latest(bot, "C0MCDESK01"))  # updated in place
     reseller_copy = latest(bot, "C0RESNOTIF")
     assert "sent" in state_of(reseller_copy)
     assert buttons(reseller_copy) == ["inv_sent_customer"]  # the reseller may only forward
     # the reseller forwards it to the customer; both copies follow
     click(bot, reseller_copy, "inv_sent_customer", team=RESELLER_TEAM, user=RESELLER_USER)
     updates = bot.slack.calls("chat.update")
-    assert {c.params["channel"] for c in updates} >= {"C0ASKHERE1", "C0RESNOTIF"}
+    assert {c.params["channel"] for c in updates} >= {"C0MCDESK01", "C0RESNOTIF"}
 
 
 def test_reseller_asks_provider_creates_in_one_step(bot: BotHarness) -> None:
@@ -108,11 +108,11 @@ def test_reseller_asks_provider_creates_in_one_step(bot: BotHarness) -> None:
     provider_msg = latest(bot, "C0PROVNOTIF")
     assert "requested" in state_of(provider_msg)
     assert buttons(provider_msg) == ["inv_fulfil", "inv_decline"]
-    reseller_msg = latest(bot, "C0ASKHERE1")
+    reseller_msg = latest(bot, "C0MCDESK01")
     assert buttons(reseller_msg) == ["inv_cancel"]
 
     click(bot, provider_msg, "inv_fulfil", team=PROVIDER_TEAM, user=PROVIDER_USER)
-    provider_msg, reseller_msg = latest(bot, "C0PROVNOTIF"), latest(bot, "C0ASKHERE1")
+    provider_msg, reseller_msg = latest(bot, "C0PROVNOTIF"), latest(bot, "C0MCDESK01")
     for message in (provider_msg, reseller_msg):
         assert "sent" in state_of(message)
         assert "IndirectResellerRelationship" in json.dumps(message["blocks"])
@@ -122,13 +122,13 @@ def test_reseller_asks_provider_creates_in_one_step(bot: BotHarness) -> None:
 def test_two_clicks_at_once_one_wins(bot: BotHarness) -> None:
     bot.command("invite", team_id=PROVIDER_TEAM, user_id=PROVIDER_USER)
     submit(bot, "invite_modal", invite_form(), team=PROVIDER_TEAM, user=PROVIDER_USER)
-    stale = latest(bot, "C0ASKHERE1")
+    stale = latest(bot, "C0MCDESK01")
     click(bot, stale, "inv_sent_customer", team=PROVIDER_TEAM, user=PROVIDER_USER)
     # a second person clicks Cancel on the message as it was before the first click
     click(bot, stale, "inv_cancel", team=PROVIDER_TEAM, user="U0OTHERUSER")
     notice = bot.slack.calls("response_url")[-1].params
     assert "Someone changed this invitation just before you" in notice["text"]
-    assert "sent" in state_of(latest(bot, "C0ASKHERE1"))
+    assert "sent" in state_of(latest(bot, "C0MCDESK01"))
 
 
 def test_impossible_and_foreign_moves_are_refused(bot: BotHarness) -> None:
@@ -140,7 +140,7 @@ def test_impossible_and_foreign_moves_are_refused(bot: BotHarness) -> None:
         team=PROVIDER_TEAM,
         user=PROVIDER_USER,
     )
-    message = latest(bot, "C0ASKHERE1")
+    message = latest(bot, "C0MCDESK01")
     # another organization's user clicks the provider's Cancel button
     click(bot, message, "inv_cancel", team="T0NORTHWIND", user="U0NWUSER01")
     assert "cannot find that invitation" in bot.slack.calls("response_url")[-1].params["text"]
@@ -148,7 +148,7 @@ def test_impossible_and_foreign_moves_are_refused(bot: BotHarness) -> None:
     click(bot, message, "inv_cancel", team=RESELLER_TEAM, user=RESELLER_USER)
     assert "cannot do that" in bot.slack.calls("response_url")[-1].params["text"]
     click(bot, message, "inv_cancel", team=PROVIDER_TEAM, user=PROVIDER_USER)
-    cancelled = latest(bot, "C0ASKHERE1")
+    cancelled = latest(bot, "C0MCDESK01")
     assert "cancelled" in state_of(cancelled) and buttons(cancelled) == []
     # cancelling again (an old copy of the message) is refused clearly
     click(bot, message, "inv_cancel", team=PROVIDER_TEAM, user=PROVIDER_USER)
@@ -206,6 +206,7 @@ def test_admin_is_for_admins_only(bot: BotHarness) -> None:
 
 
 def test_invalid_invite_form_gets_errors_on_the_right_blocks(bot: BotHarness) -> None:
+    bot.command("invite", team_id=PROVIDER_TEAM, user_id=PROVIDER_USER)
     answer = submit(
         bot,
         "invite_modal",
@@ -237,7 +238,7 @@ def test_expired_invitations_update_their_message(bot: BotHarness) -> None:
     later = replace(bot.services, clock=lambda: utc_now() + timedelta(days=31))
     client = AsyncWebClient(token="xoxb-test-token", base_url=bot.slack.base_url)
     assert asyncio.run(invitations.expire(later, client)) == 1
-    expired = latest(bot, "C0ASKHERE1")
+    expired = latest(bot, "C0MCDESK01")
     assert "expired" in state_of(expired) and buttons(expired) == []
     assert asyncio.run(invitations.expire(later, client)) == 0
 
@@ -264,3 +265,28 @@ def test_decision_buttons_start_the_invitation(bot: BotHarness) -> None:
         "contoso-dist",
         "northwind-dist",
     }
+
+
+def test_a_replayed_submission_creates_one_invitation(bot: BotHarness) -> None:
+    """The same signed view_submission three times: acted on once; the user is told the
+    form was submitted already."""
+    from bot.core.store.models import Invitation
+    from bot.testkit.flows import open_modal
+    from bot.testkit.payloads import view_submission_payload
+
+    view = open_modal(bot, "invite_modal", team=PROVIDER_TEAM, user=PROVIDER_USER)
+    payload = view_submission_payload(
+        "invite_modal",
+        invite_form("Replayed Ltd", reseller="fabrikam"),
+        view.get("private_metadata", ""),
+        user_id=PROVIDER_USER,
+        team_id=PROVIDER_TEAM,
+        view_id=view["id"],
+    )
+    for _ in range(3):
+        assert bot.interact(payload).status_code == 200
+    notices = bot.slack.wait_for("chat.postEphemeral", count=2)
+    assert all("submitted already" in c.params["text"] for c in notices[-2:])
+    with bot.services.sessions() as session:
+        made = session.query(Invitation).filter_by(customer_name="Replayed Ltd").count()
+    assert made == 1

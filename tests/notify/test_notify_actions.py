@@ -151,10 +151,10 @@ def click_request(bot: BotHarness, blocks: list[dict[str, Any]]) -> None:
     assert bot.interact(payload).status_code == 200
 
 
-def submit_relationship(bot: BotHarness, metadata: str, typed: str) -> Any:
+def submit_relationship(bot: BotHarness, metadata: str, typed: str, view_id: str) -> Any:
     values = {"relationship": {"relationship": text_input(typed)}}
     payload = view_submission_payload(
-        "gdap_modal", values, metadata, user_id="U0PROVUSER", team_id="T0PROVIDER"
+        "gdap_modal", values, metadata, user_id="U0PROVUSER", team_id="T0PROVIDER", view_id=view_id
     )
     response = bot.interact(payload)
     assert response.status_code == 200
@@ -166,7 +166,8 @@ def test_without_graph_the_provider_records_the_relationship_it_created(
 ) -> None:
     invitation_id, ref, reply = accept(bot)
     click_request(bot, reply["blocks"])
-    modal = bot.slack.wait_for("views.open")[0].params["view"]
+    opened = bot.slack.wait_for("views.open")[0]
+    modal, view_id = opened.params["view"], opened.response["view"]["id"]
     assert modal["callback_id"] == "gdap_modal"
     shown = json.dumps(modal["blocks"])
     assert "request a granular admin relationship (GDAP)" in shown
@@ -175,15 +176,19 @@ def test_without_graph_the_provider_records_the_relationship_it_created(
         assert get_invitation(session, invitation_id).state.value == "accepted"  # not yet
 
     for typed in ("", "rel id with spaces", "<!channel>", "x" * 101):
-        answer = submit_relationship(bot, modal["private_metadata"], typed)
+        answer = submit_relationship(bot, modal["private_metadata"], typed, view_id)
         assert answer["response_action"] == "errors"
         assert "letters, digits and '-'" in answer["errors"]["relationship"]
-    assert submit_relationship(bot, "{forged", "rel-1")["response_action"] == "errors"
+    # a view the bot never opened has no context, whatever metadata it carries
+    assert (
+        submit_relationship(bot, modal["private_metadata"], "rel-1", "V0NEVER")["response_action"]
+        == "errors"
+    )
     with bot.services.sessions() as session:
         assert get_invitation(session, invitation_id).state.value == "accepted"
 
     relationship = "0f6b3f4a-2c1d-4e5f-9a8b-7c6d5e4f3a2b-1e2d3c4b-5a69-4788-9900-aabbccddeeff"
-    assert submit_relationship(bot, modal["private_metadata"], f" {relationship} ") == {}
+    assert submit_relationship(bot, modal["private_metadata"], f" {relationship} ", view_id) == {}
     posts = bot.slack.wait_for("chat.postMessage", count=3, delivered=True)
     thread = next(c.params for c in posts if c.params.get("thread_ts"))
     assert f"granularAdminRelationships/{relationship}" in json.dumps(thread["blocks"])
@@ -199,10 +204,10 @@ def test_without_graph_the_provider_records_the_relationship_it_created(
     assert told["user"] == "U0PROVUSER" and told["channel"] == "C0PROVNOTIF"
     assert "Delegated admin requested for Fabrikam IT" in told["text"]
 
-    # the same modal submitted again: refused (the invitation moved on), nothing changes
-    assert submit_relationship(bot, modal["private_metadata"], "rel-2") == {}
+    # the same modal submitted again: acted on once already, nothing changes
+    assert submit_relationship(bot, modal["private_metadata"], "rel-2", view_id) == {}
     told = bot.slack.wait_for("chat.postEphemeral", count=2)[1].params
-    assert "delegated admin requested" in told["text"]
+    assert "submitted already" in told["text"]
     with bot.services.sessions() as session:
         assert get_invitation(session, invitation_id).gdap_relationship_id == relationship
 

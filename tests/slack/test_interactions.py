@@ -46,15 +46,36 @@ def form(
     }
 
 
-def submit(bot: BotHarness, values: dict[str, Any], metadata: str) -> dict[str, Any]:
-    response = bot.interact(view_submission_payload("assess_modal", values, metadata))
+def open_assess(
+    bot: BotHarness, *, channel_id: str = "C0ASKED001", response_url: str | None = None
+) -> dict[str, Any]:
+    """`/multichannel assess` with no facts: the bot opens the form (and remembers where)."""
+    bot.command("assess", channel_id=channel_id, response_url=response_url)
+    call = [c for c in bot.slack.calls("views.open") if c.response][-1]
+    return dict(call.response["view"])
+
+
+def submit(
+    bot: BotHarness,
+    values: dict[str, Any],
+    metadata: str | None = None,
+    *,
+    view: dict[str, Any] | None = None,
+    user_id: str | None = None,
+) -> dict[str, Any]:
+    """Submit the assess form the bot opened (opened now when `view` is None), sending back
+    `metadata` as its private_metadata (default: what the bot put there)."""
+    view = view or open_assess(bot, response_url=bot.slack.response_url())
+    sent = view.get("private_metadata", "") if metadata is None else metadata
+    extra = {"user_id": user_id} if user_id else {}
+    payload = view_submission_payload("assess_modal", values, sent, view_id=view["id"], **extra)
+    response = bot.interact(payload)
     assert response.status_code == 200
     return ack_json(response)
 
 
 def test_modal_submission_posts_the_decision_where_it_was_asked(bot: BotHarness) -> None:
-    metadata = AssessOrigin(channel_id="C0ASKED001", response_url=bot.slack.response_url()).dump()
-    assert submit(bot, form(subs=["ea:license", "csp_partner:usage"]), metadata) == {}
+    assert submit(bot, form(subs=["ea:license", "csp_partner:usage"])) == {}
     posted = bot.slack.wait_for("response_url")[0].params
     assert posted["response_type"] == "ephemeral"
     shown = json.dumps([b for b in posted["blocks"] if b["type"] != "actions"])
@@ -63,8 +84,12 @@ def test_modal_submission_posts_the_decision_where_it_was_asked(bot: BotHarness)
     assert "<!channel>" not in shown
 
 
-def test_modal_submission_without_a_channel_answers_in_a_dm(bot: BotHarness) -> None:
-    assert submit(bot, form(), AssessOrigin().dump()) == {}
+def test_a_modal_the_bot_did_not_open_for_this_user_answers_in_a_dm(bot: BotHarness) -> None:
+    """Its context is the server's, kept for the user it was opened for: another user's
+    submission of the same view gets no channel and no response_url from it."""
+    view = open_assess(bot, response_url=bot.slack.response_url())
+    bot.slack.reset()
+    assert submit(bot, form(), view=view, user_id="U0SOMEONE2") == {}
     bot.slack.wait_for("conversations.open")
     message = bot.slack.wait_for("chat.postMessage")[0].params
     assert message["channel"].startswith("D")
@@ -81,9 +106,12 @@ def test_modal_validation_errors_go_to_the_right_block(bot: BotHarness) -> None:
     assert bot.slack.calls("chat.postMessage") == []
 
 
-def test_a_forged_private_metadata_falls_back_to_a_dm(bot: BotHarness) -> None:
-    assert submit(bot, form(), '{"channel_id": 5, "evil": true}') == {}
-    assert bot.slack.wait_for("chat.postMessage")
+def test_a_forged_private_metadata_is_ignored(bot: BotHarness) -> None:
+    """The answer goes where the modal was opened, whatever the submission's metadata says."""
+    forged = AssessOrigin(channel_id="C0ELSEWHERE", response_url="https://hooks.slack.com/x/1/2")
+    assert submit(bot, form(), forged.dump()) == {}
+    posted = bot.slack.wait_for("response_url")
+    assert posted and bot.slack.calls("chat.postEphemeral") == []
 
 
 def test_share_in_channel_posts_the_decision_visibly(bot: BotHarness) -> None:

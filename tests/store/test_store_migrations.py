@@ -25,6 +25,7 @@ TABLES = {
     "organization_admins",
     "reseller_providers",
     "invitations",
+    "modal_views",
     "invitation_messages",
     "audit_events",
     "decision_records",

@@ -314,6 +314,21 @@ class HomeViewer(Base):
     opened_at: Mapped[datetime]
 
 
+class ModalView(Base):
+    """A modal the bot opened (bot/core/modals.py): its context is kept here, not trusted from
+    the submission's private_metadata, and its first submission is the only one acted on."""
+
+    __tablename__ = "modal_views"
+
+    view_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    callback_id: Mapped[str] = mapped_column(String(64))
+    context: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(index=True)
+    submitted_at: Mapped[datetime | None]
+
+
 class InboxEvent(Base):
     """A verified Partner Center webhook delivery, stored on the request path and processed
     by the outbox worker. `dedupe_key` is UNIQUE: Partner Center's retries of one delivery

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.modals import open_modal
 from bot.core.services import Services
 from bot.core.ui import surfaces
 from bot.core.ui.metadata import AssessOrigin, DecisionRef, MetadataError, load
@@ -26,9 +27,13 @@ def register(app: AsyncApp, services: Services) -> None:
             channel_id=(body.get("channel") or {}).get("id"), response_url=body.get("response_url")
         )
         role = await services.role_for(team_id)
-        await client.views_open(
+        await open_modal(
+            services,
+            client,
             trigger_id=body["trigger_id"],
             view=surfaces.assess_modal(origin=origin, role=role, lang=lang),
+            team_id=team_id,
+            user_id=user_id,
         )
 
     @app.action("share_decision")

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.modals import open_modal
 from bot.core.services import Services
 from bot.core.ui import surfaces
 from bot.core.ui.commands import (
@@ -79,9 +80,13 @@ def register(app: AsyncApp, services: Services) -> None:
             origin = AssessOrigin(
                 channel_id=command.get("channel_id"), response_url=command.get("response_url")
             )
-            await client.views_open(
+            await open_modal(
+                services,
+                client,
                 trigger_id=command["trigger_id"],
                 view=surfaces.assess_modal(origin=origin, role=role, lang=lang),
+                team_id=team_id or "",
+                user_id=user_id,
             )
             return None
 

@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.delivery import tell_user
+from bot.core.modals import claim, open_modal, recall, release
 from bot.core.outbox.actions import (
     GdapRequest,
     link_acceptance,
@@ -59,9 +60,13 @@ def register(app: AsyncApp, services: Services) -> None:
             context = GdapContext(
                 i=view.id, v=view.version, channel_id=(body.get("channel") or {}).get("id")
             )
-            await client.views_open(
+            await open_modal(
+                services,
+                client,
                 trigger_id=body["trigger_id"],
                 view=surfaces.gdap_modal(view=view, context=context, lang=lang),
+                team_id=team_id,
+                user_id=user_id,
             )
             return
         await respond(**_requested_notice(result, lang))
@@ -73,7 +78,9 @@ def register(app: AsyncApp, services: Services) -> None:
         user_id, team_id = user_and_team(body)
         lang = await services.language.for_user(client, user_id, team_id)
         try:
-            context = load(GdapContext, view.get("private_metadata"))
+            context = load(
+                GdapContext, await recall(services, view, team_id=team_id, user_id=user_id)
+            )
         except MetadataError:
             await ack(**surfaces.modal_errors({"relationship": "unknown_value"}, lang=lang))
             return
@@ -85,6 +92,14 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(**surfaces.modal_errors({"relationship": "bad_relationship"}, lang=lang))
             return
         await ack()
+        if not await claim(services, view):
+            await tell_user(
+                client,
+                surfaces.notice_message("already_submitted", lang=lang),
+                user=user_id,
+                channel=context.channel_id,
+            )
+            return
         try:
             result = await record_delegated_admin(
                 services,
@@ -95,6 +110,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 relationship_id=typed,
             )
         except USER_ERRORS as exc:
+            await release(services, view)  # nothing changed: the user may correct and resubmit
             await tell_user(
                 client, problem_notice(exc, lang), user=user_id, channel=context.channel_id
             )

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import invitations
 from bot.core.delivery import reply, tell_user
 from bot.core.invitations import InvitationProblem
+from bot.core.modals import claim, open_modal, recall, release
 from bot.core.partner_center.errors import PartnerCenterError
 from bot.core.services import Services
 from bot.core.store.errors import ConflictError, NotAllowedError, NotFoundError, TransitionError
@@ -62,6 +63,7 @@ async def open_invite_flow(
     client: AsyncWebClient,
     *,
     team_id: str | None,
+    user_id: str,
     trigger_id: str,
     context: InviteContext,
     lang: str,
@@ -73,11 +75,15 @@ async def open_invite_flow(
         return surfaces.notice_message("not_in_directory", lang=lang, team=team_id or "?")
     if who.org.role is Role.indirect_reseller:
         return surfaces.reseller_refusal(context=context, providers=who.providers, lang=lang)
-    await client.views_open(
+    await open_modal(
+        services,
+        client,
         trigger_id=trigger_id,
         view=surfaces.invite_modal(
             context=context, resellers=who.resellers, customer=context.customer, lang=lang
         ),
+        team_id=team_id or "",
+        user_id=user_id,
     )
     return None
 
@@ -97,6 +103,7 @@ async def handle_command(
                 services,
                 client,
                 team_id=team_id,
+                user_id=user_id,
                 trigger_id=payload["trigger_id"],
                 context=InviteContext(
                     customer=command.customer, channel_id=payload.get("channel_id")
@@ -145,17 +152,22 @@ def register(app: AsyncApp, services: Services) -> None:
             if not who.providers:  # not a reseller (any more): the button is out of date
                 await reply(client, body, surfaces.notice_message("stale_button", lang=lang))
                 return
-            await client.views_open(
+            await open_modal(
+                services,
+                client,
                 trigger_id=body["trigger_id"],
                 view=surfaces.request_modal(
                     context=context, providers=who.providers, customer=context.customer, lang=lang
                 ),
+                team_id=team_id,
+                user_id=body["user"]["id"],
             )
             return
         message = await open_invite_flow(
             services,
             client,
             team_id=team_id,
+            user_id=body["user"]["id"],
             trigger_id=body["trigger_id"],
             context=context,
             lang=lang,
@@ -187,6 +199,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 origin_channel=context.channel_id,
             )
         except USER_ERRORS as exc:
+            await release(services, view)  # nothing changed: the user may correct and resubmit
             await tell_user(
                 client, problem_notice(exc, lang), user=user_id, channel=context.channel_id
             )
@@ -225,6 +238,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 origin_channel=context.channel_id,
             )
         except USER_ERRORS as exc:
+            await release(services, view)  # nothing changed: the user may correct and resubmit
             await tell_user(
                 client, problem_notice(exc, lang), user=user_id, channel=context.channel_id
             )
@@ -291,15 +305,27 @@ async def _read_submission(
         await ack(**surfaces.modal_errors(invalid.errors, lang=lang))
         return None
     await ack()
-    return form, user_id, team_id, lang, _context(view)
+    context = await _context(services, view, team_id=team_id, user_id=user_id)
+    if not await claim(services, view):
+        await tell_user(
+            client,
+            surfaces.notice_message("already_submitted", lang=lang),
+            user=user_id,
+            channel=context.channel_id,
+        )
+        return None
+    return form, user_id, team_id, lang, context
 
 
 def _team(body: dict[str, Any]) -> str:
     return user_and_team(body)[1]
 
 
-def _context(view: dict[str, Any]) -> InviteContext:
+async def _context(
+    services: Services, view: dict[str, Any], *, team_id: str, user_id: str
+) -> InviteContext:
+    """What the server stored when it opened the modal (never the submitted metadata)."""
     try:
-        return load(InviteContext, view.get("private_metadata"))
+        return load(InviteContext, await recall(services, view, team_id=team_id, user_id=user_id))
     except MetadataError:
         return InviteContext()

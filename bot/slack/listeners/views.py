@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.delivery import tell_user
+from bot.core.modals import recall
 from bot.core.services import Services
 from bot.core.ui import surfaces
 from bot.core.ui.forms import FormErrors, read_assess_form
@@ -29,7 +30,9 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(**surfaces.modal_errors(invalid.errors, lang=lang))
             return
         try:
-            origin = load(AssessOrigin, view.get("private_metadata"))
+            origin = load(
+                AssessOrigin, await recall(services, view, team_id=team_id, user_id=user_id)
+            )
         except MetadataError:
             origin = AssessOrigin()  # answer in a DM instead
         await ack()
