@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_SUBSCRIPTIONS = 50  # the most subscriptions one case may list
+
 
 class Role(StrEnum):
     """The requesting partner's role in CSP."""
@@ -35,6 +37,14 @@ class Kind(StrEnum):
     usage = "usage"
 
 
+class Commerce(StrEnum):
+    """How a subscription was sold, when known: new commerce (NCE; for Azure, the Azure plan) or
+    the traditional (legacy) offers (for Azure, MS-AZR-0145P)."""
+
+    new = "new"
+    legacy = "legacy"
+
+
 class Cloud(StrEnum):
     global_ = "global"
     germany = "germany"
@@ -47,6 +57,7 @@ class Subscription(BaseModel):
 
     source: Source
     kind: Kind
+    commerce: Commerce | None = None  # unknown when not given
 
 
 class Facts(BaseModel):
@@ -57,5 +68,9 @@ class Facts(BaseModel):
 
     role: Role | None = None
     customer_is_csp_partner: bool = False
+    # the customer is a CSP partner, but the tenant to serve is not the one it transacts CSP in
+    customer_non_csp_tenant: bool = False
+    # the requesting partner may request billing ownership of direct-EA Azure subscriptions
+    ea_transfer_eligible: bool = False
     cloud: Cloud = Cloud.global_
-    subscriptions: tuple[Subscription, ...] = Field(min_length=1, max_length=50)
+    subscriptions: tuple[Subscription, ...] = Field(min_length=1, max_length=MAX_SUBSCRIPTIONS)

@@ -55,3 +55,21 @@ def test_facts_take_the_directory_role_unless_the_command_names_one() -> None:
     named = parse("assess ea:license as provider")
     assert isinstance(named, AssessCommand)
     assert named.facts(Role.direct).role == Role.indirect_provider
+
+
+def test_conflicting_roles_are_refused_not_resolved() -> None:
+    """`as reseller as direct` used to keep the last role silently (issue 14)."""
+    with pytest.raises(UsageError) as caught:
+        parse("assess ea:license as reseller as direct")
+    assert caught.value.code == "conflicting_roles"
+    assert caught.value.params["roles"] == ["indirect_reseller", "direct"]
+    same = parse("assess ea:license as reseller as indirect_reseller")
+    assert isinstance(same, AssessCommand) and same.role is Role.indirect_reseller
+
+
+def test_the_cli_takes_every_role_alias_slack_takes() -> None:
+    from bot.cli import _role
+    from bot.commands import ROLE_ALIASES
+
+    for alias, role in ROLE_ALIASES.items():
+        assert _role(alias) is role
