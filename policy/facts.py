@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 MAX_SUBSCRIPTIONS = 50  # the most subscriptions one case may list
 
@@ -58,6 +65,15 @@ class Subscription(BaseModel):
     source: Source
     kind: Kind
     commerce: Commerce | None = None  # unknown when not given
+
+    @model_serializer(mode="wrap")
+    def _without_unknown_commerce(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """An unknown commerce is left out of the JSON, so facts read as they did before the
+        field existed (logged decisions, `{"source": "ea", "kind": "license"}`)."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("commerce") is None:
+            data.pop("commerce", None)
+        return data
 
 
 class Facts(BaseModel):
