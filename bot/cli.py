@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -123,16 +124,45 @@ def _assess(args: argparse.Namespace) -> int:
     if isinstance(facts, str):
         return _fail(facts)
     edition = args.edition or default_edition()
-    decision = evaluate(facts, edition=edition)
+    if args.compare:
+        from policy.compare import compare, other_edition
+
+        comparison = compare(facts, edition, other_edition(edition))
+        decision = comparison.decision
+    else:
+        decision = evaluate(facts, edition=edition)
     if args.json:
-        sys.stdout.write(decision.to_json() + "\n")
+        text = comparison.model_dump_json(indent=2) if args.compare else decision.to_json()
+        sys.stdout.write(text + "\n")
+        return 0
+    sys.stdout.write(
+        render_text(
+            "text/decision.txt.j2",
+            decision=decision,
+            edition=get_edition(decision.policy_edition),
+            lang=args.lang,
+        )
+    )
+    if args.compare:
+        sys.stdout.write(
+            "\n" + render_text("text/compare.txt.j2", comparison=comparison, lang=args.lang)
+        )
+    return 0
+
+
+# ---------------------------------------------------------------------------- editions
+def _editions_diff(args: argparse.Namespace) -> int:
+    from policy import get_edition
+    from policy.compare import diff
+
+    old, new = get_edition(args.old), get_edition(args.new)
+    changes = diff(args.old, args.new)
+    if args.json:
+        sys.stdout.write(json.dumps([c.model_dump(mode="json") for c in changes], indent=2) + "\n")
     else:
         sys.stdout.write(
             render_text(
-                "text/decision.txt.j2",
-                decision=decision,
-                edition=get_edition(decision.policy_edition),
-                lang=args.lang,
+                "text/editions_diff.txt.j2", old=old, new=new, changes=changes, lang=args.lang
             )
         )
     return 0
@@ -265,8 +295,28 @@ def _add_policy_commands(sub: Any) -> None:
         help="the customer's cloud (default: global)",
     )
     p.add_argument("--json", action="store_true", help="print the decision as JSON")
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="also answer under the other edition (2017-03 ↔ current) and say what differs, "
+        "rule by rule",
+    )
     _add_common(p)
     p.set_defaults(func=_assess)
+
+    p = sub.add_parser(
+        "editions",
+        help="the policy editions and how they differ",
+        description="mcbot editions diff OLD NEW: every rule added, removed or changed.",
+    )
+    editions_sub = p.add_subparsers(dest="editions_command", metavar="ACTION", parser_class=_Parser)
+    editions_sub.required = True
+    d = editions_sub.add_parser("diff", help="every rule added, removed or changed")
+    d.add_argument("old", type=_edition_name, metavar="OLD")
+    d.add_argument("new", type=_edition_name, metavar="NEW")
+    d.add_argument("--json", action="store_true", help="print the changes as JSON")
+    d.add_argument("--lang", default="en", choices=["en", "es"], help="language of the text")
+    d.set_defaults(func=_editions_diff)
 
     p = sub.add_parser(
         "rules",

@@ -342,3 +342,24 @@ def test_console_script_runs_and_has_help() -> None:
     )
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
+
+
+def test_assess_compare_and_editions_diff(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["assess", "--role", "direct", "--subscription", "csp_partner:license"]
+    code, out, _ = run(capsys, *argv, "--edition", "2017-03", "--compare")
+    assert code == 0
+    assert out.startswith("NOT SUPPORTED:")
+    assert "Under edition 2026-11 this answer differs because:" in out
+    assert "Rule license-partner-transfer (2026-11)" in out
+    assert "Rule no-license-switch (2017-03)" in out
+    code, out, _ = run(capsys, *argv, "--edition", "current", "--compare", "--json")
+    data = json.loads(out)
+    assert data["decision"]["policy_edition"] == "2026-11"
+    assert data["other"]["policy_edition"] == "2017-03"
+    assert data["outcome_changed"] is True
+    code, out, _ = run(capsys, "editions", "diff", "2017-03", "current")
+    assert code == 0
+    assert "From edition 2017-03 to 2026-11" in out and "Added (" in out and "Removed (" in out
+    assert "+ ea-billing-transfer" in out
+    code, _, err = run(capsys, "editions", "diff", "2017-03", "2099-01")
+    assert code == 2 and "Traceback" not in err
