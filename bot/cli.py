@@ -229,6 +229,8 @@ def _invite_link(args: argparse.Namespace) -> int:
                 expected=exc.expected,
             )
         )
+    if args.delegated_admin and args.kind != "gdap":  # the link still works; its DAP does not
+        sys.stderr.write(_error("dap_ended") + "\n")
     sys.stdout.write(link + "\n")
     return 0
 

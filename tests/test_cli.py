@@ -312,6 +312,12 @@ def test_invite_links(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert code == 0
     assert f"partnerId={PROVIDER}&msppId=0&DAP=true" in out
+    code, out, err = run(
+        capsys, "invite-link", "reseller", "--partner-tenant-id", PROVIDER, "--delegated-admin"
+    )
+    assert "since 2023-10-09" in err and "GDAP" in err and "DAP=true" in out
+    code, out, err = run(capsys, "invite-link", "reseller", "--partner-tenant-id", PROVIDER)
+    assert err == "" and "DAP=false" in out
     code, out, _ = run(
         capsys,
         "invite-link",
