@@ -6,32 +6,40 @@
 (<Outcome.supported: 'supported'>, ['request_relationship', 'send_invitation_to_customer'])
 """
 
-from policy.codes import INVITATION_STEPS, NOTE_CODES, STEP_CODES
-from policy.decision import Citation, Decision, Note, Outcome, Step, SubscriptionDecision
+from policy.codes import INVITATION_STEPS, NOTE_CODES, STEP_CODES, TREATMENTS
+from policy.decision import Citation, Decision, Link, Note, Outcome, Step, SubscriptionDecision
 from policy.edition import (
+    CURRENT,
     DEFAULT_EDITION,
     Edition,
     EditionError,
     Rule,
     available_editions,
+    edition_names,
     get_edition,
     parse_edition,
+    resolve_edition,
 )
 from policy.engine import decide, evaluate
-from policy.facts import Cloud, Facts, Kind, Role, Source, Subscription
+from policy.facts import MAX_SUBSCRIPTIONS, Cloud, Commerce, Facts, Kind, Role, Source, Subscription
 
 __all__ = [
+    "CURRENT",
     "DEFAULT_EDITION",
     "INVITATION_STEPS",
+    "MAX_SUBSCRIPTIONS",
     "NOTE_CODES",
     "STEP_CODES",
+    "TREATMENTS",
     "Citation",
     "Cloud",
+    "Commerce",
     "Decision",
     "Edition",
     "EditionError",
     "Facts",
     "Kind",
+    "Link",
     "Note",
     "Outcome",
     "Role",
@@ -42,7 +50,9 @@ __all__ = [
     "SubscriptionDecision",
     "available_editions",
     "decide",
+    "edition_names",
     "evaluate",
     "get_edition",
     "parse_edition",
+    "resolve_edition",
 ]

@@ -7,6 +7,7 @@ broken edition fails at import in tests, never in front of a user.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -14,11 +15,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from policy.codes import NOTE_CODES, STEP_CODES
-from policy.decision import Citation, Outcome
-from policy.facts import Cloud, Kind, Role, Source
+from policy.codes import NOTE_CODES, STEP_CODES, TREATMENTS
+from policy.decision import Citation, Link, Origin, Outcome
+from policy.facts import Cloud, Commerce, Kind, Role, Source
 
-DEFAULT_EDITION = "2017-03"
+DEFAULT_EDITION = "2017-03"  # the engine's default when a caller names none (tests, library use)
+CURRENT = "current"  # the alias of the newest edition that declares it (the bot's default)
 
 
 class EditionError(ValueError):
@@ -30,6 +32,8 @@ class StepSpec(BaseModel):
 
     code: str
     params: dict[str, Any] = Field(default_factory=dict)
+    # the step is for these roles only (an unknown role gets it too, worded for any role)
+    roles: tuple[Role, ...] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -53,9 +57,24 @@ class Conditions(BaseModel):
     cloud: tuple[Cloud, ...] | None = None
     source: tuple[Source, ...] | None = None
     kind: tuple[Kind, ...] | None = None
+    commerce: tuple[Commerce | Literal["unknown"], ...] | None = None
     customer_is_csp_partner: bool | None = None
+    customer_non_csp_tenant: bool | None = None
+    ea_transfer_eligible: bool | None = None
     fired_any: tuple[str, ...] | None = None
     fired_none: tuple[str, ...] | None = None
+
+
+class RuleSource(BaseModel):
+    """The document a rule quotes, when it is not the edition's own page."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    document: str  # a repository path or page name
+    url: str
+    title: str
+    date: str
+    anchor: str = ""
 
 
 class Rule(BaseModel):
@@ -64,8 +83,17 @@ class Rule(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     scope: Literal["case", "subscription"]
     location: str
+    location_es: str = ""
     text_es: str
     text_en: str
+    text_es_origin: Origin = "source"
+    text_en_origin: Origin = "translation"
+    reading_en: str | None = None
+    reading_es: str | None = None
+    links: tuple[Link, ...] = ()
+    source: RuleSource | None = None
+    supersedes: tuple[str, ...] = ()  # ids of another edition's rules this one replaces
+    treatment: str | None = None
     when: Conditions = Conditions()
     outcome: Outcome | None = None
     case_outcome: Outcome | None = None
@@ -82,8 +110,25 @@ class Rule(BaseModel):
                 raise ValueError(f"unknown note code {note!r}; known: {', '.join(NOTE_CODES)}")
         return notes
 
+    @field_validator("treatment")
+    @classmethod
+    def _known_treatment(cls, value: str | None) -> str | None:
+        if value is not None and value not in TREATMENTS:
+            raise ValueError(f"unknown treatment {value!r}; known: {', '.join(TREATMENTS)}")
+        return value
+
+    @field_validator("text_es", "text_en", "reading_en", "reading_es")
+    @classmethod
+    def _plain_text(cls, value: str | None) -> str | None:
+        """Quotations are stored as plain text: markup is rendered, links are `links`."""
+        if value is not None and re.search(r"<[a-z/][^>]*>|\]\(|\*\*", value):
+            raise ValueError(f"markup in a quotation (store plain text, links apart): {value!r}")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
+        if (self.reading_en is None) != (self.reading_es is None):
+            raise ValueError(f"rule {self.id!r}: reading_en and reading_es go together")
         if self.outcome is Outcome.partial or self.case_outcome is Outcome.partial:
             raise ValueError("'partial' is computed, not a rule outcome")
         if self.scope == "subscription" and (self.case_outcome or self.stop):
@@ -109,6 +154,8 @@ class Edition(BaseModel):
     document: str
     anchor: str
     published: str
+    url: str | None = None
+    aliases: tuple[str, ...] = ()
     applies_to_clouds: tuple[Cloud, ...]
     step_order: tuple[str, ...]
     fallback: Fallback
@@ -133,6 +180,9 @@ class Edition(BaseModel):
                 if step.code not in self.step_order:
                     raise ValueError(f"rule {rule.id!r}: step {step.code!r} not in step_order")
             seen.add(rule.id)
+        for alias in self.aliases:
+            if re.fullmatch(r"\d{4}-\d{2}", alias):
+                raise ValueError(f"alias {alias!r} looks like an edition name")
         if self.fallback.rule not in seen:
             raise ValueError(f"fallback rule {self.fallback.rule!r} is not a rule")
         if self.fallback.step not in self.step_order:
@@ -146,13 +196,23 @@ class Edition(BaseModel):
         raise KeyError(rule_id)
 
     def citation(self, rule: Rule) -> Citation:
+        src = rule.source
         return Citation(
             edition=self.edition,
-            document=self.document,
-            anchor=self.anchor,
+            document=src.document if src else self.document,
+            anchor=src.anchor if src else self.anchor,
             location=rule.location,
+            location_es=rule.location_es,
             text_es=rule.text_es,
             text_en=rule.text_en,
+            text_es_origin=rule.text_es_origin,
+            text_en_origin=rule.text_en_origin,
+            reading_en=rule.reading_en,
+            reading_es=rule.reading_es,
+            url=src.url if src else self.url,
+            title=src.title if src else self.title,
+            date=src.date if src else self.published,
+            links=rule.links,
         )
 
 
@@ -160,24 +220,59 @@ def parse_edition(text: str) -> Edition:
     """Parse and validate an edition from YAML text."""
     try:
         data = yaml.safe_load(text)
+        if isinstance(data, dict):  # `x-…` keys hold YAML anchors (shared sources), not data
+            data = {k: v for k, v in data.items() if not str(k).startswith("x-")}
         return Edition.model_validate(data)
     except (yaml.YAMLError, ValueError) as exc:
         raise EditionError(str(exc)) from exc
 
 
+@cache
 def available_editions() -> list[str]:
+    """The dated names of the packaged editions, oldest first."""
     folder = resources.files("policy") / "editions"
     return sorted(
         p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
     )
 
 
+def edition_names() -> list[str]:
+    """Every name `--edition` accepts: the dated names, then the aliases."""
+    return [*available_editions(), *aliases()]
+
+
 @cache
-def get_edition(name: str = DEFAULT_EDITION) -> Edition:
-    """The named edition, loaded once. Unknown name → EditionError naming the known ones."""
-    if name not in available_editions():
+def aliases() -> dict[str, str]:
+    """alias → dated name (the newest edition that declares an alias wins)."""
+    found: dict[str, str] = {}
+    for name in available_editions():
+        for alias in _load(name).aliases:
+            found[alias] = name
+    return found
+
+
+def resolve_edition(name: str) -> str:
+    """The dated name for `name` (a dated name or an alias such as `current`); unknown →
+    EditionError naming the valid ones."""
+    name = name.strip()
+    if name in available_editions():
+        return name
+    dated = aliases().get(name)
+    if dated is None:
         raise EditionError(
-            f"unknown policy edition {name!r}; available: {', '.join(available_editions())}"
+            f"unknown policy edition {name!r}; available: {', '.join(edition_names())}"
         )
+    return dated
+
+
+@cache
+def _load(name: str) -> Edition:
     text = (resources.files("policy") / "editions" / f"{name}.yaml").read_text("utf-8")
     return parse_edition(text)
+
+
+@cache
+def get_edition(name: str = DEFAULT_EDITION) -> Edition:
+    """The named edition (a dated name or an alias), loaded once. Unknown name → EditionError
+    naming the known ones."""
+    return _load(resolve_edition(name))

@@ -16,7 +16,7 @@ from policy.decision import (
     SubscriptionDecision,
 )
 from policy.edition import DEFAULT_EDITION, Conditions, Edition, Rule, get_edition
-from policy.facts import Facts, Subscription
+from policy.facts import Facts, Role, Subscription
 from policy.ids import new_decision_id
 
 
@@ -40,11 +40,19 @@ class _Trace:
     notes: list[tuple[Rule, str]] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)
 
-    def fire(self, rule: Rule, outcome: Outcome | None) -> None:
+    treatment: str | None = None
+
+    def fire(self, rule: Rule, outcome: Outcome | None, role: Role | None) -> None:
         self.rules.append(rule.id)
         if outcome is not None:
             self.outcomes.append(outcome)
-        self.steps.extend((rule, s.code, dict(s.params)) for s in rule.steps)
+        if rule.treatment is not None:
+            self.treatment = rule.treatment
+        self.steps.extend(
+            (rule, s.code, dict(s.params))
+            for s in rule.steps
+            if s.roles is None or role is None or role in s.roles
+        )
         self.notes.extend((rule, n) for n in rule.notes)
 
 
@@ -62,10 +70,22 @@ def _check(cond: Conditions, facts: Facts, sub: Subscription | None, fired: list
         and facts.customer_is_csp_partner is not cond.customer_is_csp_partner
     ):
         return _Truth.no
+    if (
+        cond.customer_non_csp_tenant is not None
+        and facts.customer_non_csp_tenant is not cond.customer_non_csp_tenant
+    ):
+        return _Truth.no
+    if (
+        cond.ea_transfer_eligible is not None
+        and facts.ea_transfer_eligible is not cond.ea_transfer_eligible
+    ):
+        return _Truth.no
     if sub is not None:
         if cond.source is not None and sub.source not in cond.source:
             return _Truth.no
         if cond.kind is not None and sub.kind not in cond.kind:
+            return _Truth.no
+        if cond.commerce is not None and (sub.commerce or "unknown") not in cond.commerce:
             return _Truth.no
     if cond.fired_any is not None and not set(cond.fired_any) & set(fired):
         return _Truth.no
@@ -79,7 +99,7 @@ def _run(rules: list[Rule], facts: Facts, sub: Subscription | None) -> _Trace:
     for rule in rules:
         truth = _check(rule.when, facts, sub, trace.rules)
         if truth is _Truth.yes:
-            trace.fire(rule, rule.outcome)
+            trace.fire(rule, rule.outcome, facts.role)
         elif truth is _Truth.unknown and rule.when.role is not None:
             trace.missing.add("role")
     return trace
@@ -156,22 +176,27 @@ def _decide_named(facts: Facts, edition: str) -> Decision:
 def _decide(facts: Facts, ed: Edition, decision_id: str) -> Decision:
     compiled = _compile(ed)
     case_rules, sub_rules, citations = compiled.case_rules, compiled.sub_rules, compiled.citations
+    order = compiled.order
 
     case = _Trace()
     stopped = False
     for rule in case_rules:
         if _check(rule.when, facts, None, case.rules) is _Truth.yes:
-            case.fire(rule, rule.case_outcome)  # a case trace's outcomes are forced outcomes
-            stopped = stopped or rule.stop
+            case.fire(rule, rule.case_outcome, facts.role)  # forced outcomes
+            if rule.stop:  # nothing after it applies: no later case rule, no subscription rule
+                stopped = True
+                break
 
-    # (rule, code, params) → subscription indexes, in first-seen order
-    step_subs: dict[tuple[str, str, str], tuple[Rule, str, dict[str, Any], list[int]]] = {}
+    # (code, params) → (first rule that gave it, code, params, subscription indexes): a step
+    # two rules ask for (a relationship needed for a license and for an Azure transfer) is one
+    # step, cited by the first rule that asked for it
+    step_subs: dict[tuple[str, str], tuple[Rule, str, dict[str, Any], list[int]]] = {}
     notes: dict[tuple[str, str], Note] = {}
     missing: set[str] = set()
     sub_decisions: list[SubscriptionDecision] = []
 
     def add_step(rule: Rule, code: str, params: dict[str, Any], index: int | None) -> None:
-        key = (rule.id, code, repr(sorted(params.items())))
+        key = (code, repr(sorted(params.items())))
         entry = step_subs.setdefault(key, (rule, code, params, []))
         if index is not None and index not in entry[3]:
             entry[3].append(index)
@@ -190,6 +215,7 @@ def _decide(facts: Facts, ed: Edition, decision_id: str) -> Decision:
             trace = _Trace(rules=list(case.rules))
             trace.outcomes = [r.outcome for r in map(ed.rule, case.rules) if r.outcome]
             trace.steps = list(case.steps)
+            trace.treatment = None
         else:
             trace = _run(sub_rules, facts, sub)
             if not trace.outcomes:  # nothing decided this subscription: the page does not say
@@ -203,18 +229,21 @@ def _decide(facts: Facts, ed: Edition, decision_id: str) -> Decision:
             add_step(rule, code, params, index)
         for rule, code in trace.notes:
             add_note(rule, code)
+        outcome = max(trace.outcomes, key=lambda o: _SEVERITY[o])
+        codes = sorted(dict.fromkeys(code for _, code, _ in trace.steps), key=order.__getitem__)
         sub_decisions.append(
             SubscriptionDecision(
                 index=index,
                 source=sub.source,
                 kind=sub.kind,
-                outcome=max(trace.outcomes, key=lambda o: _SEVERITY[o]),
-                steps=tuple(dict.fromkeys(code for _, code, _ in trace.steps)),
+                commerce=sub.commerce,
+                outcome=outcome,
+                steps=tuple(codes),
                 rules=tuple(trace.rules),
+                treatment=trace.treatment if outcome is not Outcome.needs_review else None,
             )
         )
 
-    order = compiled.order
     entries = sorted(step_subs.values(), key=lambda e: (order[e[1]], e[3][0] if e[3] else -1))
     steps = tuple(
         Step(

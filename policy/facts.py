@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
+
+MAX_SUBSCRIPTIONS = 50  # the most subscriptions one case may list
 
 
 class Role(StrEnum):
@@ -35,6 +44,14 @@ class Kind(StrEnum):
     usage = "usage"
 
 
+class Commerce(StrEnum):
+    """How a subscription was sold, when known: new commerce (NCE; for Azure, the Azure plan) or
+    the traditional (legacy) offers (for Azure, MS-AZR-0145P)."""
+
+    new = "new"
+    legacy = "legacy"
+
+
 class Cloud(StrEnum):
     global_ = "global"
     germany = "germany"
@@ -47,6 +64,16 @@ class Subscription(BaseModel):
 
     source: Source
     kind: Kind
+    commerce: Commerce | None = None  # unknown when not given
+
+    @model_serializer(mode="wrap")
+    def _without_unknown_commerce(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """An unknown commerce is left out of the JSON, so facts read as they did before the
+        field existed (logged decisions, `{"source": "ea", "kind": "license"}`)."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("commerce") is None:
+            data.pop("commerce", None)
+        return data
 
 
 class Facts(BaseModel):
@@ -57,5 +84,9 @@ class Facts(BaseModel):
 
     role: Role | None = None
     customer_is_csp_partner: bool = False
+    # the customer is a CSP partner, but the tenant to serve is not the one it transacts CSP in
+    customer_non_csp_tenant: bool = False
+    # the requesting partner may request billing ownership of direct-EA Azure subscriptions
+    ea_transfer_eligible: bool = False
     cloud: Cloud = Cloud.global_
-    subscriptions: tuple[Subscription, ...] = Field(min_length=1, max_length=50)
+    subscriptions: tuple[Subscription, ...] = Field(min_length=1, max_length=MAX_SUBSCRIPTIONS)

@@ -74,3 +74,21 @@ def test_control_characters_are_a_usage_error(text: str) -> None:
 
 def test_tabs_and_newlines_are_text() -> None:
     assert parse("status Contoso\tLtd") == StatusCommand(customer="Contoso Ltd")
+
+
+def test_conflicting_roles_are_refused_not_resolved() -> None:
+    """`as reseller as direct` used to keep the last role silently (issue 14)."""
+    with pytest.raises(UsageError) as caught:
+        parse("assess ea:license as reseller as direct")
+    assert caught.value.code == "conflicting_roles"
+    assert caught.value.params["roles"] == ["indirect_reseller", "direct"]
+    same = parse("assess ea:license as reseller as indirect_reseller")
+    assert isinstance(same, AssessCommand) and same.role is Role.indirect_reseller
+
+
+def test_the_cli_takes_every_role_alias_slack_takes() -> None:
+    from bot.cli.main import _role
+    from bot.core.ui.commands import ROLE_ALIASES
+
+    for alias, role in ROLE_ALIASES.items():
+        assert _role(alias) is role

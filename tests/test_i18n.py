@@ -710,7 +710,11 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 
 @cache
 def seed_text() -> str:
-    return re.sub(r"\s+", " ", SEED.read_text(encoding="utf-8"))
+    """The seed page as text: its markup (tags, [text](page.md) links) is not part of a
+    quotation (F13), so it is rendered before comparing."""
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", SEED.read_text(encoding="utf-8"))
+    text = re.sub(r"<[^>]+>", " ", text)
+    return re.sub(r"\s+", " ", text)
 
 
 def assert_from_seed(quote: str) -> None:
@@ -753,9 +757,13 @@ def assert_from_seed(quote: str) -> None:
         ),
     ],
 )
+@pytest.mark.parametrize("edition", ["2017-03", "2026-11"])
 def test_cli_assess_in_spanish(
-    capsys: pytest.CaptureFixture[str], argv: list[str], headline: str | None
+    capsys: pytest.CaptureFixture[str], argv: list[str], headline: str | None, edition: str
 ) -> None:
+    argv = [*argv, "--edition", edition]
+    if edition != "2017-03" and "china" not in argv:
+        headline = None  # today's answers differ (C.4); the headline is 2017-03's
     out_es = cli(capsys, "assess", *argv, "--lang", "es")
     out_en = cli(capsys, "assess", *argv)
     assert out_es != out_en
@@ -775,7 +783,10 @@ def test_cli_assess_in_spanish(
         assert f'"{citation["text_es"]}"' in out_es
         assert citation["text_en"] not in out_es
         assert f"Regla {step['rule']} · " in out_es
-        assert_from_seed(citation["text_es"])
+        if citation["text_es_origin"] == "translation":  # said, never passed off as a quote
+            assert f'"{citation["text_es"]}" (traducción)' in out_es
+        elif edition == "2017-03" and citation["document"] == "partner-center/multichannel.md":
+            assert_from_seed(citation["text_es"])
 
 
 def test_cli_assess_reseller_quotes_the_reseller_rule(capsys: pytest.CaptureFixture[str]) -> None:
@@ -788,6 +799,8 @@ def test_cli_assess_reseller_quotes_the_reseller_rule(capsys: pytest.CaptureFixt
         "ea:license",
         "--lang",
         "es",
+        "--edition",
+        "2017-03",
     )
     assert "Pide la invitación a tu proveedor indirecto" in out
     assert (
@@ -797,17 +810,18 @@ def test_cli_assess_reseller_quotes_the_reseller_rule(capsys: pytest.CaptureFixt
 
 
 def test_cli_rules_in_spanish(capsys: pytest.CaptureFixture[str]) -> None:
-    out_es = cli(capsys, "rules", "--lang", "es")
-    out_en = cli(capsys, "rules")
+    out_es = cli(capsys, "rules", "--lang", "es", "--edition", "2017-03")
+    out_en = cli(capsys, "rules", "--edition", "2017-03")
     assert out_es.startswith("Edición de las reglas 2017-03:")
     assert "Fuente:" in out_es and "Se aplica a las nubes:" in out_es
     assert "Policy edition" not in out_es and "Applies to clouds" not in out_es
     assert "  pasos:" in out_es and "  steps:" not in out_es
-    for rule in get_edition().rules:
+    for rule in get_edition("2017-03").rules:
         assert f'"{rule.text_es}"' in out_es
         assert f'"{rule.text_es}"' not in out_en
         assert f'"{rule.text_en}"' not in out_es
-        assert_from_seed(rule.text_es)
+        if rule.source is None:  # the others quote the pages the seed links
+            assert_from_seed(rule.text_es)
 
 
 # ---------------------------------------------------------------------------- normalize

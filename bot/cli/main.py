@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -26,55 +27,144 @@ def _fail(text: str) -> int:
 
 
 # ---------------------------------------------------------------------------- assess
-def _subscription(value: str) -> Any:
-    from policy import Kind, Source, Subscription
+def _error(error: str, **params: Any) -> str:
+    return render_text("text/errors.txt.j2", error=error, **params).strip()
 
-    source, sep, kind = value.strip().lower().partition(":")
+
+def _subscription(value: str) -> Any:
+    from policy import Commerce, Kind, Source, Subscription
+
+    source, sep, rest = value.strip().lower().partition(":")
+    kind, _, commerce = rest.partition(":")
     if not sep:
         raise argparse.ArgumentTypeError(
-            render_text(
-                "text/errors.txt.j2",
-                error="bad_subscription_format",
+            _error(
+                "bad_subscription_format",
                 value=value,
                 sources=[s.value for s in Source],
                 kinds=[k.value for k in Kind],
-            ).strip()
+                commerces=[c.value for c in Commerce],
+            )
         )
     if source not in Source.__members__:
         raise argparse.ArgumentTypeError(
-            render_text(
-                "text/errors.txt.j2",
-                error="bad_source",
-                value=source,
-                valid=[s.value for s in Source],
-            ).strip()
+            _error("bad_source", value=source, valid=[s.value for s in Source])
         )
     if kind not in {k.value for k in Kind}:
         raise argparse.ArgumentTypeError(
-            render_text(
-                "text/errors.txt.j2",
-                error="bad_kind",
-                value=kind,
-                valid=[k.value for k in Kind],
-            ).strip()
+            _error("bad_kind", value=kind, valid=[k.value for k in Kind])
         )
-    return Subscription(source=Source(source), kind=Kind(kind))
+    if commerce and commerce not in {c.value for c in Commerce}:
+        raise argparse.ArgumentTypeError(
+            _error("bad_commerce", value=commerce, valid=[c.value for c in Commerce])
+        )
+    return Subscription(
+        source=Source(source), kind=Kind(kind), commerce=Commerce(commerce) if commerce else None
+    )
 
 
-def _assess(args: argparse.Namespace) -> int:
-    from policy import Facts, evaluate
+def _role(value: str) -> Any:
+    """A role, by any name Slack's `as ROLE` accepts (bot/core/ui/commands.py ROLE_ALIASES)."""
+    from bot.core.ui.commands import ROLE_ALIASES
 
-    facts = Facts(
-        role=args.role,
+    role = ROLE_ALIASES.get(value.strip().lower().replace("-", "_"))
+    if role is None:
+        raise argparse.ArgumentTypeError(
+            _error("bad_choice", what="role", value=value, valid=list(ROLE_ALIASES))
+        )
+    return role
+
+
+def _edition_name(value: str) -> str:
+    from policy import EditionError, edition_names, resolve_edition
+
+    try:
+        resolve_edition(value)
+    except EditionError:
+        raise argparse.ArgumentTypeError(
+            _error("bad_choice", what="edition", value=value, valid=edition_names())
+        ) from None
+    return value.strip()
+
+
+def default_edition() -> str:
+    """The edition used when none is named: the POLICY_EDITION setting (default `current`)."""
+    from bot.core.settings import PolicySettings
+
+    return PolicySettings().policy_edition
+
+
+def _facts(args: argparse.Namespace) -> Any:
+    """The facts of `mcbot assess`, or a message (str) saying what is wrong with them."""
+    from policy import MAX_SUBSCRIPTIONS, Facts
+
+    roles = list(dict.fromkeys(args.role))
+    if len(roles) > 1:
+        return _error("conflicting_roles", roles=[r.value for r in roles])
+    if len(args.subscription) > MAX_SUBSCRIPTIONS:
+        return _error(
+            "too_many_subscriptions", limit=MAX_SUBSCRIPTIONS, count=len(args.subscription)
+        )
+    if args.customer_non_csp_tenant and not args.customer_is_csp_partner:
+        return _error("non_csp_tenant_needs_csp_partner")
+    return Facts(
+        role=roles[0],
         customer_is_csp_partner=args.customer_is_csp_partner,
+        customer_non_csp_tenant=args.customer_non_csp_tenant,
+        ea_transfer_eligible=args.ea_transfer_eligible,
         cloud=args.cloud,
         subscriptions=tuple(args.subscription),
     )
-    decision = evaluate(facts, edition=args.edition)
-    if args.json:
-        sys.stdout.write(decision.to_json() + "\n")
+
+
+def _assess(args: argparse.Namespace) -> int:
+    from policy import evaluate, get_edition
+
+    facts = _facts(args)
+    if isinstance(facts, str):
+        return _fail(facts)
+    edition = args.edition or default_edition()
+    if args.compare:
+        from policy.compare import compare, other_edition
+
+        comparison = compare(facts, edition, other_edition(edition))
+        decision = comparison.decision
     else:
-        sys.stdout.write(render_text("text/decision.txt.j2", decision=decision, lang=args.lang))
+        decision = evaluate(facts, edition=edition)
+    if args.json:
+        text = comparison.model_dump_json(indent=2) if args.compare else decision.to_json()
+        sys.stdout.write(text + "\n")
+        return 0
+    sys.stdout.write(
+        render_text(
+            "text/decision.txt.j2",
+            decision=decision,
+            edition=get_edition(decision.policy_edition),
+            lang=args.lang,
+        )
+    )
+    if args.compare:
+        sys.stdout.write(
+            "\n" + render_text("text/compare.txt.j2", comparison=comparison, lang=args.lang)
+        )
+    return 0
+
+
+# ---------------------------------------------------------------------------- editions
+def _editions_diff(args: argparse.Namespace) -> int:
+    from policy import get_edition
+    from policy.compare import diff
+
+    old, new = get_edition(args.old), get_edition(args.new)
+    changes = diff(args.old, args.new)
+    if args.json:
+        sys.stdout.write(json.dumps([c.model_dump(mode="json") for c in changes], indent=2) + "\n")
+    else:
+        sys.stdout.write(
+            render_text(
+                "text/editions_diff.txt.j2", old=old, new=new, changes=changes, lang=args.lang
+            )
+        )
     return 0
 
 
@@ -82,7 +172,7 @@ def _assess(args: argparse.Namespace) -> int:
 def _rules(args: argparse.Namespace) -> int:
     from policy import get_edition
 
-    edition = get_edition(args.edition)
+    edition = get_edition(args.edition or default_edition())
     if args.json:
         sys.stdout.write(edition.model_dump_json(indent=2) + "\n")
     else:
@@ -139,13 +229,16 @@ def _invite_link(args: argparse.Namespace) -> int:
                 expected=exc.expected,
             )
         )
+    if args.delegated_admin and args.kind != "gdap":  # the link still works; its DAP does not
+        sys.stderr.write(_error("dap_ended") + "\n")
     sys.stdout.write(link + "\n")
     return 0
 
 
 # ---------------------------------------------------------------------------- parser
 def _add_policy_commands(sub: Any) -> None:
-    from policy import DEFAULT_EDITION, Cloud, Kind, Role, Source, available_editions
+    from bot.core.ui.commands import ROLE_ALIASES
+    from policy import MAX_SUBSCRIPTIONS, Cloud, Commerce, Kind, Source
 
     p = sub.add_parser(
         "assess",
@@ -156,28 +249,46 @@ def _add_policy_commands(sub: Any) -> None:
         + ", ".join(s.value for s in Source)
         + ". Kinds: "
         + ", ".join(k.value for k in Kind)
+        + ". Commerce: "
+        + ", ".join(c.value for c in Commerce)
         + ". Example: mcbot assess --role indirect_reseller --subscription ea:license "
         "--subscription csp_partner:usage",
     )
     p.add_argument(
         "--role",
         required=True,
-        choices=[r.value for r in Role],
-        help="your role in CSP: direct (direct-bill partner), indirect_provider, indirect_reseller",
+        action="append",
+        type=_role,
+        metavar="ROLE",
+        help="your role in CSP: direct (direct-bill partner), indirect_provider, "
+        "indirect_reseller; Slack's names work too: " + ", ".join(ROLE_ALIASES),
     )
     p.add_argument(
         "--subscription",
         action="append",
         type=_subscription,
         required=True,
-        metavar="SOURCE:KIND",
-        help="a customer subscription: where it was bought and whether it is license- or "
-        "usage-based (repeat for several)",
+        metavar="SOURCE:KIND[:COMMERCE]",
+        help="a customer subscription: where it was bought, whether it is license- or "
+        "usage-based and, optionally, new (new commerce / Azure plan) or legacy (traditional "
+        f"offers / MS-AZR-0145P) (repeat for several, at most {MAX_SUBSCRIPTIONS})",
     )
     p.add_argument(
         "--customer-is-csp-partner",
         action="store_true",
         help="the customer is itself a CSP partner",
+    )
+    p.add_argument(
+        "--customer-non-csp-tenant",
+        action="store_true",
+        help="with --customer-is-csp-partner: the tenant to serve is not the one the customer "
+        "uses for CSP transactions",
+    )
+    p.add_argument(
+        "--ea-transfer-eligible",
+        action="store_true",
+        help="you may request billing ownership of direct-EA Azure subscriptions "
+        "(e.g. Azure Expert MSP)",
     )
     p.add_argument(
         "--cloud",
@@ -186,8 +297,28 @@ def _add_policy_commands(sub: Any) -> None:
         help="the customer's cloud (default: global)",
     )
     p.add_argument("--json", action="store_true", help="print the decision as JSON")
-    _add_common(p, available_editions(), DEFAULT_EDITION)
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="also answer under the other edition (2017-03 ↔ current) and say what differs, "
+        "rule by rule",
+    )
+    _add_common(p)
     p.set_defaults(func=_assess)
+
+    p = sub.add_parser(
+        "editions",
+        help="the policy editions and how they differ",
+        description="mcbot editions diff OLD NEW: every rule added, removed or changed.",
+    )
+    editions_sub = p.add_subparsers(dest="editions_command", metavar="ACTION", parser_class=_Parser)
+    editions_sub.required = True
+    d = editions_sub.add_parser("diff", help="every rule added, removed or changed")
+    d.add_argument("old", type=_edition_name, metavar="OLD")
+    d.add_argument("new", type=_edition_name, metavar="NEW")
+    d.add_argument("--json", action="store_true", help="print the changes as JSON")
+    d.add_argument("--lang", default="en", choices=["en", "es"], help="language of the text")
+    d.set_defaults(func=_editions_diff)
 
     p = sub.add_parser(
         "rules",
@@ -195,7 +326,7 @@ def _add_policy_commands(sub: Any) -> None:
         description="List every rule of a policy edition with its id, citation and effect.",
     )
     p.add_argument("--json", action="store_true", help="print the edition as JSON")
-    _add_common(p, available_editions(), DEFAULT_EDITION)
+    _add_common(p)
     p.set_defaults(func=_rules)
 
     p = sub.add_parser(
@@ -226,9 +357,15 @@ def _add_policy_commands(sub: Any) -> None:
     p.set_defaults(func=_invite_link)
 
 
-def _add_common(p: argparse.ArgumentParser, editions: list[str], default: str) -> None:
+def _add_common(p: argparse.ArgumentParser) -> None:
+    from policy import edition_names
+
     p.add_argument(
-        "--edition", default=default, choices=editions, help=f"policy edition (default {default})"
+        "--edition",
+        type=_edition_name,
+        metavar="EDITION",
+        help=f"policy edition: {', '.join(edition_names())} (default: the POLICY_EDITION "
+        "setting, itself `current` by default)",
     )
     p.add_argument("--lang", default="en", choices=["en", "es"], help="language of the text output")
 

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
 from bot.core.partner_center.settings import PartnerCenterSettings
-from bot.core.settings import BotSettings, DatabaseSettings, SlackSettings
+from bot.core.settings import BotSettings, DatabaseSettings, PolicySettings, SlackSettings
 
 GROUPS: list[tuple[str, type[BaseSettings], str]] = [
     ("Slack", SlackSettings, "Needed by `mcbot serve`. `mcbot try` needs none of them."),
@@ -21,6 +21,11 @@ GROUPS: list[tuple[str, type[BaseSettings], str]] = [
         "Used by `mcbot serve`, `mcbot db`, `mcbot partners`, `mcbot invitations`.",
     ),
     ("Invitations", BotSettings, "Used by `mcbot serve`."),
+    (
+        "Policy",
+        PolicySettings,
+        "Used by `mcbot assess`, `mcbot rules` and `mcbot serve`.",
+    ),
     (
         "Partner Center",
         PartnerCenterSettings,

@@ -29,6 +29,23 @@ class DatabaseSettings(_Base):
     )
 
 
+class PolicySettings(_Base):
+    policy_edition: str = Field(
+        default="current",
+        description="The policy edition used when none is named: a dated edition (2017-03, "
+        "2026-11) or `current` (the newest). `mcbot assess --edition` and a workspace's own "
+        "edition override it",
+    )
+
+    @field_validator("policy_edition")
+    @classmethod
+    def _known_edition(cls, value: str) -> str:
+        from policy import resolve_edition
+
+        resolve_edition(value)  # EditionError (a ValueError) names the valid ones
+        return value.strip()
+
+
 class SlackSettings(_Base):
     slack_signing_secret: SecretStr = Field(
         description="Basic Information → App Credentials → Signing Secret"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ LABELS = {
 
 
 def normalize(text: str) -> str:
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # [text](target.md) → text
     text = re.sub(r"<[^>]+>", " ", text)  # HTML tags (<strong>, <td>, <br>...)
     text = text.replace("**", " ")
     text = re.sub(r"^\s*[-*]\s+", " ", text, flags=re.M)  # list bullets
@@ -42,16 +44,22 @@ def sentences(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+def seed_rules() -> list[Any]:
+    """The rules that quote the seed page itself (the others quote pages it links, and name
+    them in `source`)."""
+    return [r for r in get_edition("2017-03").rules if r.source is None]
+
+
 def rule_quotes() -> list[str]:
     quotes = []
-    for rule in get_edition().rules:
+    for rule in seed_rules():
         quotes.extend(normalize(q) for q in rule.text_es.split("; "))
     return quotes
 
 
 def test_every_citation_quotes_the_seed() -> None:
     body = seed_body()
-    for rule in get_edition().rules:
+    for rule in seed_rules():
         for quote in rule.text_es.split("; "):
             if rule.id == "applies-to":  # a list in the page: "Se aplica a" + its items
                 assert all(part in body for part in ("Se aplica a", normalize(quote)[-30:]))
@@ -73,4 +81,15 @@ def test_every_sentence_of_the_seed_maps_to_a_rule() -> None:
 def test_applies_to_lists_both_consoles() -> None:
     body = seed_body()
     assert "Centro de partners para Microsoft Cloud Alemania" in body
-    assert get_edition().applies_to_clouds == ("global", "germany")
+    assert get_edition("2017-03").applies_to_clouds == ("global", "germany")
+
+
+def test_quotations_are_plain_text_and_links_apart() -> None:
+    """F13: the page's markup (<strong>, [text](page.md)) is not part of a quotation; the link
+    is a separate field, pointing at a page, not at a relative .md path."""
+    rules = {r.id: r for r in get_edition("2017-03").rules}
+    for rule in rules.values():
+        assert "<" not in rule.text_es and "](" not in rule.text_es, rule.id
+    link = rules["table-license"].links[0]
+    assert link.text_es in rules["table-license"].text_es
+    assert link.url.startswith("https://") and not link.url.endswith(".md")

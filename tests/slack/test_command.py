@@ -47,8 +47,9 @@ def test_assess_with_arguments_answers_in_the_acknowledgement(bot: BotHarness) -
     message = ack_json(response)
     body = texts(message)
     assert message["blocks"][0]["text"]["text"].endswith("Supported")
-    assert "1. Request a reseller relationship with the customer" in body
-    assert "Ask your indirect provider for the invitation" in body
+    # a reseller does not request the relationship itself: its provider's invitation (F7)
+    assert "1. Ask your indirect provider for the invitation" in body
+    assert "Request a reseller relationship" not in body
     assert "Rule `table-reseller-no-own-invitation`" in body
     assert "policy edition 2017-03" in body
     # no Web API call was needed to answer

@@ -156,7 +156,10 @@ def _parse_assess(args: list[str]) -> AssessCommand:
         if token == "as":
             if i + 1 >= len(args):
                 raise UsageError("missing_role")
-            role = _role(args[i + 1])
+            named = _role(args[i + 1])
+            if role is not None and named is not role:  # `as reseller as direct`: refused
+                raise UsageError("conflicting_roles", roles=[role.value, named.value])
+            role = named
             i += 2
             continue
         if token in ("cloud", "in"):

@@ -160,6 +160,7 @@ def _decision_message(
         "slack/decision.json.j2",
         lang,
         decision=decision,
+        edition=get_edition(decision.policy_edition),
         customer=customer,
         ref=ref,
         invite_ref=invite_ref,
