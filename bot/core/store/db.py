@@ -185,6 +185,27 @@ def downgrade(url: str | URL, revision: str) -> None:
     _migrate(url, revision, up=False)
 
 
+def accepts_write(engine: Engine, lock_timeout_ms: int) -> None:
+    """Raise unless the database accepts a write now: a write that is rolled back (it takes
+    SQLite's write lock briefly; a read-only file refuses it), waiting at most
+    `lock_timeout_ms` for a lock held elsewhere. `/readyz` asks this."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        try:
+            if sqlite:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={int(lock_timeout_ms)}")
+            else:
+                # A held lock reports as a lock timeout; a slow server as a statement timeout.
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+                statement_ms = int(lock_timeout_ms) + 2000
+                connection.exec_driver_sql(f"SET LOCAL statement_timeout = {statement_ms}")
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+        finally:
+            connection.rollback()
+            if sqlite and not connection.invalidated:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
 def head_revision() -> str:
     """The newest migration this code ships."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
