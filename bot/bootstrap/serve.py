@@ -13,6 +13,13 @@ from pydantic import BaseModel, ValidationError
 
 from bot.core.ui.render import render_text
 
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """A start-up failure the operator must fix: printed as one line naming the setting and
+    what to do, exit status 2, no traceback."""
+
 
 def settings_or_exit(cls: type[BaseModel], **overrides: Any) -> Any:
     """Load a settings class; on missing or malformed variables print each one with where to
@@ -36,6 +43,59 @@ def settings_or_exit(cls: type[BaseModel], **overrides: Any) -> Any:
         raise SystemExit(2) from None
 
 
+def _shown_url(database_url: str) -> str:
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
+
+
+def open_database(database_url: str, **kwargs: Any) -> Any:
+    """Services on the database (migrated, under a lock: replicas may start together); a
+    database that cannot be opened or migrated is a StartupError naming DATABASE_URL."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.core.services import Services
+    from bot.core.store.errors import StoreError
+
+    try:
+        return Services.from_url(database_url, **kwargs)
+    except (SQLAlchemyError, StoreError, OSError, ImportError) as exc:
+        text = str(exc).strip()
+        reason = text.splitlines()[0] if text else type(exc).__name__
+        raise StartupError(
+            f"DATABASE_URL={_shown_url(database_url)}: cannot open or migrate the database "
+            f"({reason}). Set DATABASE_URL to a database this process can reach and write "
+            "(docs/settings.md), and check that its server is up."
+        ) from None
+
+
+def check_slack_token(slack: Any) -> Any:
+    """`auth.test` with SLACK_BOT_TOKEN at start-up: a refused token is a StartupError; Slack
+    unreachable is a warning (/readyz then says not ready until auth.test succeeds)."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.core.readiness import check_token
+
+    client = AsyncWebClient(
+        token=slack.slack_bot_token.get_secret_value(), base_url=slack.slack_api_url, timeout=10
+    )
+    check = asyncio.run(check_token(client, timeout=15))
+    if check.refused:
+        raise StartupError(f"SLACK_BOT_TOKEN: {check.problem}. To fix: {check.fix}.")
+    if not check.ok:
+        log.warning(
+            "SLACK_BOT_TOKEN not checked: %s; starting anyway, /readyz says not ready until "
+            "auth.test succeeds (%s)",
+            check.problem,
+            check.fix,
+        )
+    return check
+
+
 def build_services(database_url: str) -> Any:
     """Services from the environment: the database (migrated), the invitation expiry, and the
     Partner Center client when its credentials are configured."""
@@ -45,7 +105,6 @@ def build_services(database_url: str) -> Any:
 
     from bot.core.partner_center.client import PartnerCenterClient
     from bot.core.partner_center.settings import PartnerCenterSettings
-    from bot.core.services import Services
     from bot.core.settings import BotSettings
 
     bot_settings = settings_or_exit(BotSettings)
@@ -54,7 +113,7 @@ def build_services(database_url: str) -> Any:
     if pc_settings.configured:
         http = httpx.AsyncClient(timeout=pc_settings.partner_center_timeout)
         partner_center = PartnerCenterClient(pc_settings, http)
-    return Services.from_url(
+    return open_database(
         database_url,
         partner_center=partner_center,
         invitation_expiry=timedelta(days=bot_settings.invitation_expiry_days),
@@ -62,13 +121,21 @@ def build_services(database_url: str) -> Any:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot.core.settings import DatabaseSettings, SlackSettings
-    from bot.slack.app import build_app
-
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    try:
+        return _start(args)
+    except StartupError as exc:
+        sys.stderr.write(f"mcbot serve: cannot start: {exc}\n")
+        return 2
+
+
+def _start(args: argparse.Namespace) -> int:
+    from bot.core.settings import DatabaseSettings, SlackSettings
+    from bot.slack.app import build_app
+
     slack = settings_or_exit(SlackSettings)
     database = settings_or_exit(DatabaseSettings)
     if args.socket_mode and slack.slack_app_token is None:
@@ -87,6 +154,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     services = build_services(database.database_url)
+    token = check_slack_token(slack)
     app = build_app(slack, services)
     from bot.bootstrap.notify import notifications
     from bot.core.settings import BotSettings
@@ -128,8 +196,18 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from bot.core.readiness import Readiness, check_database
     from bot.http.asgi import build_web_app
 
+    readiness = Readiness(services.sessions.kw["bind"], app.client)
+    readiness.record_token(token)
+    database_check = check_database(readiness.engine)
+    if not database_check.ok:
+        log.warning(
+            "%s; starting anyway, /readyz says not ready until it accepts writes (%s)",
+            database_check.problem,
+            database_check.fix,
+        )
     web = build_web_app(
         app,
         services,
@@ -137,6 +215,7 @@ def _serve(args: argparse.Namespace) -> int:
         webhooks=webhooks,
         background=background,
         decision_process=True,
+        readiness=readiness,
     )
     # What was built so far lives as long as the process: keep the cyclic garbage collector's
     # full collections from walking it again. (Under load they are rare: a run of 20,000
@@ -159,12 +238,15 @@ def register(sub: Any) -> None:
         "serve",
         help="run the Slack bot (HTTP or Socket Mode)",
         description="Run the Slack bot. HTTP mode serves POST /slack/events, "
-        "POST /partner-center/webhooks and GET /healthz on uvicorn, and runs the notification "
+        "POST /partner-center/webhooks, GET /healthz (liveness) and GET /readyz (readiness) on "
+        "uvicorn, and runs the notification "
         "worker (docs/webhooks.md); --socket-mode connects to Slack instead (development: no "
         "public URL needed). "
         "Settings come from the environment or a .env file: SLACK_SIGNING_SECRET, "
         "SLACK_BOT_TOKEN, SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL, DATABASE_URL "
-        "(see docs/settings.md). The database is migrated at start.",
+        "(see docs/settings.md). The database is migrated at start (under a lock: replicas may "
+        "start together) and the bot token is checked with auth.test; a start-up failure is one "
+        "line naming the setting to fix, exit status 2.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")

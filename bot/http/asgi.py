@@ -2,6 +2,8 @@
 
 - `POST /slack/events` — commands, interactivity and events (signature checked first: 401).
 - `GET /healthz` — liveness and the database.
+- `GET /readyz` — readiness: the database accepts a write, Slack accepts the bot token
+  (bot/core/readiness.py); 503 with what failed and what to do.
 - `POST /partner-center/webhooks` — Partner Center events (bot/http/webhooks.py, docs/webhooks.md).
 
 `POST /slack/events` is a bare ASGI endpoint (SlackEvents) in front of Bolt instead of Bolt's
@@ -31,6 +33,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from bot.core.delivery import stand_in_hosts
+from bot.core.readiness import Readiness
 from bot.core.services import Services
 from bot.http.slack_request import BadBody, SlackAuthenticator, check_shape, parse_slack_body
 from bot.http.webhooks import webhook_route
@@ -160,11 +163,13 @@ def build_web_app(
     webhooks: Route | None = None,
     background: Sequence[Background] = (),
     decision_process: bool = False,
+    readiness: Readiness | None = None,
 ) -> WebApp:
     """`webhooks`: the Partner Center route (default: `bot.http.webhooks.webhook_route` with
     settings from the environment). `background` is started at startup and stopped at
     shutdown (uvicorn's lifespan; servers run with `lifespan="off"` start none).
-    `decision_process`: a child process writes the decision log (`mcbot serve`)."""
+    `decision_process`: a child process writes the decision log (`mcbot serve`).
+    `readiness`: the checks of /readyz (default: the database, and the token of `app.client`)."""
 
     slack_events = SlackEvents(app, signing_secret)
 
@@ -175,6 +180,12 @@ def build_web_app(
             log.warning("health check: database unavailable: %s", exc)
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
+
+    ready_checks = readiness or Readiness(services.sessions.kw["bind"], app.client)
+
+    async def readyz(_: Request) -> Response:
+        ready, body = await ready_checks.check()
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -196,6 +207,7 @@ def build_web_app(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
             webhooks if webhooks is not None else webhook_route(services),
         ],
         lifespan=lifespan,

@@ -24,6 +24,8 @@ from bot.core.store.testing import (
     FakeClock,
     empty_tables,
     fresh_postgres_database,
+    make_read_only,
+    make_writable,
     postgres_unavailable,
 )
 
@@ -96,3 +98,16 @@ def partners(store: Database, clock: FakeClock, example_directory: dict[str, Any
     with store.factory() as session:
         store.orgs = {org.key: org for org in session.scalars(select(Organization))}
     return store
+
+
+@pytest.fixture
+def sqlite_file(tmp_path: Path, sqlite_template: Path) -> Path:
+    """A migrated SQLite file this machine can make read-only (else the test is skipped)."""
+    path = tmp_path / "faults.sqlite3"
+    path.write_bytes(sqlite_template.read_bytes())
+    try:
+        make_read_only(path)
+        make_writable(path)
+    except OSError as exc:
+        pytest.skip(f"cannot make a file read-only here: {exc}")
+    return path

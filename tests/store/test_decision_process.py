@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from bot.core.store import db
 from bot.core.store.decision_process import FRAME, DecisionLogProcess
 from bot.core.store.decisions import DecisionWriter, recent_decisions
-from bot.core.store.testing import Database, FakeClock
+from bot.core.store.testing import Database, FakeClock, make_read_only, make_writable
 from policy import Facts, Role, Subscription, evaluate
 
 FACTS = Facts(role=Role.direct, subscriptions=[Subscription(source="ea", kind="license")])
@@ -197,3 +197,24 @@ async def test_shutdown_while_the_child_restarts_says_what_is_lost(
     with caplog.at_level(logging.ERROR, logger="bot.core.store.decision_process"):
         await asyncio.wait_for(process.stop(timeout=1.0), 10)
     assert "7 decisions lost at shutdown" in caplog.text
+
+
+async def test_decisions_pending_on_a_read_only_file_are_written_when_it_is_writable(
+    sqlite_file: Path, clock: FakeClock
+) -> None:
+    url = f"sqlite:///{sqlite_file}"
+    writer = DecisionWriter(db.make_engine(url))
+    process = DecisionLogProcess(url)
+    make_read_only(sqlite_file)
+    try:
+        await process.start()
+        process.send(batch(writer, clock, "U0RDONLY1", 20))
+        assert not await process.flush(1.5)  # refused: the child keeps them and retries
+    finally:
+        make_writable(sqlite_file)
+    try:
+        assert await process.flush(30)  # nothing acknowledged before it was written
+    finally:
+        await process.stop()
+    assert logged(writer.engine, "U0RDONLY1") == sorted(f"c{i}" for i in range(20))
+    writer.engine.dispose()

@@ -10,7 +10,11 @@ needed. `upgrade(url)` is what `mcbot db upgrade` runs.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +22,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.store.errors import SetupError
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_READONLY = 8  # SQLite's primary result code; extended codes keep it in the low byte
+# Any constant: every `mcbot db upgrade` or `mcbot serve` of any version takes this lock.
+MIGRATION_LOCK_KEY = 0x4D43_4D49_4752  # "MCMIGR"
 _POSTGRES_ALIASES = frozenset({"postgres", "postgresql"})
 
 
@@ -54,9 +62,31 @@ def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
+def is_sqlite_readonly(error: BaseException | None) -> bool:
+    """True for SQLite's "attempt to write a readonly database" (SQLITE_READONLY and its
+    extended codes)."""
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == SQLITE_READONLY
+    return "readonly database" in str(error)
+
+
+def _on_sqlite_error(context: ExceptionContext) -> None:
+    """A connection that SQLite opened read-only stays read-only: when the database file
+    could not be opened for writing (permissions, a read-only mount), sqlite3 silently opens
+    it read-only, and the pool would keep that connection after the file is writable again
+    (every write failing until a restart). Treated as a disconnect, the pool drops it, and
+    the next connection opens the file anew."""
+    if is_sqlite_readonly(context.original_exception):
+        context.is_disconnect = True
+
+
 def make_engine(url: str | URL) -> Engine:
     """An engine for `url`. SQLite gets foreign keys, WAL (synchronous=NORMAL) and a busy
-    timeout on every connection; PostgreSQL gets pre-ping to survive a server restart."""
+    timeout on every connection, and a connection opened read-only is dropped at its first
+    refused write; PostgreSQL gets pre-ping to survive a server restart."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_file(parsed)
@@ -64,6 +94,7 @@ def make_engine(url: str | URL) -> Engine:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
         event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "handle_error", _on_sqlite_error)
         return engine
     return create_engine(parsed, pool_pre_ping=True)
 
@@ -100,28 +131,79 @@ def alembic_config(url: str | URL | None = None) -> Config:
     return config
 
 
-def upgrade(url: str | URL, revision: str = "head") -> None:
-    """Migrate the database at `url` to `revision` (default: the newest)."""
+@contextlib.contextmanager
+def _sqlite_file_lock(url: URL) -> Iterator[None]:
+    """An exclusive flock on the SQLite database file (created empty if missing) while
+    migrating: SQLite's own locks are per statement here (its DDL is not transactional
+    under Alembic), so two processes could each create the same tables. flock and SQLite's
+    POSIX record locks do not interact on Linux."""
+    path = _sqlite_file(url) if url.get_backend_name() == "sqlite" else None
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: migrate unlocked, as before
+        fcntl = None  # type: ignore[assignment]
+    if path is None or fcntl is None:
+        yield
+        return
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _lock_for_migration(connection: Connection) -> None:
+    """PostgreSQL: a transaction-level advisory lock, released when the migration's
+    transaction ends; whoever waited then finds the schema at head and does nothing."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+
+
+def _migrate(url: str | URL, revision: str, *, up: bool) -> None:
     engine = make_engine(url)
     try:
-        with engine.begin() as connection:
+        with _sqlite_file_lock(engine.url), engine.begin() as connection:
+            _lock_for_migration(connection)
             config = alembic_config(url)
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            (command.upgrade if up else command.downgrade)(config, revision)
     finally:
         engine.dispose()
+
+
+def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Migrate the database at `url` to `revision` (default: the newest). Safe to run from any
+    number of processes at once (replicas starting together): each migrates under a database
+    lock (PostgreSQL: an advisory lock; SQLite: a lock on the file), so one migrates and the
+    others then find nothing to do."""
+    _migrate(url, revision, up=True)
 
 
 def downgrade(url: str | URL, revision: str) -> None:
     """Migrate the database at `url` down to `revision` (`base`: drop everything)."""
-    engine = make_engine(url)
-    try:
-        with engine.begin() as connection:
-            config = alembic_config(url)
-            config.attributes["connection"] = connection
-            command.downgrade(config, revision)
-    finally:
-        engine.dispose()
+    _migrate(url, revision, up=False)
+
+
+def accepts_write(engine: Engine, lock_timeout_ms: int) -> None:
+    """Raise unless the database accepts a write now: a write that is rolled back (it takes
+    SQLite's write lock briefly; a read-only file refuses it), waiting at most
+    `lock_timeout_ms` for a lock held elsewhere. `/readyz` asks this."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        try:
+            if sqlite:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={int(lock_timeout_ms)}")
+            else:
+                # A held lock reports as a lock timeout; a slow server as a statement timeout.
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+                statement_ms = int(lock_timeout_ms) + 2000
+                connection.exec_driver_sql(f"SET LOCAL statement_timeout = {statement_ms}")
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+        finally:
+            connection.rollback()
+            if sqlite and not connection.invalidated:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def head_revision() -> str:

@@ -7,11 +7,16 @@ same way.
 
 from __future__ import annotations
 
+import os
+import shutil
+import stat
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 from sqlalchemy import Engine
@@ -81,3 +86,35 @@ def empty_tables(engine: Engine) -> None:
     with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
+
+
+def make_read_only(path: Path) -> None:
+    """Make a file unwritable even for root (who ignores permission bits): `chattr +i` as
+    root, else chmod a-w. Raises OSError when neither is possible here."""
+    if os.geteuid() == 0:
+        chattr = shutil.which("chattr")
+        if chattr is None:
+            raise OSError("chattr not found: cannot make a file read-only for root")
+        done = subprocess.run([chattr, "+i", str(path)], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise OSError(f"chattr +i {path}: {done.stderr.strip()}")
+        return
+    path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def make_writable(path: Path) -> None:
+    """Undo `make_read_only`."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(path)], check=True, capture_output=True)
+        return
+    path.chmod(path.stat().st_mode | stat.S_IWUSR)
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """`path` unwritable inside the block (see `make_read_only`), writable again after."""
+    make_read_only(path)
+    try:
+        yield
+    finally:
+        make_writable(path)

@@ -1,0 +1,162 @@
+"""Readiness: can this instance do its work? `GET /readyz` (bot/http/asgi.py) and `mcbot serve`'s
+start-up ask here.
+
+- The database accepts a write: `bot.core.store.db.accepts_write`, a write rolled back, with a
+  short lock timeout (a write lock held elsewhere gives "not ready" at once, not a 5 s wait;
+  a read-only SQLite file gives "not ready").
+- Slack accepts the bot token (`auth.test`; the bot serves one workspace with one token). The
+  answer is kept TOKEN_TTL seconds when it succeeded, FAILED_TTL when it did not, and refreshed
+  on demand; `mcbot serve` seeds it with its start-up check.
+
+`/healthz` stays a liveness check (the process answers); it does not ask here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+
+from bot.core.store.db import accepts_write
+
+log = logging.getLogger(__name__)
+TOKEN_TTL = 60.0
+FAILED_TTL = 5.0
+CHECK_TIMEOUT = 5.0  # seconds a check may take before it counts as failed
+DATABASE_LOCK_TIMEOUT_MS = 200
+# auth.test errors that say the token itself is refused (not that Slack is unreachable).
+REFUSED = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "not_allowed_token_type",
+        "no_permission",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One readiness check: ok, or what is wrong and what to do."""
+
+    ok: bool
+    problem: str = ""
+    fix: str = ""
+    refused: bool = False  # the token check: Slack refused the token (not just unreachable)
+
+    def as_json(self) -> dict[str, Any]:
+        if self.ok:
+            return {"ok": True}
+        return {"ok": False, "problem": self.problem, "fix": self.fix}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+async def check_token(client: AsyncWebClient, timeout: float = CHECK_TIMEOUT) -> Check:
+    """`auth.test` with the client's token."""
+    try:
+        await asyncio.wait_for(client.auth_test(), timeout)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", "")) if exc.response is not None else ""
+        if error in REFUSED:
+            return Check(
+                ok=False,
+                refused=True,
+                problem=f"Slack refused the bot token (auth.test: {error})",
+                fix="set SLACK_BOT_TOKEN to the app's Bot User OAuth Token (OAuth & "
+                "Permissions, xoxb-...); reinstall the app if it was revoked",
+            )
+        return Check(
+            ok=False,
+            problem=f"Slack answered auth.test with an error ({error or exc})",
+            fix="retry later; check https://slack-status.com and SLACK_API_URL",
+        )
+    except Exception as exc:  # unreachable, whatever the reason
+        reason = "timed out" if isinstance(exc, TimeoutError) else _first_line(exc)
+        return Check(
+            ok=False,
+            problem=f"Slack is unreachable at {client.base_url} ({reason})",
+            fix="check the network, proxies and SLACK_API_URL",
+        )
+    return Check(ok=True)
+
+
+def check_database(engine: Engine, lock_timeout_ms: int = DATABASE_LOCK_TIMEOUT_MS) -> Check:
+    """Whether the database accepts a write now (blocking: run it in a thread)."""
+    try:
+        accepts_write(engine, lock_timeout_ms)
+    except Exception as exc:  # any failure: not ready, and why
+        problem = _first_line(exc)
+        if "no such table" in problem or "does not exist" in problem:
+            fix = "run: mcbot db upgrade (DATABASE_URL)"
+        elif "locked" in problem or "lock timeout" in problem:
+            fix = "another process holds the database's write lock; wait, or end it"
+        elif "readonly" in problem or "read-only" in problem:
+            fix = "make the database file and its folder writable by the bot (DATABASE_URL)"
+        else:
+            fix = "check DATABASE_URL and that the database server is up"
+        return Check(ok=False, problem=f"the database refuses writes: {problem}", fix=fix)
+    return Check(ok=True)
+
+
+class Readiness:
+    """The checks of `GET /readyz`. `slack`: the bot's Web API client (None: no token check)."""
+
+    def __init__(self, engine: Engine, slack: AsyncWebClient | None) -> None:
+        self.engine = engine
+        self.slack = slack
+        self._token: tuple[float, Check] | None = None  # (expires, answer)
+        self._token_lock = asyncio.Lock()
+
+    def record_token(self, check: Check) -> None:
+        """Keep a token check made elsewhere (`mcbot serve`'s start-up)."""
+        ttl = TOKEN_TTL if check.ok else FAILED_TTL
+        self._token = (time.monotonic() + ttl, check)
+
+    async def token(self) -> Check:
+        """The cached `auth.test` answer, refreshed when it is stale."""
+        assert self.slack is not None
+        async with self._token_lock:  # concurrent probes share one auth.test
+            if self._token is None or self._token[0] <= time.monotonic():
+                check = await check_token(self.slack)
+                if not check.ok:
+                    log.warning("not ready: %s; %s", check.problem, check.fix)
+                self.record_token(check)
+            assert self._token is not None
+            return self._token[1]
+
+    async def database(self) -> Check:
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(check_database, self.engine), CHECK_TIMEOUT
+            )
+        except TimeoutError:
+            return Check(
+                ok=False,
+                problem=f"the database did not answer within {CHECK_TIMEOUT:.0f} s",
+                fix="check DATABASE_URL and that the database server is up",
+            )
+
+    async def check(self) -> tuple[bool, dict[str, Any]]:
+        """(ready, the JSON body of /readyz)."""
+        checks = {"database": await self.database()}
+        if self.slack is not None:
+            checks["slack_token"] = await self.token()
+        ready = all(c.ok for c in checks.values())
+        body = {
+            "status": "ready" if ready else "not ready",
+            "checks": {name: c.as_json() for name, c in checks.items()},
+        }
+        return ready, body
