@@ -3,14 +3,16 @@
 A modal's context (where it was opened, which decision, which invitation) is what the server
 knew when it opened it; it is kept in `modal_views` under Slack's view id, with the team and user
 it was opened for. The submission's `private_metadata` is not trusted: `recall` gives the stored
-context back only to the same user of the same team. `claim` makes a submission act once: Slack
-(or anyone replaying a signed submission) may deliver the same view several times; the first
-claim wins, the others are told it was done already.
+context back only to the same user of the same team. `acting_once` makes a submission act once:
+Slack (or anyone replaying a signed submission) may deliver the same view several times; the
+first one claims the view, the others raise AlreadySubmitted.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, cast
 
@@ -71,7 +73,27 @@ async def recall(services: Services, view: dict[str, Any], *, team_id: str, user
     return await services.run(read)
 
 
-async def claim(services: Services, view: dict[str, Any]) -> bool:
+class AlreadySubmitted(Exception):
+    """This view's submission was acted on already."""
+
+
+@asynccontextmanager
+async def acting_once(
+    services: Services, view: dict[str, Any], *, undo_on: tuple[type[Exception], ...]
+) -> AsyncIterator[None]:
+    """Run the body for the first submission of `view` only (a later one raises
+    AlreadySubmitted). When the body raises one of `undo_on` (errors raised before anything
+    changed), the view may be submitted again: the user corrects the form and retries."""
+    if not await _claim(services, view):
+        raise AlreadySubmitted
+    try:
+        yield
+    except undo_on:
+        await _release(services, view)
+        raise
+
+
+async def _claim(services: Services, view: dict[str, Any]) -> bool:
     """True for the first submission of this view; False when it was submitted already (an
     unknown view is claimed too: it has nothing to protect)."""
     view_id = view.get("id")
@@ -96,9 +118,8 @@ async def claim(services: Services, view: dict[str, Any]) -> bool:
     return await services.run(write)
 
 
-async def release(services: Services, view: dict[str, Any]) -> None:
-    """Undo `claim` when the submission changed nothing (the user may correct and submit
-    again)."""
+async def _release(services: Services, view: dict[str, Any]) -> None:
+    """Undo `_claim`."""
     view_id = view.get("id")
     if not isinstance(view_id, str):
         return

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.delivery import tell_user
-from bot.core.modals import claim, open_modal, recall, release
+from bot.core.modals import acting_once, open_modal, recall
 from bot.core.outbox.actions import (
     GdapRequest,
     link_acceptance,
@@ -92,25 +92,17 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(**surfaces.modal_errors({"relationship": "bad_relationship"}, lang=lang))
             return
         await ack()
-        if not await claim(services, view):
-            await tell_user(
-                client,
-                surfaces.notice_message("already_submitted", lang=lang),
-                user=user_id,
-                channel=context.channel_id,
-            )
-            return
         try:
-            result = await record_delegated_admin(
-                services,
-                invitation_id=context.i,
-                version=context.v,
-                team_id=team_id,
-                user_id=user_id,
-                relationship_id=typed,
-            )
+            async with acting_once(services, view, undo_on=USER_ERRORS):
+                result = await record_delegated_admin(
+                    services,
+                    invitation_id=context.i,
+                    version=context.v,
+                    team_id=team_id,
+                    user_id=user_id,
+                    relationship_id=typed,
+                )
         except USER_ERRORS as exc:
-            await release(services, view)  # nothing changed: the user may correct and resubmit
             await tell_user(
                 client, problem_notice(exc, lang), user=user_id, channel=context.channel_id
             )

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import invitations
 from bot.core.delivery import reply, tell_user
 from bot.core.invitations import InvitationProblem
-from bot.core.modals import claim, open_modal, recall, release
+from bot.core.modals import AlreadySubmitted, acting_once, open_modal, recall
 from bot.core.partner_center.errors import PartnerCenterError
 from bot.core.services import Services
 from bot.core.store.errors import ConflictError, NotAllowedError, NotFoundError, TransitionError
@@ -35,6 +35,8 @@ def problem_notice(exc: Exception, lang: str) -> dict[str, Any]:
     """The notice for an error a user can understand (raised by the invitations service)."""
     if isinstance(exc, InvitationProblem):
         return surfaces.notice_message(exc.code, lang=lang, **exc.params)
+    if isinstance(exc, AlreadySubmitted):
+        return surfaces.notice_message("already_submitted", lang=lang)
     if isinstance(exc, ConflictError):
         return surfaces.notice_message("conflict", lang=lang, state=exc.current_state)
     if isinstance(exc, TransitionError):
@@ -49,6 +51,7 @@ def problem_notice(exc: Exception, lang: str) -> dict[str, Any]:
 
 
 USER_ERRORS = (
+    AlreadySubmitted,
     InvitationProblem,
     ConflictError,
     TransitionError,
@@ -185,21 +188,21 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         form, user_id, team_id, lang, context = sub
         try:
-            created = await invitations.create(
-                services,
-                client,
-                team_id=team_id,
-                user_id=user_id,
-                customer=form.customer,
-                customer_domain=form.customer_domain,
-                customer_tenant_id=form.customer_tenant_id,
-                reseller_key=form.reseller_key,
-                delegated_admin=form.delegated_admin,
-                decision_id=context.decision_id,
-                origin_channel=context.channel_id,
-            )
+            async with acting_once(services, view, undo_on=USER_ERRORS):
+                created = await invitations.create(
+                    services,
+                    client,
+                    team_id=team_id,
+                    user_id=user_id,
+                    customer=form.customer,
+                    customer_domain=form.customer_domain,
+                    customer_tenant_id=form.customer_tenant_id,
+                    reseller_key=form.reseller_key,
+                    delegated_admin=form.delegated_admin,
+                    decision_id=context.decision_id,
+                    origin_channel=context.channel_id,
+                )
         except USER_ERRORS as exc:
-            await release(services, view)  # nothing changed: the user may correct and resubmit
             await tell_user(
                 client, problem_notice(exc, lang), user=user_id, channel=context.channel_id
             )
@@ -225,20 +228,20 @@ def register(app: AsyncApp, services: Services) -> None:
         form, user_id, team_id, lang, context = sub
         try:
             assert form.provider_key is not None
-            requested = await invitations.request(
-                services,
-                client,
-                team_id=team_id,
-                user_id=user_id,
-                provider_key=form.provider_key,
-                customer=form.customer,
-                customer_domain=form.customer_domain,
-                delegated_admin=form.delegated_admin,
-                decision_id=context.decision_id,
-                origin_channel=context.channel_id,
-            )
+            async with acting_once(services, view, undo_on=USER_ERRORS):
+                requested = await invitations.request(
+                    services,
+                    client,
+                    team_id=team_id,
+                    user_id=user_id,
+                    provider_key=form.provider_key,
+                    customer=form.customer,
+                    customer_domain=form.customer_domain,
+                    delegated_admin=form.delegated_admin,
+                    decision_id=context.decision_id,
+                    origin_channel=context.channel_id,
+                )
         except USER_ERRORS as exc:
-            await release(services, view)  # nothing changed: the user may correct and resubmit
             await tell_user(
                 client, problem_notice(exc, lang), user=user_id, channel=context.channel_id
             )
@@ -306,14 +309,6 @@ async def _read_submission(
         return None
     await ack()
     context = await _context(services, view, team_id=team_id, user_id=user_id)
-    if not await claim(services, view):
-        await tell_user(
-            client,
-            surfaces.notice_message("already_submitted", lang=lang),
-            user=user_id,
-            channel=context.channel_id,
-        )
-        return None
     return form, user_id, team_id, lang, context
 
 
