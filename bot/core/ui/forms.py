@@ -80,12 +80,8 @@ def read_assess_form(values: dict[str, Any]) -> AssessForm:
     customer = None
     if isinstance(raw_customer, str) and raw_customer != "":
         customer = " ".join(raw_customer.split())
-        if CONTROL_CHARACTERS.search(customer):
-            errors["customer"] = "control_character"
-        elif not customer:
-            errors["customer"] = "blank"
-        elif len(customer) > CUSTOMER_MAX:
-            errors["customer"] = "too_long"
+        if problem := _customer_problem(customer):
+            errors["customer"] = problem
 
     if errors:
         raise FormErrors(errors)
@@ -98,6 +94,17 @@ def read_assess_form(values: dict[str, Any]) -> AssessForm:
         ),
         customer=customer,
     )
+
+
+def _customer_problem(customer: str) -> str | None:
+    """The error code for a customer name (whitespace already collapsed), or None."""
+    if CONTROL_CHARACTERS.search(customer):
+        return "control_character"
+    if not customer:
+        return "blank"
+    if len(customer) > CUSTOMER_MAX:
+        return "too_long"
+    return None
 
 
 class InviteForm(BaseModel):
@@ -122,12 +129,8 @@ def read_invite_form(
     errors: dict[str, str] = {}
     raw = _element(values, "customer").get("value")
     customer = " ".join(raw.split()) if isinstance(raw, str) else ""
-    if CONTROL_CHARACTERS.search(customer):
-        errors["customer"] = "control_character"
-    elif not customer:
-        errors["customer"] = "blank"
-    elif len(customer) > CUSTOMER_MAX:
-        errors["customer"] = "too_long"
+    if problem := _customer_problem(customer):
+        errors["customer"] = problem
 
     domain = _element(values, "domain").get("value")
     domain = domain.strip().lower() if isinstance(domain, str) and domain.strip() else None
