@@ -2,18 +2,14 @@
 
     python bench/policy.py [--rounds N]
 
-The matrix is the one the completeness test enumerates (tests/policy/test_matrix.py): roles
-(and unknown) × clouds × the CSP-partner flags (with the non-CSP tenant) × EA-transfer
-eligibility × every one- and two-subscription combination (commerce given for subscriptions
-from another CSP partner). Target on the 2-core dev machine: the whole matrix of every edition
-in under one second. Prints each edition, the total, and as a baseline the cost of merely
-building the Facts objects.
+The matrix is policy/matrix.py's, the one the completeness test enumerates. Target on the
+2-core dev machine: the whole matrix of every edition in under one second. Prints each
+edition, the total, and as a baseline the cost of merely building the Facts objects.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import statistics
 import sys
 import time
@@ -23,41 +19,13 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from policy import (  # noqa: E402
-    Cloud,
-    Commerce,
-    Facts,
-    Kind,
-    Role,
-    Source,
-    Subscription,
     available_editions,
     evaluate,
     get_edition,
 )
+from policy.matrix import fact_matrix  # noqa: E402
 
 TARGET_SECONDS = 1.0
-
-
-def matrix() -> list[Facts]:
-    subs = [Subscription(source=s, kind=k) for s in Source for k in Kind] + [
-        Subscription(source=Source.csp_partner, kind=k, commerce=c) for k in Kind for c in Commerce
-    ]
-    sets = [(s,) for s in subs] + list(itertools.combinations_with_replacement(subs, 2))
-    return [
-        Facts(
-            role=role,
-            cloud=cloud,
-            customer_is_csp_partner=csp,
-            customer_non_csp_tenant=non_csp,
-            ea_transfer_eligible=eligible,
-            subscriptions=combo,
-        )
-        for role in [*Role, None]
-        for cloud in Cloud
-        for csp, non_csp in ((False, False), (True, False), (True, True))
-        for eligible in (False, True)
-        for combo in sets
-    ]
 
 
 def main() -> int:
@@ -66,14 +34,14 @@ def main() -> int:
     args = parser.parse_args()
 
     editions = {name: get_edition(name) for name in available_editions()}  # loaded once
-    facts = matrix()
+    facts = fact_matrix()
     build: list[float] = []
     per_edition: dict[str, list[float]] = {name: [] for name in editions}
     totals: list[float] = []
     cached_times: list[float] = []
     for _ in range(args.rounds):
         start = time.perf_counter()
-        matrix()
+        fact_matrix()
         build.append(time.perf_counter() - start)
         total = 0.0
         for name, edition in editions.items():

@@ -3,7 +3,6 @@ cited decision, and every rule of the edition fires for at least one combination
 
 from __future__ import annotations
 
-import itertools
 import json
 
 import pytest
@@ -12,52 +11,17 @@ from policy import (
     STEP_CODES,
     TREATMENTS,
     Cloud,
-    Commerce,
     Decision,
     Facts,
-    Kind,
     Outcome,
-    Role,
-    Source,
     Subscription,
     available_editions,
     evaluate,
     get_edition,
 )
+from policy.matrix import ROLES, SUBSCRIPTIONS, fact_matrix
 
-ROLES: list[Role | None] = [*Role, None]
-# commerce matters for subscriptions bought from another CSP partner; elsewhere it is left out
-SUBSCRIPTIONS = [Subscription(source=s, kind=k) for s in Source for k in Kind] + [
-    Subscription(source=Source.csp_partner, kind=k, commerce=c) for k in Kind for c in Commerce
-]
-# (customer_is_csp_partner, customer_non_csp_tenant)
-CSP_FLAGS = [(False, False), (True, False), (True, True)]
-
-
-def all_facts() -> list[Facts]:
-    """roles (and unknown) × clouds × CSP-partner flags × EA-transfer eligibility × one or two
-    subscriptions."""
-    subscription_sets = [(s,) for s in SUBSCRIPTIONS] + list(
-        itertools.combinations_with_replacement(SUBSCRIPTIONS, 2)
-    )
-    return [
-        Facts(
-            role=role,
-            cloud=cloud,
-            customer_is_csp_partner=csp,
-            customer_non_csp_tenant=non_csp,
-            ea_transfer_eligible=eligible,
-            subscriptions=subs,
-        )
-        for role in ROLES
-        for cloud in Cloud
-        for csp, non_csp in CSP_FLAGS
-        for eligible in (False, True)
-        for subs in subscription_sets
-    ]
-
-
-FACTS = all_facts()
+FACTS = fact_matrix()
 EDITIONS = available_editions()
 
 
