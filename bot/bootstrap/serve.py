@@ -18,7 +18,13 @@ log = logging.getLogger(__name__)
 
 class StartupError(Exception):
     """A start-up failure the operator must fix: printed as one line naming the setting and
-    what to do, exit status 2, no traceback."""
+    what to do (templates/text/startup_error.txt.j2, `code` and its parameters), exit status 2,
+    no traceback."""
+
+    def __init__(self, code: str, **params: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
 
 
 def settings_or_exit(cls: type[BaseModel], **overrides: Any) -> Any:
@@ -66,11 +72,7 @@ def open_database(database_url: str, **kwargs: Any) -> Any:
     except (SQLAlchemyError, StoreError, OSError, ImportError) as exc:
         text = str(exc).strip()
         reason = text.splitlines()[0] if text else type(exc).__name__
-        raise StartupError(
-            f"DATABASE_URL={_shown_url(database_url)}: cannot open or migrate the database "
-            f"({reason}). Set DATABASE_URL to a database this process can reach and write "
-            "(docs/settings.md), and check that its server is up."
-        ) from None
+        raise StartupError("database", url=_shown_url(database_url), reason=reason) from None
 
 
 def check_slack_token(slack: Any) -> Any:
@@ -85,7 +87,7 @@ def check_slack_token(slack: Any) -> Any:
     )
     check = asyncio.run(check_token(client, timeout=15))
     if check.refused:
-        raise StartupError(f"SLACK_BOT_TOKEN: {check.problem}. To fix: {check.fix}.")
+        raise StartupError("token", problem=check.problem, fix=check.fix)
     if not check.ok:
         log.warning(
             "SLACK_BOT_TOKEN not checked: %s; starting anyway, /readyz says not ready until "
@@ -128,7 +130,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         return _start(args)
     except StartupError as exc:
-        sys.stderr.write(f"mcbot serve: cannot start: {exc}\n")
+        line = render_text("text/startup_error.txt.j2", code=exc.code, p=exc.params)
+        sys.stderr.write(line.strip() + "\n")
         return 2
 
 
