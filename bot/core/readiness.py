@@ -4,9 +4,10 @@ start-up ask here.
 - The database accepts a write: `bot.core.store.db.accepts_write`, a write rolled back, with a
   short lock timeout (a write lock held elsewhere gives "not ready" at once, not a 5 s wait;
   a read-only SQLite file gives "not ready").
-- Slack accepts the bot token (`auth.test`; the bot serves one workspace with one token). The
-  answer is kept TOKEN_TTL seconds when it succeeded, FAILED_TTL when it did not, and refreshed
-  on demand; `mcbot serve` seeds it with its start-up check.
+- Slack accepts the bot token (`auth.test`; the bot serves one workspace with one token);
+  `mcbot serve` seeds it with its start-up check.
+Answers are kept for a while (see Readiness): /readyz is unauthenticated, so asking it often
+costs no more than asking it once per period.
 
 `/healthz` stays a liveness check (the process answers); it does not ask here.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,7 @@ from bot.core.store.db import accepts_write
 log = logging.getLogger(__name__)
 TOKEN_TTL = 60.0
 FAILED_TTL = 5.0
+DATABASE_TTL = 2.0  # seconds a database answer is kept
 CHECK_TIMEOUT = 5.0  # seconds a check may take before it counts as failed
 DATABASE_LOCK_TIMEOUT_MS = 200
 # auth.test errors that say the token itself is refused (not that Slack is unreachable).
@@ -112,32 +115,48 @@ def check_database(engine: Engine, lock_timeout_ms: int = DATABASE_LOCK_TIMEOUT_
 
 
 class Readiness:
-    """The checks of `GET /readyz`. `slack`: the bot's Web API client (None: no token check)."""
+    """The checks of `GET /readyz`. `slack`: the bot's Web API client (None: no token check).
+
+    /readyz is unauthenticated: each answer is kept (the token's TOKEN_TTL seconds when it
+    succeeded, FAILED_TTL when not; the database's DATABASE_TTL), so however often it is asked,
+    it costs at most one rolled-back write and one `auth.test` per period (docs/security.md)."""
 
     def __init__(self, engine: Engine, slack: AsyncWebClient | None) -> None:
         self.engine = engine
         self.slack = slack
-        self._token: tuple[float, Check] | None = None  # (expires, answer)
-        self._token_lock = asyncio.Lock()
+        self._answers: dict[str, tuple[float, Check]] = {}  # name → (expires, answer)
+        self._locks = {"database": asyncio.Lock(), "slack_token": asyncio.Lock()}
 
     def record_token(self, check: Check) -> None:
         """Keep a token check made elsewhere (`mcbot serve`'s start-up)."""
         ttl = TOKEN_TTL if check.ok else FAILED_TTL
-        self._token = (time.monotonic() + ttl, check)
+        self._answers["slack_token"] = (time.monotonic() + ttl, check)
 
-    async def token(self) -> Check:
-        """The cached `auth.test` answer, refreshed when it is stale."""
-        assert self.slack is not None
-        async with self._token_lock:  # concurrent probes share one auth.test
-            if self._token is None or self._token[0] <= time.monotonic():
-                check = await check_token(self.slack)
+    async def _kept(
+        self, name: str, ttls: tuple[float, float], run: Callable[[], Awaitable[Check]]
+    ) -> Check:
+        """The kept answer of check `name`, or a new one (`ttls`: kept when ok, when not);
+        concurrent probes share one run."""
+        async with self._locks[name]:
+            kept = self._answers.get(name)
+            if kept is None or kept[0] <= time.monotonic():
+                check = await run()
                 if not check.ok:
                     log.warning("not ready: %s; %s", check.problem, check.fix)
-                self.record_token(check)
-            assert self._token is not None
-            return self._token[1]
+                ttl = ttls[0] if check.ok else ttls[1]
+                kept = self._answers[name] = (time.monotonic() + ttl, check)
+            return kept[1]
+
+    async def token(self) -> Check:
+        """The kept `auth.test` answer, refreshed when it is stale."""
+        slack = self.slack
+        assert slack is not None
+        return await self._kept("slack_token", (TOKEN_TTL, FAILED_TTL), lambda: check_token(slack))
 
     async def database(self) -> Check:
+        return await self._kept("database", (DATABASE_TTL, DATABASE_TTL), self._database)
+
+    async def _database(self) -> Check:
         try:
             return await asyncio.wait_for(
                 asyncio.to_thread(check_database, self.engine), CHECK_TIMEOUT

@@ -139,3 +139,26 @@ async def test_drain_writes_the_pending_decision_log(tmp_path: Any) -> None:
         records = recent_decisions(session, "U0DRAIN001")
     assert [r.customer_name for r in records] == ["C", "C", "C"]
     assert all(r.org_id is None and r.team_id == "T0" for r in records)
+
+
+def test_readyz_asked_often_costs_at_most_one_check_of_each_kind(bot: BotHarness) -> None:
+    """/readyz is unauthenticated: its answers are kept, so a flood of probes does not turn
+    into a flood of database writes or of auth.test calls."""
+    from sqlalchemy import event
+
+    engine = bot.services.sessions.kw["bind"]
+    writes: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE ALEMBIC_VERSION"):
+            writes.append(statement)
+
+    bot.slack.reset()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        answers = {bot.http.get(f"{bot.url}/readyz").status_code for _ in range(20)}
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert answers == {200}
+    assert len(writes) <= 1
+    assert len(bot.slack.calls("auth.test")) <= 1
