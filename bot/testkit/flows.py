@@ -65,13 +65,19 @@ def open_modal(bot: BotHarness, callback: str, *, team: str, user: str) -> dict[
         click(bot, refusal, "ask_provider_for_invitation", team=team, user=user)
     else:
         raise ValueError(f"open {callback} through its own flow")
-    return opened_view(bot, callback, user=user)
+    return opened_view(bot, callback)
 
 
-_submitted: set[str] = set()
+def _submitted(bot: BotHarness, view_id: str) -> bool:
+    """Whether the bot acted on a submission of this view already (its own record)."""
+    from bot.core.store.models import ModalView
+
+    with bot.services.sessions() as session:
+        row = session.get(ModalView, view_id)
+        return row is not None and row.submitted_at is not None
 
 
-def opened_view(bot: BotHarness, callback: str, *, user: str) -> dict[str, Any]:
+def opened_view(bot: BotHarness, callback: str) -> dict[str, Any]:
     """The view the bot last opened with `callback` (as views.open answered it)."""
     for call in reversed(bot.slack.calls("views.open")):
         view = call.response.get("view") if call.response else None
@@ -92,10 +98,10 @@ def submit(
     sends them back (the bot keeps the modal's context server-side under that id). When no such
     modal is open and unsubmitted, it is opened first, as a person would."""
     try:
-        view = opened_view(bot, callback, user=user)
+        view = opened_view(bot, callback)
     except AssertionError:
         view = None
-    if view is None or view["id"] in _submitted:
+    if view is None or _submitted(bot, view["id"]):
         view = open_modal(bot, callback, team=team, user=user)
     payload = view_submission_payload(
         callback,
@@ -107,10 +113,7 @@ def submit(
     )
     response = bot.interact(payload)
     assert response.status_code == 200
-    answer = ack_json(response)
-    if answer.get("response_action") != "errors":
-        _submitted.add(view["id"])
-    return answer
+    return ack_json(response)
 
 
 def click(
