@@ -81,12 +81,35 @@ class LanguageResolver:
         prefs = await self._services.run(
             lambda s: preferences(s, user_id=user_id, team_ids=[team_id] if team_id else [])
         )
-        lang = prefs.get(USER) or await self._slack_locale(client, user_id)
-        lang = lang or prefs.get(TEAM) or DEFAULT_LANGUAGE
+        lang = await self._choose(client, user_id, prefs)
         self._cache[key] = (time.monotonic() + self._ttl, lang)
         while len(self._cache) > self._size:
             self._cache.popitem(last=False)
         return lang
+
+    async def _choose(self, client: AsyncWebClient, user_id: str, prefs: dict[str, str]) -> str:
+        lang = prefs.get(USER) or await self._slack_locale(client, user_id)
+        return lang or prefs.get(TEAM) or DEFAULT_LANGUAGE
+
+    async def would_be(
+        self,
+        client: AsyncWebClient,
+        user_id: str,
+        team_id: str,
+        *,
+        scope: str,
+        lang: str | None,
+    ) -> str:
+        """The language `user_id` would be answered in once `scope`'s choice is `lang` (None:
+        removed), without writing it: the answer to a change goes out before the change is
+        saved, so that a write waiting for the database never holds up the answer."""
+        prefs = await self._services.run(
+            lambda s: preferences(s, user_id=user_id, team_ids=[team_id] if team_id else [])
+        )
+        prefs.pop(scope, None)
+        if lang is not None:
+            prefs[scope] = lang
+        return await self._choose(client, user_id, prefs)
 
     async def _slack_locale(self, client: AsyncWebClient, user_id: str) -> str | None:
         try:

@@ -1,13 +1,15 @@
 """A write lock held elsewhere (another process in a long SQLite transaction) must not hold up
 the answer to Slack: a submitted invitation form is acknowledged at the deadline, while the
-lock is still held, and the invitation is created once the lock is free."""
+lock is still held, and the invitation is created once the lock is free; a language choice is
+answered at once and saved once the lock is free, or reported as not saved."""
 
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from bot.testkit.flows import PROVIDER_TEAM, PROVIDER_USER, invite_form, submit
-from bot.testkit.harness import BotHarness
+from bot.testkit.harness import BotHarness, ack_json
 
 
 def test_a_form_submitted_while_the_write_lock_is_held_is_acknowledged_then_done(
@@ -32,3 +34,56 @@ def test_a_form_submitted_while_the_write_lock_is_held_is_acknowledged_then_done
         lock.close()
     posted = bot.slack.wait_for("chat.postMessage", timeout=30)  # done once the lock is free
     assert "Woodgrove Bank" in str(posted[0].params)
+
+
+def _preference(bot: BotHarness, user: str) -> str | None:
+    path = bot.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        row = db.execute(
+            "SELECT lang FROM language_preferences WHERE scope = 'user' AND subject_id = ?",
+            (user,),
+        ).fetchone()
+    return row[0] if row else None
+
+
+def _wait_for_preference(bot: BotHarness, user: str, lang: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while _preference(bot, user) != lang:
+        assert time.monotonic() < deadline, f"{user}'s language never became {lang}"
+        time.sleep(0.05)
+
+
+def test_a_language_choice_is_answered_while_the_write_lock_is_held_then_saved(
+    bot: BotHarness,
+) -> None:
+    path = bot.database_url.removeprefix("sqlite:///")
+    lock = sqlite3.connect(path, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        answer = ack_json(bot.command("language es", user_id="U0JOHN0001", team_id=PROVIDER_TEAM))
+        # answered (in the language chosen) while the lock is still held, nothing saved yet
+        assert "A partir de ahora te respondo en español" in answer["text"]
+        assert _preference(bot, "U0JOHN0001") is None
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    _wait_for_preference(bot, "U0JOHN0001", "es")
+    assert not bot.slack.calls("response_url")  # saved: no failure to report
+
+
+def test_a_language_choice_the_database_refuses_is_reported_not_taken_for_saved(
+    bot: BotHarness,
+) -> None:
+    # the write gives up after the busy timeout while the lock is held throughout
+    path = bot.database_url.removeprefix("sqlite:///")
+    lock = sqlite3.connect(path, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        answer = ack_json(bot.command("language es", user_id="U0JOHN0001", team_id=PROVIDER_TEAM))
+        assert "español" in answer["text"]
+        told = bot.slack.wait_for("response_url", timeout=30)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert "No pude guardar tu idioma" in str(told[0].params)
+    assert _preference(bot, "U0JOHN0001") is None
