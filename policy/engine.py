@@ -119,13 +119,57 @@ def _overall(case: _Trace, subs: list[SubscriptionDecision]) -> Outcome:
 
 
 @dataclass(frozen=True)
+class _SubResult:
+    """One subscription's answer before it has an index: a function of the edition, the
+    case-wide facts and the subscription alone."""
+
+    rules: tuple[str, ...]
+    outcome: Outcome
+    steps: tuple[tuple[Rule, str, dict[str, Any]], ...]
+    notes: tuple[tuple[Rule, str], ...]
+    missing: frozenset[str]
+    treatment: str | None
+    codes: tuple[str, ...]
+    # its SubscriptionDecision at each index it has been given (frozen, so shared)
+    at_index: dict[int, SubscriptionDecision] = field(default_factory=dict, compare=False)
+
+    def decision(self, index: int, sub: Subscription) -> SubscriptionDecision:
+        made = self.at_index.get(index)
+        if made is None:
+            made = self.at_index[index] = SubscriptionDecision(
+                index=index,
+                source=sub.source,
+                kind=sub.kind,
+                outcome=self.outcome,
+                steps=self.codes,
+                rules=self.rules,
+                commerce=sub.commerce,
+                treatment=self.treatment,
+            )
+        return made
+
+
+#: subscription answers remembered per edition: (role, cloud, flags, subscription) → _SubResult
+SUB_CACHE_SIZE = 16_384
+
+
+@dataclass(frozen=True)
 class _Compiled:
-    """What the engine derives once per edition."""
+    """What the engine derives once per edition, and the subscription answers it has worked
+    out (a case of two subscriptions is made of answers already known for each)."""
 
     case_rules: list[Rule]
     sub_rules: list[Rule]
     citations: dict[str, Citation]
     order: dict[str, int]
+    sub_cache: dict[tuple[Any, ...], _SubResult] = field(default_factory=dict)
+    # the frozen parts decisions are made of, shared: steps, notes, and the answer given to
+    # every subscription when a case rule stops the evaluation
+    step_cache: dict[tuple[Any, ...], Step] = field(default_factory=dict)
+    note_cache: dict[tuple[str, str], Note] = field(default_factory=dict)
+    stopped_cache: dict[tuple[str, ...], _SubResult] = field(default_factory=dict)
+    # what the case rules gave, per case-wide facts (read, never changed, once made)
+    case_cache: dict[tuple[Any, ...], tuple[_Trace, bool]] = field(default_factory=dict)
 
 
 _COMPILED: dict[int, tuple[Edition, _Compiled]] = {}
@@ -175,17 +219,17 @@ def _decide_named(facts: Facts, edition: str) -> Decision:
 
 def _decide(facts: Facts, ed: Edition, decision_id: str) -> Decision:
     compiled = _compile(ed)
-    case_rules, sub_rules, citations = compiled.case_rules, compiled.sub_rules, compiled.citations
-    order = compiled.order
+    citations, order = compiled.citations, compiled.order
+    note_cache = compiled.note_cache
 
-    case = _Trace()
-    stopped = False
-    for rule in case_rules:
-        if _check(rule.when, facts, None, case.rules) is _Truth.yes:
-            case.fire(rule, rule.case_outcome, facts.role)  # forced outcomes
-            if rule.stop:  # nothing after it applies: no later case rule, no subscription rule
-                stopped = True
-                break
+    case_key = (
+        facts.role,
+        facts.cloud,
+        facts.customer_is_csp_partner,
+        facts.customer_non_csp_tenant,
+        facts.ea_transfer_eligible,
+    )
+    case, stopped = _case_result(compiled, facts, case_key)
 
     # (code, params) → (first rule that gave it, code, params, subscription indexes): a step
     # two rules ask for (a relationship needed for a license and for an Azure transfer) is one
@@ -202,57 +246,31 @@ def _decide(facts: Facts, ed: Edition, decision_id: str) -> Decision:
             entry[3].append(index)
 
     def add_note(rule: Rule, code: str) -> None:
-        if (rule.id, code) not in notes:
-            notes[rule.id, code] = Note(code=code, rule=rule.id, citation=citations[rule.id])
+        key = (rule.id, code)
+        if key not in notes:
+            note = note_cache.get(key)
+            if note is None:
+                note = note_cache[key] = Note(code=code, rule=rule.id, citation=citations[rule.id])
+            notes[key] = note
 
     for rule, code, params in case.steps:
         add_step(rule, code, params, None)
     for rule, code in case.notes:
         add_note(rule, code)
 
+    stopped_result = _stopped_result(compiled, ed, case) if stopped else None
     for index, sub in enumerate(facts.subscriptions):
-        if stopped:
-            trace = _Trace(rules=list(case.rules))
-            trace.outcomes = [r.outcome for r in map(ed.rule, case.rules) if r.outcome]
-            trace.steps = list(case.steps)
-            trace.treatment = None
-        else:
-            trace = _run(sub_rules, facts, sub)
-            if not trace.outcomes:  # nothing decided this subscription: the page does not say
-                fallback = ed.rule(ed.fallback.rule)
-                trace.rules.append(fallback.id)
-                trace.outcomes.append(ed.fallback.outcome)
-                reason = "missing_facts" if trace.missing else "not_covered"
-                trace.steps.append((fallback, ed.fallback.step, {"reason": reason}))
-        missing |= trace.missing
-        for rule, code, params in trace.steps:
+        result = stopped_result or _subscription_result(compiled, ed, facts, sub, case_key)
+        missing |= result.missing
+        for rule, code, params in result.steps:
             add_step(rule, code, params, index)
-        for rule, code in trace.notes:
+        for rule, code in result.notes:
             add_note(rule, code)
-        outcome = max(trace.outcomes, key=lambda o: _SEVERITY[o])
-        codes = sorted(dict.fromkeys(code for _, code, _ in trace.steps), key=order.__getitem__)
-        sub_decisions.append(
-            SubscriptionDecision(
-                index=index,
-                source=sub.source,
-                kind=sub.kind,
-                commerce=sub.commerce,
-                outcome=outcome,
-                steps=tuple(codes),
-                rules=tuple(trace.rules),
-                treatment=trace.treatment if outcome is not Outcome.needs_review else None,
-            )
-        )
+        sub_decisions.append(result.decision(index, sub))
 
     entries = sorted(step_subs.values(), key=lambda e: (order[e[1]], e[3][0] if e[3] else -1))
     steps = tuple(
-        Step(
-            code=code,
-            rule=rule.id,
-            citation=citations[rule.id],
-            params=params,
-            subscriptions=tuple(indexes),
-        )
+        _step(compiled, rule, code, params, tuple(indexes))
         for rule, code, params, indexes in entries
     )
     fired = list(dict.fromkeys([*case.rules, *(r for s in sub_decisions for r in s.rules)]))
@@ -267,3 +285,96 @@ def _decide(facts: Facts, ed: Edition, decision_id: str) -> Decision:
         notes=tuple(notes.values()),
         missing_facts=tuple(sorted(missing)),
     )
+
+
+def _result(trace: _Trace, order: dict[str, int]) -> _SubResult:
+    outcome = max(trace.outcomes, key=lambda o: _SEVERITY[o])
+    codes = sorted(dict.fromkeys(code for _, code, _ in trace.steps), key=order.__getitem__)
+    return _SubResult(
+        rules=tuple(trace.rules),
+        outcome=outcome,
+        steps=tuple(trace.steps),
+        notes=tuple(trace.notes),
+        missing=frozenset(trace.missing),
+        treatment=trace.treatment if outcome is not Outcome.needs_review else None,
+        codes=tuple(codes),
+    )
+
+
+def _stopped_result(compiled: _Compiled, ed: Edition, case: _Trace) -> _SubResult:
+    """Every subscription's answer when a case rule stopped the evaluation: the case's (a
+    function of the case rules that fired, and the role their steps were picked for)."""
+    key = tuple(case.rules)
+    hit = compiled.stopped_cache.get(key)
+    if hit is not None and hit.steps == tuple(case.steps):
+        return hit
+    trace = _Trace(rules=list(case.rules))
+    trace.outcomes = [r.outcome for r in map(ed.rule, case.rules) if r.outcome]
+    trace.steps = list(case.steps)
+    trace.treatment = None
+    result = compiled.stopped_cache[key] = _result(trace, compiled.order)
+    return result
+
+
+def _step(
+    compiled: _Compiled,
+    rule: Rule,
+    code: str,
+    params: dict[str, Any],
+    subscriptions: tuple[int, ...],
+) -> Step:
+    key = (rule.id, code, repr(sorted(params.items())), subscriptions)
+    step = compiled.step_cache.get(key)
+    if step is None:
+        if len(compiled.step_cache) >= SUB_CACHE_SIZE:
+            compiled.step_cache.clear()
+        step = compiled.step_cache[key] = Step(
+            code=code,
+            rule=rule.id,
+            citation=compiled.citations[rule.id],
+            params=params,
+            subscriptions=subscriptions,
+        )
+    return step
+
+
+def _case_result(
+    compiled: _Compiled, facts: Facts, case_key: tuple[Any, ...]
+) -> tuple[_Trace, bool]:
+    """The case rules' trace for the case-wide facts, and whether a rule stopped there."""
+    hit = compiled.case_cache.get(case_key)
+    if hit is not None:
+        return hit
+    case = _Trace()
+    stopped = False
+    for rule in compiled.case_rules:
+        if _check(rule.when, facts, None, case.rules) is _Truth.yes:
+            case.fire(rule, rule.case_outcome, facts.role)  # forced outcomes
+            if rule.stop:  # nothing after it applies: no later case rule, no subscription rule
+                stopped = True
+                break
+    if len(compiled.case_cache) >= SUB_CACHE_SIZE:
+        compiled.case_cache.clear()
+    compiled.case_cache[case_key] = (case, stopped)
+    return case, stopped
+
+
+def _subscription_result(
+    compiled: _Compiled, ed: Edition, facts: Facts, sub: Subscription, case_key: tuple[Any, ...]
+) -> _SubResult:
+    key = (*case_key, sub)
+    hit = compiled.sub_cache.get(key)
+    if hit is not None:
+        return hit
+    trace = _run(compiled.sub_rules, facts, sub)
+    if not trace.outcomes:  # nothing decided this subscription: the page does not say
+        fallback = ed.rule(ed.fallback.rule)
+        trace.rules.append(fallback.id)
+        trace.outcomes.append(ed.fallback.outcome)
+        reason = "missing_facts" if trace.missing else "not_covered"
+        trace.steps.append((fallback, ed.fallback.step, {"reason": reason}))
+    result = _result(trace, compiled.order)
+    if len(compiled.sub_cache) >= SUB_CACHE_SIZE:
+        compiled.sub_cache.clear()
+    compiled.sub_cache[key] = result
+    return result

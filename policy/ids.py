@@ -10,6 +10,7 @@ block, and a forked child starts a new one, so no two ids share their random bit
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 
@@ -56,3 +57,14 @@ def uuid7(millis: int | None = None) -> str:
 def new_decision_id() -> str:
     """A fresh decision id: a version 7 UUID string (lowercase, with hyphens)."""
     return uuid7()
+
+
+# any UUID in the 8-4-4-4-12 form (decisions logged before ids were version 7 are UUIDs too)
+_DECISION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def parse_decision_id(value: str) -> str | None:
+    """The decision id `value` names (surrounding spaces and letter case ignored), or None when
+    it is not one."""
+    candidate = value.strip().lower()
+    return candidate if _DECISION_ID.fullmatch(candidate) else None

@@ -654,6 +654,54 @@ def test_unmatched_message_in_both_languages(linked: dict[str, str] | None, n_op
         check_pair(_localized(surfaces.unmatched_message, "slack/unmatched.json.j2", **context))
 
 
+@pytest.mark.parametrize("customer", NASTY)
+def test_replay_message_in_both_languages(customer: str) -> None:
+    """`/multichannel decision ID`: from Slack and from the command line, today's edition the
+    same or another, an answer corrected since, and a decision that cannot be replayed."""
+    from bot.core.replay import Replay
+    from policy.compare import compare
+
+    facts = Facts(role=Role.direct, subscriptions=[Subscription(source="ea", kind="license")])
+    old = compare(facts, "2017-03", "2026-11", decision_id="01938b2e-7c4a-7d3e-9f00-5a1b2c3d4e5f")
+    base = Replay(
+        decision_id=old.decision.decision_id,
+        at=datetime(2026, 11, 30, 9, 15, tzinfo=UTC),
+        user_id="U0ASKER001",
+        team_id="T0PROVIDER",
+        org_name="Contoso <!channel>",
+        customer_name=customer or None,
+        edition="2017-03",
+        logged_outcome=old.decision.outcome.value,
+        logged_steps=tuple(old.decision.step_codes()),
+        decision=old.decision,
+        problem=None,
+        as_logged=True,
+        today_edition="2026-11",
+        today=old,
+    )
+    variants = [
+        base,
+        dataclasses.replace(base, user_id="cli:maria", team_id="", org_name=None),
+        dataclasses.replace(base, today=None, today_edition="2017-03"),
+        dataclasses.replace(base, as_logged=False, logged_outcome="needs_review"),
+        dataclasses.replace(base, decision=None, problem="edition_unknown", today=None),
+        dataclasses.replace(base, decision=None, problem="facts_unreadable", today=None),
+    ]
+    for replay in variants:
+        es = check_pair(lambda lang, r=replay: surfaces.replay_message(r, lang=lang))
+        shown = json.dumps(es["blocks"], ensure_ascii=False)
+        assert "<!channel>" not in shown
+        assert es["response_type"] == "ephemeral"
+        ids = [b["block_id"] for b in es["blocks"]]
+        assert ids[0] == "replay_about"
+        assert ("replay_problem" in ids) is (replay.decision is None)
+        assert ("replay_changed" in ids) is (replay.decision is not None and not replay.as_logged)
+    today = surfaces.replay_message(base, lang="en")
+    text = json.dumps(today, ensure_ascii=False)
+    assert "Today's default edition, 2026-11, answers differently" in text
+    assert "gdap-separate" in text
+
+
 #: Every surface function of bot/core/ui/surfaces.py and the test above that renders it in both
 #: languages.
 SURFACE_TESTS = {
@@ -675,6 +723,7 @@ SURFACE_TESTS = {
     "admin_message": test_admin_message_in_both_languages,
     "notification_message": test_notification_message_in_both_languages,
     "unmatched_message": test_unmatched_message_in_both_languages,
+    "replay_message": test_replay_message_in_both_languages,
 }
 
 

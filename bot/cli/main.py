@@ -131,6 +131,10 @@ def _assess(args: argparse.Namespace) -> int:
         decision = comparison.decision
     else:
         decision = evaluate(facts, edition=edition)
+    if not args.no_log:
+        from bot.cli.decisions import log_assessed
+
+        log_assessed(decision, args.database_url)
     if args.json:
         text = comparison.model_dump_json(indent=2) if args.compare else decision.to_json()
         sys.stdout.write(text + "\n")
@@ -303,6 +307,18 @@ def _add_policy_commands(sub: Any) -> None:
         help="also answer under the other edition (2017-03 ↔ current) and say what differs, "
         "rule by rule",
     )
+    p.add_argument(
+        "--no-log",
+        action="store_true",
+        help="do not record the decision in the decision log (by default it is, so that "
+        "`mcbot decision show ID` finds it)",
+    )
+    p.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="where the decision is logged: SQLAlchemy database URL (default: $DATABASE_URL, "
+        "else sqlite:///multichannel.sqlite3, created on first use)",
+    )
     _add_common(p)
     p.set_defaults(func=_assess)
 
@@ -379,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     _add_policy_commands(sub)
     from bot.bootstrap.serve import register as register_serve
+    from bot.cli.decisions import register as register_decision
     from bot.cli.outbox import register as register_outbox
     from bot.cli.store import register as register_store
     from bot.cli.trying import register as register_try
@@ -387,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_try(sub)
     register_store(sub)
     register_outbox(sub)
+    register_decision(sub)
     return parser
 
 

@@ -43,6 +43,11 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
+def safe_url(url: str | URL) -> str:
+    """`url` as it may be printed: the password hidden."""
+    return normalize_url(url).render_as_string(hide_password=True)
+
+
 def _sqlite_file(url: URL) -> Path | None:
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):

@@ -11,8 +11,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from policy import Cloud, Facts, Kind, Role, Source, Subscription
+from policy.ids import parse_decision_id
 
-SUBCOMMANDS: tuple[str, ...] = ("help", "assess", "invite", "status", "language", "admin")
+SUBCOMMANDS: tuple[str, ...] = (
+    "help",
+    "assess",
+    "invite",
+    "status",
+    "decision",
+    "language",
+    "admin",
+)
 LANGUAGE_CHOICES: tuple[str, ...] = ("en", "es", "auto")
 CUSTOMER_MAX = 100
 
@@ -91,8 +100,22 @@ class LanguageCommand(BaseModel):
     choice: Literal["en", "es", "auto"] | None = None
 
 
+class DecisionCommand(BaseModel):
+    """`decision ID`: replay a logged decision of the user's organization."""
+
+    model_config = ConfigDict(frozen=True)
+    name: Literal["decision"] = "decision"
+    decision_id: str
+
+
 Command = (
-    HelpCommand | AssessCommand | InviteCommand | StatusCommand | AdminCommand | LanguageCommand
+    HelpCommand
+    | AssessCommand
+    | InviteCommand
+    | StatusCommand
+    | AdminCommand
+    | LanguageCommand
+    | DecisionCommand
 )
 
 
@@ -141,6 +164,8 @@ def parse(text: str) -> Command:
         return AdminCommand()
     if head in ("language", "idioma", "lang"):
         return _parse_language(args)
+    if head in ("decision", "decisión", "replay"):
+        return _parse_decision(args)
     close = difflib.get_close_matches(head, SUBCOMMANDS, n=1, cutoff=0.5)
     raise UsageError("unknown_subcommand", value=tokens[0], suggestion=close[0] if close else None)
 
@@ -234,3 +259,12 @@ def _subscription(value: str) -> Subscription:
     if kind not in Kind.__members__:
         raise UsageError("bad_kind", value=kind, valid=[k.value for k in Kind])
     return Subscription(source=Source(source), kind=Kind(kind))
+
+
+def _parse_decision(args: list[str]) -> DecisionCommand:
+    if not args:
+        raise UsageError("missing_decision_id")
+    decision_id = parse_decision_id(args[0]) if len(args) == 1 else None
+    if decision_id is None:
+        raise UsageError("bad_decision_id", value=" ".join(args)[:80])
+    return DecisionCommand(decision_id=decision_id)

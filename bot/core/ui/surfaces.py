@@ -20,7 +20,7 @@ from bot.core.ui.metadata import (
     InviteContext,
 )
 from bot.core.ui.render import render_json, render_text
-from policy import Decision, Role, get_edition
+from policy import Decision, Role, available_editions, get_edition
 
 InvitationAction = Literal["create", "ask_provider"] | None
 EN = DEFAULT_LANGUAGE
@@ -167,6 +167,24 @@ def _decision_message(
         shared_by=shared_by,
         invitation_action=invitation_action,
     )
+
+
+def replay_message(found: Any, *, lang: str = EN) -> dict[str, Any]:
+    """`/multichannel decision ID`: a logged decision (`found`, a bot.core.replay.Replay)
+    replayed, between who asked it and when, and what today's default edition answers."""
+
+    editions = {name: get_edition(name) for name in available_editions()}
+    parts = render_json("slack/replay.json.j2", lang=lang, r=found, editions=editions)
+    body: list[dict[str, Any]] = []
+    if found.decision is not None:
+        body = _decision_message(found.decision, found.customer_name, lang, None, None)["blocks"]
+        body = [b for b in body if b.get("block_id") != "decision_actions"]
+    message = {
+        "response_type": "ephemeral",
+        "text": parts["text"],
+        "blocks": [*parts["head"], *body, *parts["tail"]],
+    }
+    return validate_message(message)
 
 
 def assess_modal(

@@ -10,11 +10,14 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.modals import open_modal
+from bot.core.replay import replay_answer
 from bot.core.services import Services
+from bot.core.settings import PolicySettings
 from bot.core.ui import surfaces
 from bot.core.ui.commands import (
     AdminCommand,
     AssessCommand,
+    DecisionCommand,
     HelpCommand,
     InviteCommand,
     LanguageCommand,
@@ -38,6 +41,9 @@ async def ack_with(ack: AsyncAck, message: dict[str, Any]) -> None:
 
 
 def register(app: AsyncApp, services: Services) -> None:
+    # the edition a replayed decision is compared with: the deployment's default (POLICY_EDITION)
+    default_edition = PolicySettings().policy_edition
+
     @app.command(COMMAND)
     async def multichannel(
         ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient
@@ -62,7 +68,17 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack_with(ack, surfaces.help_message(lang=lang))
             return None
         if isinstance(parsed, LanguageCommand):
-            await ack_with(ack, await handle_language(services, client, parsed, command))
+            await handle_language(services, client, parsed, command, ack)
+            return None
+        if isinstance(parsed, DecisionCommand):
+            replayed = await replay_answer(
+                services,
+                parsed.decision_id,
+                team_id=team_id or "",
+                lang=lang,
+                default_edition=default_edition,
+            )
+            await ack_with(ack, replayed)
             return None
         if isinstance(parsed, InviteCommand | StatusCommand | AdminCommand):
             answer = await handle_command(services, client, parsed, command, lang)
