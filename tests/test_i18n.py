@@ -299,6 +299,11 @@ USAGE_ERRORS: list[tuple[str, dict[str, Any]]] = [
     ("customer_too_long", {"limit": 100}),
     ("too_many_subscriptions", {"limit": 20}),
     ("unknown_subcommand", {"suggestion": "assess"}),
+    ("bad_commerce", {"valid": ["new", "legacy"]}),
+    ("bad_edition", {"valid": ["2017-03", "2026-11", "current"]}),
+    ("missing_edition", {"valid": ["2017-03", "2026-11", "current"]}),
+    ("conflicting_editions", {"editions": ["2017-03", "2026-11"]}),
+    ("non_csp_tenant_needs_csp_partner", {}),
 ]
 
 
@@ -307,7 +312,9 @@ def test_help_and_usage_errors_in_both_languages(typed: str) -> None:
     es = check_pair(
         lambda lang: surfaces.help_message(typed=typed or None, suggestion="assess", lang=lang)
     )
-    assert "`/multichannel assess SOURCE:KIND … [as ROLE]`" in json.dumps(es, ensure_ascii=False)
+    shown = json.dumps(es, ensure_ascii=False)
+    assert "`/multichannel assess SOURCE:KIND[:COMMERCE] … [as ROLE] [edition EDITION]`" in shown
+    assert "`/multichannel edition [2017-03|2026-11|current|default]`" in shown
     for code, params in USAGE_ERRORS:
         error = UsageError(code, value=typed, **params)
         es = check_pair(lambda lang: surfaces.usage_error_message(error, lang=lang))  # noqa: B023

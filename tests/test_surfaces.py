@@ -81,6 +81,11 @@ def test_help_and_usage_errors_validate(typed: str) -> None:
         ("missing_cloud", {}),
         ("no_subscription", {}),
         ("too_many_subscriptions", {"limit": 20}),
+        ("bad_commerce", {"value": typed, "valid": ["new", "legacy"]}),
+        ("bad_edition", {"value": typed, "valid": ["2017-03", "current"]}),
+        ("missing_edition", {"valid": ["2017-03", "current"]}),
+        ("conflicting_editions", {"editions": ["2017-03", "2026-11"]}),
+        ("non_csp_tenant_needs_csp_partner", {}),
         ("something_new", {}),
     ]:
         message = surfaces.usage_error_message(UsageError(code, **params))

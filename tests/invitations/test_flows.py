@@ -254,7 +254,9 @@ def test_decision_buttons_start_the_invitation(bot: BotHarness) -> None:
     assert InviteContext.model_validate_json(modal["private_metadata"]).decision_id
 
     decision = ack_json(
-        bot.command("assess ea:license", team_id=RESELLER_TEAM, user_id=RESELLER_USER)
+        bot.command(
+            "assess ea:license edition 2017-03", team_id=RESELLER_TEAM, user_id=RESELLER_USER
+        )
     )
     assert buttons(decision) == ["share_decision", "ask_provider_for_invitation"]
     click(bot, decision, "ask_provider_for_invitation", team=RESELLER_TEAM, user=RESELLER_USER)

@@ -35,6 +35,7 @@ def form(
     subs: list[str] | None = None,
     cloud: str = "global",
     csp: list[str] | None = None,
+    ea: list[str] | None = None,
     customer: str | None = "Contoso <!channel>",
 ) -> dict[str, Any]:
     return {
@@ -42,6 +43,7 @@ def form(
         "subscriptions": {"subscriptions": multi(subs if subs is not None else ["ea:license"])},
         "cloud": {"cloud": static_select(cloud)},
         "csp_partner": {"csp_partner": checkboxes(csp or [])},
+        "ea_transfer": {"ea_transfer": checkboxes(ea or [])},
         "customer": {"customer": text_input(customer)},
     }
 
@@ -79,9 +81,48 @@ def test_modal_submission_posts_the_decision_where_it_was_asked(bot: BotHarness)
     posted = bot.slack.wait_for("response_url")[0].params
     assert posted["response_type"] == "ephemeral"
     shown = json.dumps([b for b in posted["blocks"] if b["type"] != "actions"])
-    assert "Ask your indirect provider for the invitation" in shown
+    # the edition in force: no workspace edition here, so POLICY_EDITION's (current)
+    assert "Send the customer your indirect reseller invitation" in shown
+    assert "policy edition 2026-11" in shown
     assert "Contoso &lt;!channel&gt;" in shown  # the customer name, escaped
     assert "<!channel>" not in shown
+
+
+def test_the_form_takes_commerce_a_non_csp_tenant_and_ea_transfer_eligibility(
+    bot: BotHarness,
+) -> None:
+    """The facts `mcbot assess` takes, from the form: SOURCE:KIND:COMMERCE options,
+    --customer-non-csp-tenant and --ea-transfer-eligible as checkboxes."""
+    view = open_assess(bot, response_url=bot.slack.response_url())
+    subs = next(b for b in view["blocks"] if b["block_id"] == "subscriptions")
+    values = {o["value"] for g in subs["element"]["option_groups"] for o in g["options"]}
+    assert {"csp_partner:license:new", "csp_partner:license:legacy", "ea:usage"} <= values
+    values = form(role="direct", subs=["csp_partner:license:legacy", "ea:usage"], ea=["yes"])
+    assert submit(bot, values, view=view) == {}
+    shown = json.dumps(bot.slack.wait_for("response_url")[0].params["blocks"])
+    assert "legacy (traditional) offer" in shown
+    assert "Wait for the end of the term" in shown  # a legacy license does not transfer
+    assert "Request billing ownership of the customer's direct-EA Azure subscriptions" in shown
+    assert "you may request billing ownership of direct-EA Azure" in shown
+
+    bot.slack.reset()
+    values = form(role="direct", subs=["ea:license"], csp=["yes", "non_csp_tenant"])
+    assert submit(bot, values) == {}
+    shown = json.dumps(bot.slack.wait_for("response_url")[0].params["blocks"])
+    assert "the tenant to serve is not its CSP tenant" in shown
+    assert "Supported" in shown and "Decline" not in shown
+
+
+def test_form_errors_for_the_new_facts(bot: BotHarness) -> None:
+    metadata = AssessOrigin().dump()
+    answer = submit(bot, form(csp=["non_csp_tenant"]), metadata)
+    assert answer["errors"] == {
+        "csp_partner": "A tenant that is not the customer's CSP tenant only applies when the "
+        "customer is a CSP partner: tick both, or neither."
+    }
+    answer = submit(bot, form(subs=["csp_partner:license:nce"], ea=["maybe"]), metadata)
+    assert set(answer["errors"]) == {"subscriptions", "ea_transfer"}
+    assert bot.slack.calls("chat.postMessage") == []
 
 
 def test_a_modal_the_bot_did_not_open_for_this_user_answers_in_a_dm(bot: BotHarness) -> None:

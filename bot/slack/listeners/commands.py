@@ -15,6 +15,7 @@ from bot.core.ui import surfaces
 from bot.core.ui.commands import (
     AdminCommand,
     AssessCommand,
+    EditionCommand,
     HelpCommand,
     InviteCommand,
     LanguageCommand,
@@ -23,6 +24,7 @@ from bot.core.ui.commands import (
     parse,
 )
 from bot.core.ui.metadata import AssessOrigin
+from bot.slack.listeners.editions import handle_edition
 from bot.slack.listeners.invitations import handle_command
 from bot.slack.listeners.language import handle_language
 from policy import decide
@@ -64,6 +66,9 @@ def register(app: AsyncApp, services: Services) -> None:
         if isinstance(parsed, LanguageCommand):
             await ack_with(ack, await handle_language(services, client, parsed, command))
             return None
+        if isinstance(parsed, EditionCommand):
+            await ack_with(ack, await handle_edition(services, client, parsed, command, lang))
+            return None
         if isinstance(parsed, InviteCommand | StatusCommand | AdminCommand):
             answer = await handle_command(services, client, parsed, command, lang)
             if answer is None:
@@ -91,8 +96,10 @@ def register(app: AsyncApp, services: Services) -> None:
             return None
 
         role, org_id = await services.membership(team_id)
+        edition = await services.editions.for_team(team_id, parsed.edition)
         # The shared decision for these facts and an id of its own: no copy per command.
-        decision, decision_id = decide(parsed.facts(role)), new_decision_id()
+        decision = decide(parsed.facts(role), edition=edition.name)
+        decision_id = new_decision_id()
         services.log_decision(
             decision,
             decision_id=decision_id,

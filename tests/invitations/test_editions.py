@@ -1,0 +1,70 @@
+"""The policy edition in force in Slack: the command's (`edition 2017-03`), else the
+workspace's (`/multichannel edition …`, admins), else POLICY_EDITION; every answer shows it."""
+
+from __future__ import annotations
+
+import json
+
+from bot.testkit.flows import PROVIDER_TEAM, PROVIDER_USER, RESELLER_TEAM, RESELLER_USER
+from bot.testkit.harness import BotHarness, ack_json
+
+ADMIN = "U0PROVADMIN"
+
+
+def says(
+    bot: BotHarness, text: str, *, user: str = PROVIDER_USER, team: str = PROVIDER_TEAM
+) -> str:
+    return json.dumps(ack_json(bot.command(text, user_id=user, team_id=team)), ensure_ascii=False)
+
+
+def test_a_workspace_admin_sets_the_workspaces_edition(bot: BotHarness) -> None:
+    ask = "assess csp_partner:license as direct"
+    assert "policy edition 2026-11" in says(bot, ask)  # POLICY_EDITION: current
+    shown = says(bot, "edition")
+    assert "policy edition *2026-11*" in shown and "POLICY_EDITION" in shown
+
+    refused = says(bot, "edition 2017-03")  # not an admin: nothing changes
+    assert "Only your organization's Multichannel admins" in refused
+    assert "policy edition 2026-11" in says(bot, ask)
+
+    assert "now answers with policy edition `2017-03`" in says(bot, "edition 2017-03", user=ADMIN)
+    answer = says(bot, ask)
+    assert "policy edition 2017-03" in answer
+    assert "Wait for the end of the term" in answer  # 2017-03: no partner-to-partner transfer
+    shown = says(bot, "edition")
+    assert "policy edition *2017-03*" in shown and "admins chose `2017-03`" in shown
+    # one answer under another edition; the workspace's stays
+    assert "policy edition 2026-11" in says(bot, ask + " edition current")
+    assert "policy edition 2017-03" in says(bot, ask)
+    # another workspace is not affected
+    other = says(bot, "assess ea:license", user=RESELLER_USER, team=RESELLER_TEAM)
+    assert "policy edition 2026-11" in other
+
+    assert "follows the newest edition" in says(bot, "edition workspace current", user=ADMIN)
+    assert "policy edition 2026-11" in says(bot, ask)
+    says(bot, "edition 2017-03", user=ADMIN)
+    assert "bot's default edition (`current`, now 2026-11)" in says(
+        bot, "edition default", user=ADMIN
+    )
+    assert "policy edition 2026-11" in says(bot, ask)
+
+
+def test_the_workspace_edition_is_stored(bot: BotHarness) -> None:
+    """Kept in the database (migration 0005), so a restart or another replica keeps it."""
+    from bot.core.editions import workspace_edition
+
+    says(bot, "edition 2017-03", user=ADMIN)
+    with bot.services.sessions.begin() as session:
+        assert workspace_edition(session, PROVIDER_TEAM) == "2017-03"
+        assert workspace_edition(session, RESELLER_TEAM) is None
+
+
+def test_bad_edition_commands_get_precise_messages(bot: BotHarness) -> None:
+    valid = "Valid editions: 2017-03, 2026-11, current, default"
+    assert "Unknown policy edition `2099-01`. " + valid in says(bot, "edition 2099-01", user=ADMIN)
+    assert "Unknown policy edition" in says(bot, "edition 2017-03 2026-11", user=ADMIN)
+    assert "Unknown policy edition" in says(bot, "edition workspace", user=ADMIN)
+    # in Spanish too
+    bot.slack.set_user("U0MARIA001", locale="es-ES", team_id=PROVIDER_TEAM)
+    spanish = says(bot, "assess ea:license edition 1999", user="U0MARIA001")
+    assert "Edición de la política desconocida" in spanish
