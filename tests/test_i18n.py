@@ -262,6 +262,44 @@ def test_decision_message_in_both_languages(customer: str) -> None:
     assert shared["response_type"] == "in_channel" and "Compartido por <@U0SHARE001>" in str(shared)
 
 
+def test_compare_message_in_both_languages() -> None:
+    """ "What would the other edition say?" for cases of both editions, each with the new
+    facts: every step that differs quotes its rule in the reader's language."""
+    from policy import Commerce
+    from policy.compare import compare, other_edition
+
+    cases = [
+        Facts(
+            role=Role.direct, subscriptions=(Subscription(source="csp_partner", kind="license"),)
+        ),
+        Facts(
+            role=Role.indirect_reseller,
+            subscriptions=(
+                Subscription(source="ea", kind="license"),
+                Subscription(source="csp_partner", kind="usage", commerce=Commerce.new),
+            ),
+        ),
+        Facts(
+            role=Role.direct,
+            ea_transfer_eligible=True,
+            customer_is_csp_partner=True,
+            customer_non_csp_tenant=True,
+            subscriptions=(Subscription(source="ea", kind="usage"),),
+        ),
+        Facts(
+            role=None, cloud=Cloud.china, subscriptions=(Subscription(source="ea", kind="usage"),)
+        ),
+    ]
+    for facts in cases:
+        for edition in ("2017-03", "2026-11"):
+            comparison = compare(facts, edition, other_edition(edition))
+            es = check_pair(lambda lang, c=comparison: surfaces.compare_message(c, lang=lang))
+            shown_es = "\n".join(strings(es))
+            for change in comparison.steps:
+                assert f"“{mrkdwn_escape(change.citation.text_es)[:60]}" in shown_es
+            assert f"Qué diría la edición {comparison.other.policy_edition}" in shown_es
+
+
 def test_decision_ack_is_the_decision_message_acknowledgement() -> None:
     """The serialized acknowledgement of `assess ...` is the decision message's response_type,
     text and blocks, with the decision's own id, in both languages (cached or not)."""
@@ -670,6 +708,7 @@ SURFACE_TESTS = {
     "notice_message": test_notices_in_both_languages,
     "decision_message": test_decision_message_in_both_languages,
     "decision_ack": test_decision_ack_is_the_decision_message_acknowledgement,
+    "compare_message": test_compare_message_in_both_languages,
     "gdap_modal": test_gdap_modal_in_both_languages,
     "assess_modal": test_assess_modal_in_both_languages,
     "modal_errors": test_modal_errors_in_both_languages,

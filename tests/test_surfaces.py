@@ -120,6 +120,7 @@ def test_every_slack_template_is_exercised() -> None:
         "error.json.j2",
         "notice.json.j2",
         "decision.json.j2",
+        "compare.json.j2",  # tests/test_i18n.py, tests/slack/test_interactions.py
         "assess_modal.json.j2",
         "modal_errors.json.j2",
         "home.json.j2",

@@ -67,4 +67,4 @@ def test_bad_edition_commands_get_precise_messages(bot: BotHarness) -> None:
     # in Spanish too
     bot.slack.set_user("U0MARIA001", locale="es-ES", team_id=PROVIDER_TEAM)
     spanish = says(bot, "assess ea:license edition 1999", user="U0MARIA001")
-    assert "Edición de la política desconocida" in spanish
+    assert "Edición de las reglas desconocida" in spanish

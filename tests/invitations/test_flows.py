@@ -247,7 +247,8 @@ def test_decision_buttons_start_the_invitation(bot: BotHarness) -> None:
     decision = ack_json(
         bot.command("assess ea:license", team_id=PROVIDER_TEAM, user_id=PROVIDER_USER)
     )
-    assert buttons(decision) == ["share_decision", "create_invitation"]  # role from the directory
+    # role from the directory
+    assert buttons(decision) == ["share_decision", "compare_editions", "create_invitation"]
     click(bot, decision, "create_invitation", team=PROVIDER_TEAM, user=PROVIDER_USER)
     modal = bot.slack.wait_for("views.open")[0].params["view"]
     assert modal["callback_id"] == "invite_modal"
@@ -258,7 +259,11 @@ def test_decision_buttons_start_the_invitation(bot: BotHarness) -> None:
             "assess ea:license edition 2017-03", team_id=RESELLER_TEAM, user_id=RESELLER_USER
         )
     )
-    assert buttons(decision) == ["share_decision", "ask_provider_for_invitation"]
+    assert buttons(decision) == [
+        "share_decision",
+        "compare_editions",
+        "ask_provider_for_invitation",
+    ]
     click(bot, decision, "ask_provider_for_invitation", team=RESELLER_TEAM, user=RESELLER_USER)
     modal = bot.slack.wait_for("views.open", count=2)[1].params["view"]
     assert modal["callback_id"] == "request_modal"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from bot.core.ui.metadata import AssessOrigin
 from bot.testkit import (
     app_home_opened_event,
@@ -185,6 +187,88 @@ def test_a_tampered_share_button_is_refused_politely(bot: BotHarness) -> None:
     assert bot.interact(payload).status_code == 200
     notice = bot.slack.wait_for("response_url")[0].params
     assert "expired" in notice["text"]
+
+
+def click_compare(bot: BotHarness, value: str, user_id: str = "U0COMPARE1") -> dict[str, Any]:
+    payload = block_actions_payload(
+        "compare_editions",
+        value,
+        user_id=user_id,
+        response_url=bot.slack.response_url(),
+        is_ephemeral=True,
+    )
+    assert bot.interact(payload).status_code == 200
+    return dict(bot.slack.wait_for("response_url")[0].params)
+
+
+def compare_button(decision: dict[str, Any]) -> dict[str, Any]:
+    actions = next(b for b in decision["blocks"] if b["type"] == "actions")["elements"]
+    button = next(e for e in actions if e["action_id"] == "compare_editions")
+    assert button["text"]["text"] == "What would the other edition say?"
+    return dict(button)
+
+
+def test_every_answer_can_show_what_the_other_edition_would_say(bot: BotHarness) -> None:
+    """The same facts under the other edition, the difference rule by rule with each rule's
+    citation (policy/compare.py, as `mcbot assess --compare`), privately to who clicked."""
+    decision = ack_json(bot.command("assess csp_partner:license as direct"))  # 2026-11
+    shown = click_compare(bot, compare_button(decision)["value"])
+    assert shown["response_type"] == "ephemeral" and shown["replace_original"] is False
+    text = json.dumps(shown["blocks"], ensure_ascii=False)
+    assert "What edition 2017-03 would say" in text
+    assert "Under edition 2017-03 this answer differs because:" in text
+    assert "the outcome is Not supported instead of Supported" in text
+    assert "it adds the step *Wait for the end of the term, or have the customer cancel first*" in (
+        text
+    )
+    assert "Rule `no-license-switch`" in text  # the 2017-03 rule and its words
+    assert "Customers cannot switch license-based subscriptions" in text
+    assert "it drops the step *Create the transfer request in Partner Center" in text
+    assert "Rule `license-partner-transfer`" in text  # the 2026-11 rule and its words
+    assert "Partner transfers can only occur if both the source" in text
+    footer = next(b for b in decision["blocks"] if b["block_id"] == "footer")
+    decision_id = footer["elements"][0]["text"].split("`")[1]
+    assert f"`{decision_id}` · policy edition 2026-11" in text and "compared with 2017-03" in text
+
+    # an answer under 2017-03 is compared with the newest edition
+    bot.slack.reset()
+    decision = ack_json(bot.command("assess csp_partner:license as direct edition 2017-03"))
+    text = json.dumps(click_compare(bot, compare_button(decision)["value"])["blocks"])
+    assert "What edition 2026-11 would say" in text
+    assert "the outcome is Supported instead of Not supported" in text
+
+
+def test_the_comparison_says_when_nothing_differs_and_speaks_spanish(bot: BotHarness) -> None:
+    bot.slack.set_user("U0ESPANOL1", locale="es-ES")
+    decision = ack_json(bot.command("assess ea:license as direct cloud china"))
+    shown = click_compare(bot, compare_button(decision)["value"], user_id="U0ESPANOL1")
+    text = json.dumps(shown["blocks"], ensure_ascii=False)
+    assert "Con la edición 2017-03" in text
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "not json",
+        '{"decision_id": "x"}',
+        # a decision id that is not ours, an edition this version does not have, bad facts
+        '{"decision_id": "<!channel>", "edition": "2017-03", "facts": '
+        '{"subscriptions": [{"source": "ea", "kind": "license"}]}}',
+        '{"decision_id": "abc", "edition": "2099-01", "facts": '
+        '{"subscriptions": [{"source": "ea", "kind": "license"}]}}',
+        '{"decision_id": "abc", "edition": "current", "facts": '
+        '{"subscriptions": [{"source": "ea", "kind": "license"}]}}',
+        '{"decision_id": "abc", "edition": "2017-03", "facts": {"subscriptions": []}}',
+        '{"decision_id": "abc", "edition": "2017-03", "facts": '
+        '{"subscriptions": [{"source": "ea", "kind": "license", "commerce": "nce"}]}}',
+        '{"decision_id": "abc", "edition": "2017-03", "admin": true, "facts": '
+        '{"subscriptions": [{"source": "ea", "kind": "license"}]}}',
+    ],
+)
+def test_a_tampered_compare_button_is_out_of_date(bot: BotHarness, value: str) -> None:
+    notice = click_compare(bot, value)
+    assert notice["text"] == "This button has expired. Run `/multichannel assess` again."
+    assert "blocks" not in notice
 
 
 def test_assess_button_opens_the_modal(bot: BotHarness) -> None:

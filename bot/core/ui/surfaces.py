@@ -169,6 +169,17 @@ def _decision_message(
     )
 
 
+def compare_message(comparison: Any, *, lang: str = EN) -> dict[str, Any]:
+    """ "What would the other edition say?": `comparison` is a policy.compare.Comparison."""
+    return _message(
+        "slack/compare.json.j2",
+        lang,
+        comparison=comparison,
+        here=get_edition(comparison.decision.policy_edition),
+        there=get_edition(comparison.other.policy_edition),
+    )
+
+
 def assess_modal(
     *, origin: AssessOrigin, role: Role | None = None, customer: str | None = None, lang: str = EN
 ) -> dict[str, Any]:
