@@ -552,6 +552,27 @@ def test_invitation_modals_and_lists_in_both_languages(customer: str | None) -> 
             context=context, resellers=[], customer=customer, lang=lang
         )
     )
+    # under 2026-11: no delegated admin in the invitation, GDAP as a separate step
+    es = check_pair(
+        lambda lang: surfaces.invite_modal(
+            context=context, resellers=MANY, customer=customer, lang=lang, edition="2026-11"
+        )
+    )
+    assert "desde el 2023-10-09 una invitación no lleva" in json.dumps(es, ensure_ascii=False)
+    es = check_pair(
+        lambda lang: surfaces.request_modal(
+            context=context, providers=[PROVIDER], customer=customer, lang=lang, edition="2026-11"
+        )
+    )
+    assert "Clientes → Nueva relación" in json.dumps(es, ensure_ascii=False)
+    es = check_pair(
+        lambda lang: surfaces.reseller_refusal(
+            context=context, providers=[PROVIDER], lang=lang, edition="2026-11"
+        )
+    )
+    assert "Con la edición 2026-11 envías tu propia invitación" in json.dumps(
+        es, ensure_ascii=False
+    )
     for providers in ([PROVIDER], MANY[:3]):
         es = check_pair(
             lambda lang: surfaces.request_modal(

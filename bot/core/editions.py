@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.store.clock import Clock
 from bot.core.store.models import WorkspaceEdition
-from policy import Edition, EditionError, Rule, get_edition, resolve_edition
+from policy import EditionError, get_edition, resolve_edition
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -115,18 +115,7 @@ class EditionResolver:
         self._cache.pop(team_id, None)
 
 
-def dap_ended_rule(edition: str) -> tuple[Edition, Rule] | None:
-    """The rule of `edition` saying reseller invitations no longer carry delegated admin
-    (its note `dap_removed_from_invitations`), or None when the edition still has DAP in the
-    invitation (2017-03). Under such an edition no invitation link asks for DAP: admin access is
-    a GDAP relationship, a separate step."""
-    ed = get_edition(edition)
-    for rule in ed.rules:
-        if "dap_removed_from_invitations" in rule.notes:
-            return ed, rule
-    return None
-
-
 def invitation_delegated_admin(edition: str, asked: bool) -> bool:
-    """Whether an invitation link carries DAP=true: only when asked and the edition has it."""
-    return asked and dap_ended_rule(edition) is None
+    """Whether an invitation link carries DAP=true: only when asked and `edition`'s
+    invitations still may (not under 2026-11, where DAP ended on 2023-10-09)."""
+    return asked and get_edition(edition).dap_ended_rule() is None

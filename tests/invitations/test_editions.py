@@ -68,3 +68,56 @@ def test_bad_edition_commands_get_precise_messages(bot: BotHarness) -> None:
     bot.slack.set_user("U0MARIA001", locale="es-ES", team_id=PROVIDER_TEAM)
     spanish = says(bot, "assess ea:license edition 1999", user="U0MARIA001")
     assert "Edición de las reglas desconocida" in spanish
+
+
+# ------------------------------------------------------------------------------ invitations
+def test_under_2026_11_no_invitation_asks_for_delegated_admin(bot: BotHarness) -> None:
+    """DAP ended on 2023-10-09: the form has no delegated admin checkbox, says GDAP is a
+    separate step and cites the rule; even a submission that asks for it gets DAP=false."""
+    from bot.testkit.flows import DIRECT_TEAM, invite_form, latest, submit
+
+    bot.command("invite Woodgrove", team_id=DIRECT_TEAM, user_id="U0ADATUMUSR")
+    view = bot.slack.wait_for("views.open")[0].params["view"]
+    ids = [b["block_id"] for b in view["blocks"]]
+    assert "delegated_admin" not in ids and "gdap_note" in ids
+    shown = json.dumps(view["blocks"])
+    assert "request a GDAP relationship" in shown and "Rule `gdap-separate`" in shown
+    assert "DAP will no longer be available with reseller relationships" in shown
+
+    values = invite_form(delegated_admin=True)  # as if the checkbox were there
+    assert submit(bot, "invite_modal", values, team=DIRECT_TEAM, user="U0ADATUMUSR") == {}
+    text = json.dumps(latest(bot, "C0MCDESK01")["blocks"])
+    assert "msppId=0&amp;DAP=false" in text and "DAP=true" not in text
+    assert "asked in the invitation" not in text
+
+
+def test_a_request_fulfilled_under_2026_11_gets_no_dap(bot: BotHarness) -> None:
+    """A reseller asked for delegated admin under 2017-03; its provider (2026-11) creates the
+    invitation: the link says DAP=false, and the invitation no longer claims DAP."""
+    from bot.core.store.models import Invitation
+    from bot.testkit.flows import click, latest, request_form, submit
+
+    says(bot, "edition 2017-03", user="U0RESADMIN", team=RESELLER_TEAM)
+    values = request_form("Woodgrove")
+    values["delegated_admin"]["delegated_admin"]["selected_options"] = [{"value": "yes"}]
+    assert submit(bot, "request_modal", values, team=RESELLER_TEAM, user=RESELLER_USER) == {}
+    request = latest(bot, "C0PROVNOTIF")
+    click(bot, request, "inv_fulfil", team=PROVIDER_TEAM, user=PROVIDER_USER)
+    bot.slack.wait_for("chat.update")
+    with bot.services.sessions.begin() as session:
+        invitation = session.query(Invitation).one()
+        assert invitation.link is not None and "DAP=false" in invitation.link
+        assert invitation.delegated_admin is False
+
+
+def test_a_reseller_is_told_where_to_send_its_own_invitation_under_2026_11(
+    bot: BotHarness,
+) -> None:
+    shown = says(bot, "invite Woodgrove", user=RESELLER_USER, team=RESELLER_TEAM)
+    assert "Under edition 2026-11 you send your own invitation from Partner Center" in shown
+    assert "Rule `reseller-own-invitation`" in shown
+    assert "ask_provider_for_invitation" in shown  # asking the provider still works
+    says(bot, "edition 2017-03", user="U0RESADMIN", team=RESELLER_TEAM)
+    shown = says(bot, "invite Woodgrove", user=RESELLER_USER, team=RESELLER_TEAM)
+    assert "you cannot create your own CSP invitation" in shown
+    assert "Rule `table-reseller-no-own-invitation`" in shown

@@ -26,6 +26,9 @@ from bot.testkit.harness import BotHarness, ack_json
 
 
 def test_direct_partner_creates_an_invitation(bot: BotHarness) -> None:
+    """Under edition 2017-03 (chosen by the workspace's admin) the invitation may ask for
+    delegated admin (DAP=true); under 2026-11 it may not (tests/invitations/test_editions.py)."""
+    bot.command("edition 2017-03", team_id=DIRECT_TEAM, user_id="U0ADATUMADM")
     response = bot.command("invite Woodgrove", team_id=DIRECT_TEAM, user_id="U0ADATUMUSR")
     assert response.status_code == 200 and response.text == ""
     view = bot.slack.wait_for("views.open")[0].params["view"]
@@ -88,7 +91,9 @@ def test_provider_creates_for_a_reseller_and_sends_it(bot: BotHarness) -> None:
 
 
 def test_reseller_asks_provider_creates_in_one_step(bot: BotHarness) -> None:
-    # the reseller tries to create one: the policy's refusal, with its citation
+    # under 2017-03 (the reseller's workspace chose it) the reseller tries to create one: the
+    # policy's refusal, with its citation (2026-11: tests/invitations/test_editions.py)
+    bot.command("edition 2017-03", team_id=RESELLER_TEAM, user_id="U0RESADMIN")
     refusal = ack_json(
         bot.command("invite Woodgrove", team_id=RESELLER_TEAM, user_id=RESELLER_USER)
     )
