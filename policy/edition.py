@@ -189,6 +189,16 @@ class Edition(BaseModel):
             raise ValueError(f"fallback step {self.fallback.step!r} not in step_order")
         return self
 
+    def dap_ended_rule(self) -> Rule | None:
+        """The rule saying reseller invitations no longer carry delegated admin privileges (its
+        note `dap_removed_from_invitations`), or None when this edition's invitations still
+        may ask for them (2017-03). Under such an edition an invitation link never says
+        DAP=true: admin access is a GDAP relationship, a step of its own."""
+        for rule in self.rules:
+            if "dap_removed_from_invitations" in rule.notes:
+                return rule
+        return None
+
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:
             if rule.id == rule_id:

@@ -315,7 +315,24 @@ def test_invite_links(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(
         capsys, "invite-link", "reseller", "--partner-tenant-id", PROVIDER, "--delegated-admin"
     )
-    assert "since 2023-10-09" in err and "GDAP" in err and "DAP=true" in out
+    # the default edition (current = 2026-11): DAP ended
+    assert "edition 2026-11" in err and "since 2023-10-09" in err and "GDAP" in err
+    assert "DAP=true" in out
+    code, out, err = run(
+        capsys,
+        "invite-link",
+        "reseller",
+        "--partner-tenant-id",
+        PROVIDER,
+        "--delegated-admin",
+        "--edition",
+        "2017-03",
+    )
+    assert code == 0 and err == "" and "DAP=true" in out  # the 2017 page's invitation
+    code, out, err = run(
+        capsys, "invite-link", "reseller", "--partner-tenant-id", PROVIDER, "--edition", "1999"
+    )
+    assert code == 2 and "Unknown edition '1999'" in err
     code, out, err = run(capsys, "invite-link", "reseller", "--partner-tenant-id", PROVIDER)
     assert err == "" and "DAP=false" in out
     code, out, _ = run(

@@ -92,3 +92,60 @@ def test_the_cli_takes_every_role_alias_slack_takes() -> None:
 
     for alias, role in ROLE_ALIASES.items():
         assert _role(alias) is role
+
+
+def test_assess_takes_the_clis_facts_and_an_edition() -> None:
+    """The same token syntax as `mcbot assess`: SOURCE:KIND[:COMMERCE], the CLI's flags (or
+    their short Slack names), and `edition` for one answer (an alias gives its dated name)."""
+    from policy import Commerce, Facts
+
+    parsed = parse(
+        "assess csp_partner:license:NEW ea:usage:legacy ea:license as direct "
+        "csp-partner-customer non-csp-tenant --ea-transfer-eligible edition current"
+    )
+    assert isinstance(parsed, AssessCommand)
+    assert parsed.edition == "2026-11"
+    assert parsed.facts(None) == Facts(
+        role=Role.direct,
+        customer_is_csp_partner=True,
+        customer_non_csp_tenant=True,
+        ea_transfer_eligible=True,
+        subscriptions=(
+            Subscription(source=Source.csp_partner, kind=Kind.license, commerce=Commerce.new),
+            Subscription(source=Source.ea, kind=Kind.usage, commerce=Commerce.legacy),
+            Subscription(source=Source.ea, kind=Kind.license),
+        ),
+    )
+    assert parse("assess ea:license --edition 2017-03").edition == "2017-03"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "params"),
+    [
+        ("assess ea:license:nce", "bad_commerce", {"value": "nce", "valid": ["new", "legacy"]}),
+        ("assess ea:license:", "bad_subscription", {"value": "ea:license:"}),
+        ("assess ea:license edition 2099-01", "bad_edition", {"value": "2099-01"}),
+        ("assess ea:license edition", "missing_edition", {}),
+        ("assess ea:license edition 2017-03 edition current", "conflicting_editions", {}),
+        ("assess ea:license non-csp-tenant", "non_csp_tenant_needs_csp_partner", {}),
+        ("assess edition 2017-03", "no_subscription", {}),
+        ("edition 2017-03 2026-11", "bad_edition", {}),
+        ("edition workspace", "bad_edition", {}),
+    ],
+)
+def test_bad_facts_and_editions_are_usage_errors(
+    text: str, code: str, params: dict[str, object]
+) -> None:
+    with pytest.raises(UsageError) as raised:
+        parse(text)
+    assert raised.value.code == code
+    assert params.items() <= raised.value.params.items()
+
+
+def test_the_edition_command() -> None:
+    from bot.core.ui.commands import EditionCommand
+
+    assert parse("edition") == EditionCommand()
+    assert parse("edition 2017-03") == EditionCommand(choice="2017-03")
+    assert parse("edition workspace Current") == EditionCommand(choice="current")
+    assert parse("edition default") == EditionCommand(choice="default")

@@ -262,6 +262,44 @@ def test_decision_message_in_both_languages(customer: str) -> None:
     assert shared["response_type"] == "in_channel" and "Compartido por <@U0SHARE001>" in str(shared)
 
 
+def test_compare_message_in_both_languages() -> None:
+    """ "What would the other edition say?" for cases of both editions, each with the new
+    facts: every step that differs quotes its rule in the reader's language."""
+    from policy import Commerce
+    from policy.compare import compare, other_edition
+
+    cases = [
+        Facts(
+            role=Role.direct, subscriptions=(Subscription(source="csp_partner", kind="license"),)
+        ),
+        Facts(
+            role=Role.indirect_reseller,
+            subscriptions=(
+                Subscription(source="ea", kind="license"),
+                Subscription(source="csp_partner", kind="usage", commerce=Commerce.new),
+            ),
+        ),
+        Facts(
+            role=Role.direct,
+            ea_transfer_eligible=True,
+            customer_is_csp_partner=True,
+            customer_non_csp_tenant=True,
+            subscriptions=(Subscription(source="ea", kind="usage"),),
+        ),
+        Facts(
+            role=None, cloud=Cloud.china, subscriptions=(Subscription(source="ea", kind="usage"),)
+        ),
+    ]
+    for facts in cases:
+        for edition in ("2017-03", "2026-11"):
+            comparison = compare(facts, edition, other_edition(edition))
+            es = check_pair(lambda lang, c=comparison: surfaces.compare_message(c, lang=lang))
+            shown_es = "\n".join(strings(es))
+            for change in comparison.steps:
+                assert f"“{mrkdwn_escape(change.citation.text_es)[:60]}" in shown_es
+            assert f"Qué diría la edición {comparison.other.policy_edition}" in shown_es
+
+
 def test_decision_ack_is_the_decision_message_acknowledgement() -> None:
     """The serialized acknowledgement of `assess ...` is the decision message's response_type,
     text and blocks, with the decision's own id, in both languages (cached or not)."""
@@ -299,6 +337,11 @@ USAGE_ERRORS: list[tuple[str, dict[str, Any]]] = [
     ("customer_too_long", {"limit": 100}),
     ("too_many_subscriptions", {"limit": 20}),
     ("unknown_subcommand", {"suggestion": "assess"}),
+    ("bad_commerce", {"valid": ["new", "legacy"]}),
+    ("bad_edition", {"valid": ["2017-03", "2026-11", "current"]}),
+    ("missing_edition", {"valid": ["2017-03", "2026-11", "current"]}),
+    ("conflicting_editions", {"editions": ["2017-03", "2026-11"]}),
+    ("non_csp_tenant_needs_csp_partner", {}),
 ]
 
 
@@ -307,7 +350,9 @@ def test_help_and_usage_errors_in_both_languages(typed: str) -> None:
     es = check_pair(
         lambda lang: surfaces.help_message(typed=typed or None, suggestion="assess", lang=lang)
     )
-    assert "`/multichannel assess SOURCE:KIND … [as ROLE]`" in json.dumps(es, ensure_ascii=False)
+    shown = json.dumps(es, ensure_ascii=False)
+    assert "`/multichannel assess SOURCE:KIND[:COMMERCE] … [as ROLE] [edition EDITION]`" in shown
+    assert "`/multichannel edition [2017-03|2026-11|current|default]`" in shown
     for code, params in USAGE_ERRORS:
         error = UsageError(code, value=typed, **params)
         es = check_pair(lambda lang: surfaces.usage_error_message(error, lang=lang))  # noqa: B023
@@ -506,6 +551,27 @@ def test_invitation_modals_and_lists_in_both_languages(customer: str | None) -> 
         lambda lang: surfaces.invite_modal(
             context=context, resellers=[], customer=customer, lang=lang
         )
+    )
+    # under 2026-11: no delegated admin in the invitation, GDAP as a separate step
+    es = check_pair(
+        lambda lang: surfaces.invite_modal(
+            context=context, resellers=MANY, customer=customer, lang=lang, edition="2026-11"
+        )
+    )
+    assert "desde el 2023-10-09 una invitación no lleva" in json.dumps(es, ensure_ascii=False)
+    es = check_pair(
+        lambda lang: surfaces.request_modal(
+            context=context, providers=[PROVIDER], customer=customer, lang=lang, edition="2026-11"
+        )
+    )
+    assert "Clientes → Nueva relación" in json.dumps(es, ensure_ascii=False)
+    es = check_pair(
+        lambda lang: surfaces.reseller_refusal(
+            context=context, providers=[PROVIDER], lang=lang, edition="2026-11"
+        )
+    )
+    assert "Con la edición 2026-11 envías tu propia invitación" in json.dumps(
+        es, ensure_ascii=False
     )
     for providers in ([PROVIDER], MANY[:3]):
         es = check_pair(
@@ -711,6 +777,7 @@ SURFACE_TESTS = {
     "notice_message": test_notices_in_both_languages,
     "decision_message": test_decision_message_in_both_languages,
     "decision_ack": test_decision_ack_is_the_decision_message_acknowledgement,
+    "compare_message": test_compare_message_in_both_languages,
     "gdap_modal": test_gdap_modal_in_both_languages,
     "assess_modal": test_assess_modal_in_both_languages,
     "modal_errors": test_modal_errors_in_both_languages,

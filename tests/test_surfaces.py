@@ -81,6 +81,11 @@ def test_help_and_usage_errors_validate(typed: str) -> None:
         ("missing_cloud", {}),
         ("no_subscription", {}),
         ("too_many_subscriptions", {"limit": 20}),
+        ("bad_commerce", {"value": typed, "valid": ["new", "legacy"]}),
+        ("bad_edition", {"value": typed, "valid": ["2017-03", "current"]}),
+        ("missing_edition", {"valid": ["2017-03", "current"]}),
+        ("conflicting_editions", {"editions": ["2017-03", "2026-11"]}),
+        ("non_csp_tenant_needs_csp_partner", {}),
         ("something_new", {}),
     ]:
         message = surfaces.usage_error_message(UsageError(code, **params))
@@ -115,6 +120,7 @@ def test_every_slack_template_is_exercised() -> None:
         "error.json.j2",
         "notice.json.j2",
         "decision.json.j2",
+        "compare.json.j2",  # tests/test_i18n.py, tests/slack/test_interactions.py
         "assess_modal.json.j2",
         "modal_errors.json.j2",
         "home.json.j2",

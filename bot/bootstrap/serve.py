@@ -107,9 +107,10 @@ def build_services(database_url: str) -> Any:
 
     from bot.core.partner_center.client import PartnerCenterClient
     from bot.core.partner_center.settings import PartnerCenterSettings
-    from bot.core.settings import BotSettings
+    from bot.core.settings import BotSettings, PolicySettings
 
     bot_settings = settings_or_exit(BotSettings)
+    policy_settings = settings_or_exit(PolicySettings)
     pc_settings = settings_or_exit(PartnerCenterSettings)
     partner_center = None
     if pc_settings.configured:
@@ -119,6 +120,7 @@ def build_services(database_url: str) -> Any:
         database_url,
         partner_center=partner_center,
         invitation_expiry=timedelta(days=bot_settings.invitation_expiry_days),
+        policy_edition=policy_settings.policy_edition,
     )
 
 

@@ -233,8 +233,13 @@ def _invite_link(args: argparse.Namespace) -> int:
                 expected=exc.expected,
             )
         )
-    if args.delegated_admin and args.kind != "gdap":  # the link still works; its DAP does not
-        sys.stderr.write(_error("dap_ended") + "\n")
+    if args.delegated_admin and args.kind != "gdap":
+        from policy import get_edition
+
+        # the link still works; under an edition where DAP ended (2026-11), its DAP does not
+        edition = get_edition(args.edition or default_edition())
+        if edition.dap_ended_rule() is not None:
+            sys.stderr.write(_error("dap_ended", edition=edition.edition) + "\n")
     sys.stdout.write(link + "\n")
     return 0
 
@@ -363,12 +368,20 @@ def _add_policy_commands(sub: Any) -> None:
     p.add_argument(
         "--delegated-admin",
         action="store_true",
-        help="ask for delegated admin privileges in the same invitation (DAP=true)",
+        help="ask for delegated admin privileges in the same invitation (DAP=true; edition "
+        "2017-03: under 2026-11 it grants nothing since 2023-10-09, request GDAP instead)",
     )
     p.add_argument(
         "--legacy",
         action="store_true",
         help="the legacy portal.office.com format (fallback for unsupported regions)",
+    )
+    p.add_argument(
+        "--edition",
+        type=_edition_name,
+        metavar="EDITION",
+        help="policy edition (default: the POLICY_EDITION setting, itself `current`): under "
+        "2026-11 --delegated-admin is warned about, since DAP ended on 2023-10-09",
     )
     p.set_defaults(func=_invite_link)
 

@@ -69,7 +69,11 @@ def _try(args: argparse.Namespace) -> int:
     width = args.width or min(shutil.get_terminal_size((100, 24)).columns, 120)
     out = sys.stdout
 
-    with BotHarness() as bot:
+    from bot.bootstrap.serve import settings_or_exit
+    from bot.core.settings import PolicySettings
+
+    edition = settings_or_exit(PolicySettings).policy_edition  # as `mcbot serve` answers
+    with BotHarness(services_options={"policy_edition": edition}) as bot:
         if args.partners:
             from bot.core.store.directory import import_directory
             from bot.core.store.directory_file import read_directory_file

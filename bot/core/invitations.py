@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.orm import Session
 
+from bot.core.editions import invitation_delegated_admin
 from bot.core.services import Services
 from bot.core.snapshots import InvitationView, OrgView
 from bot.core.store import invitations as store
@@ -68,6 +69,15 @@ async def build_link(
             delegated_admin=delegated_admin,
         )
     return link, LinkSource.documented_format
+
+
+async def _delegated_admin(services: Services, team_id: str, asked: bool) -> bool:
+    """Whether an invitation made from `team_id` asks for delegated admin (DAP=true): only
+    when asked and the workspace's edition in force still has DAP in invitations."""
+    if not asked:
+        return False
+    edition = await services.editions.for_team(team_id)
+    return invitation_delegated_admin(edition.name, asked)
 
 
 # ------------------------------------------------------------------------------ posting
@@ -167,7 +177,10 @@ async def create(
     decision_id: str | None,
     origin_channel: str | None,
 ) -> InvitationView:
-    """A direct partner or indirect provider creates an invitation (optionally for a reseller)."""
+    """A direct partner or indirect provider creates an invitation (optionally for a reseller).
+    Under its workspace's edition in force, delegated admin is asked in the link only where
+    invitations still carry it (never under 2026-11: GDAP is a separate step)."""
+    delegated_admin = await _delegated_admin(services, team_id, delegated_admin)
 
     def load(session: Session) -> tuple[OrgView, OrgView | None]:
         org = _org_or_problem(session, team_id)
@@ -230,6 +243,7 @@ async def request(
 ) -> InvitationView:
     """An indirect reseller asks its provider: the request appears in the provider's channel
     (Create invitation / Decline) and, for the reseller, where it asked."""
+    delegated_admin = await _delegated_admin(services, team_id, delegated_admin)
 
     def save(session: Session) -> InvitationView:
         reseller = _org_or_problem(session, team_id)
@@ -289,10 +303,10 @@ async def act(
 
     actor, current = await services.run(load)
     link: tuple[str, LinkSource] | None = None
-    if action == "fulfil":
-        link = await build_link(
-            services, current.provider, current.reseller, current.delegated_admin
-        )
+    asked = current.delegated_admin
+    if action == "fulfil":  # the provider's edition in force decides whether DAP is asked
+        asked = await _delegated_admin(services, team_id, current.delegated_admin)
+        link = await build_link(services, current.provider, current.reseller, asked)
 
     def move(session: Session) -> InvitationView:
         org = _org_or_problem(session, team_id)
@@ -309,6 +323,7 @@ async def act(
                 expected_version=version,
                 expires_in=services.invitation_expiry,
                 clock=services.clock,
+                delegated_admin=asked if asked != current.delegated_admin else None,
             )
             # delivered to the reseller in the same step
             inv = store.transition(

@@ -122,14 +122,15 @@ def replay(
 
 
 async def replay_answer(
-    services: Services, decision_id: str, *, team_id: str, lang: str, default_edition: str
+    services: Services, decision_id: str, *, team_id: str, lang: str
 ) -> dict[str, Any]:
-    """`/multichannel decision ID`'s answer: the replay, or a notice that the workspace's
-    organization has no such decision."""
+    """`/multichannel decision ID`'s answer: the replay, compared with the edition in force in
+    the workspace today, or a notice that its organization has no such decision."""
     _, org_id = await services.membership(team_id)
     viewer = Viewer(team_id=team_id, org_id=org_id)
+    today = (await services.editions.for_team(team_id)).name
     found = await services.run(
-        lambda s: replay(s, decision_id, default_edition=default_edition, viewer=viewer)
+        lambda s: replay(s, decision_id, default_edition=today, viewer=viewer)
     )
     if found is None:
         return surfaces.notice_message("decision_not_found", lang=lang, id=decision_id)

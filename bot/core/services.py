@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.editions import EditionResolver
 from bot.core.language import LanguageResolver
 from bot.core.outbox.options import NotifyOptions
 from bot.core.partner_center.client import PartnerCenterClient
@@ -27,7 +28,7 @@ from bot.core.store.db import make_engine, make_session_factory, upgrade
 from bot.core.store.decision_process import DecisionLogProcess
 from bot.core.store.decisions import DecisionWriter
 from bot.core.store.directory import org_for_team
-from policy import Decision, Role
+from policy import CURRENT, Decision, Role
 
 T = TypeVar("T")
 DIRECTORY_TTL = 60.0
@@ -54,11 +55,15 @@ class Services:
     _draining: bool = False
     # The child process that writes the decision log (`mcbot serve`); None: written here.
     decision_process: DecisionLogProcess | None = None
+    # the POLICY_EDITION setting: the edition of a workspace that chose none
+    policy_edition: str = CURRENT
     language: LanguageResolver = field(init=False)
+    editions: EditionResolver = field(init=False)
     decision_writer: DecisionWriter = field(init=False)
 
     def __post_init__(self) -> None:
         self.language = LanguageResolver(self)
+        self.editions = EditionResolver(self, self.policy_edition)
         self.decision_writer = DecisionWriter(self.sessions.kw["bind"])
 
     @classmethod

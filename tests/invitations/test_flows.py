@@ -26,6 +26,9 @@ from bot.testkit.harness import BotHarness, ack_json
 
 
 def test_direct_partner_creates_an_invitation(bot: BotHarness) -> None:
+    """Under edition 2017-03 (chosen by the workspace's admin) the invitation may ask for
+    delegated admin (DAP=true); under 2026-11 it may not (tests/invitations/test_editions.py)."""
+    bot.command("edition 2017-03", team_id=DIRECT_TEAM, user_id="U0ADATUMADM")
     response = bot.command("invite Woodgrove", team_id=DIRECT_TEAM, user_id="U0ADATUMUSR")
     assert response.status_code == 200 and response.text == ""
     view = bot.slack.wait_for("views.open")[0].params["view"]
@@ -88,7 +91,9 @@ def test_provider_creates_for_a_reseller_and_sends_it(bot: BotHarness) -> None:
 
 
 def test_reseller_asks_provider_creates_in_one_step(bot: BotHarness) -> None:
-    # the reseller tries to create one: the policy's refusal, with its citation
+    # under 2017-03 (the reseller's workspace chose it) the reseller tries to create one: the
+    # policy's refusal, with its citation (2026-11: tests/invitations/test_editions.py)
+    bot.command("edition 2017-03", team_id=RESELLER_TEAM, user_id="U0RESADMIN")
     refusal = ack_json(
         bot.command("invite Woodgrove", team_id=RESELLER_TEAM, user_id=RESELLER_USER)
     )
@@ -247,16 +252,23 @@ def test_decision_buttons_start_the_invitation(bot: BotHarness) -> None:
     decision = ack_json(
         bot.command("assess ea:license", team_id=PROVIDER_TEAM, user_id=PROVIDER_USER)
     )
-    assert buttons(decision) == ["share_decision", "create_invitation"]  # role from the directory
+    # role from the directory
+    assert buttons(decision) == ["share_decision", "compare_editions", "create_invitation"]
     click(bot, decision, "create_invitation", team=PROVIDER_TEAM, user=PROVIDER_USER)
     modal = bot.slack.wait_for("views.open")[0].params["view"]
     assert modal["callback_id"] == "invite_modal"
     assert InviteContext.model_validate_json(modal["private_metadata"]).decision_id
 
     decision = ack_json(
-        bot.command("assess ea:license", team_id=RESELLER_TEAM, user_id=RESELLER_USER)
+        bot.command(
+            "assess ea:license edition 2017-03", team_id=RESELLER_TEAM, user_id=RESELLER_USER
+        )
     )
-    assert buttons(decision) == ["share_decision", "ask_provider_for_invitation"]
+    assert buttons(decision) == [
+        "share_decision",
+        "compare_editions",
+        "ask_provider_for_invitation",
+    ]
     click(bot, decision, "ask_provider_for_invitation", team=RESELLER_TEAM, user=RESELLER_USER)
     modal = bot.slack.wait_for("views.open", count=2)[1].params["view"]
     assert modal["callback_id"] == "request_modal"

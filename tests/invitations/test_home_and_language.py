@@ -101,7 +101,9 @@ def test_each_user_gets_their_language(bot: BotHarness) -> None:
     spanish = json.dumps(
         ack_json(
             bot.command(
-                "assess csp_partner:license as direct", user_id="U0MARIA001", team_id=PROVIDER_TEAM
+                "assess csp_partner:license as direct edition 2017-03",
+                user_id="U0MARIA001",
+                team_id=PROVIDER_TEAM,
             )
         ),
         ensure_ascii=False,
@@ -109,7 +111,9 @@ def test_each_user_gets_their_language(bot: BotHarness) -> None:
     english = json.dumps(
         ack_json(
             bot.command(
-                "assess csp_partner:license as direct", user_id="U0JOHN0001", team_id=PROVIDER_TEAM
+                "assess csp_partner:license as direct edition 2017-03",
+                user_id="U0JOHN0001",
+                team_id=PROVIDER_TEAM,
             )
         ),
         ensure_ascii=False,
@@ -124,7 +128,7 @@ def test_language_can_be_chosen_per_user_and_per_workspace(bot: BotHarness) -> N
     bot.slack.set_user("U0JOHN0001", locale="en-US", team_id=PROVIDER_TEAM)
     bot.slack.set_user("U0FRANK001", locale="fr-FR", team_id=PROVIDER_TEAM)
 
-    def says(user: str, text: str = "assess csp_partner:license as direct") -> str:
+    def says(user: str, text: str = "assess csp_partner:license as direct edition 2017-03") -> str:
         return json.dumps(
             ack_json(bot.command(text, user_id=user, team_id=PROVIDER_TEAM)), ensure_ascii=False
         )

@@ -87,3 +87,32 @@ def test_a_language_choice_the_database_refuses_is_reported_not_taken_for_saved(
         lock.close()
     assert "No pude guardar tu idioma" in str(told[0].params)
     assert _preference(bot, "U0JOHN0001") is None
+
+
+def test_a_workspace_edition_is_answered_while_the_write_lock_is_held_then_saved(
+    bot: BotHarness,
+) -> None:
+    path = bot.database_url.removeprefix("sqlite:///")
+
+    def saved() -> str | None:
+        with sqlite3.connect(path) as db:
+            row = db.execute(
+                "SELECT edition FROM workspace_editions WHERE team_id = ?", (PROVIDER_TEAM,)
+            ).fetchone()
+        return row[0] if row else None
+
+    lock = sqlite3.connect(path, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        answer = ack_json(
+            bot.command("edition 2017-03", user_id="U0PROVADMIN", team_id=PROVIDER_TEAM)
+        )
+        assert "now answers with policy edition `2017-03`" in answer["text"]
+        assert saved() is None
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    deadline = time.monotonic() + 30
+    while saved() != "2017-03":
+        assert time.monotonic() < deadline, "the workspace's edition was never saved"
+        time.sleep(0.05)

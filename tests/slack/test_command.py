@@ -41,8 +41,17 @@ def test_unknown_subcommand_gets_help_with_the_closest_match(bot: BotHarness) ->
     assert "/multichannel assess" in texts(message)
 
 
+def test_assess_answers_with_the_bots_default_edition(bot: BotHarness) -> None:
+    """No workspace edition, no `edition` in the command: POLICY_EDITION's (`current`)."""
+    body = texts(ack_json(bot.command("assess ea:license csp_partner:usage as reseller")))
+    assert "policy edition 2026-11" in body
+    assert "1. Send the customer your indirect reseller invitation" in body
+    assert "Rule `reseller-own-invitation`" in body
+    assert "Ask your indirect provider for the invitation" not in body
+
+
 def test_assess_with_arguments_answers_in_the_acknowledgement(bot: BotHarness) -> None:
-    response = bot.command("assess ea:license csp_partner:usage as reseller")
+    response = bot.command("assess ea:license csp_partner:usage as reseller edition 2017-03")
     assert response.status_code == 200
     message = ack_json(response)
     body = texts(message)
@@ -67,7 +76,17 @@ def test_assess_without_role_says_what_is_missing(bot: BotHarness) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("assess ea", "`ea` is not `SOURCE:KIND`"),
+        ("assess ea", "`ea` is not `SOURCE:KIND[:COMMERCE]`"),
+        ("assess ea:license:", "`ea:license:` is not `SOURCE:KIND[:COMMERCE]`"),
+        ("assess csp_partner:license:nce", "Unknown commerce `nce`. Valid values: new, legacy"),
+        ("assess ea:license edition 2099-01", "Unknown policy edition `2099-01`"),
+        ("assess ea:license edition", "`edition` must be followed by an edition: 2017-03"),
+        (
+            "assess ea:license edition 2017-03 edition 2026-11",
+            "Conflicting editions: 2017-03, 2026-11",
+        ),
+        ("assess ea:license non-csp-tenant", "add `csp-partner-customer`"),
+        ("edition 1999", "Unknown policy edition `1999`"),
         ("assess shop:license", "Unknown source `shop`"),
         ("assess eaa:license", "Did you mean `ea`?"),
         ("assess ea:seats", "Unknown kind `seats`"),
@@ -109,7 +128,7 @@ def test_assess_without_arguments_opens_the_modal(bot: BotHarness) -> None:
     view = bot.slack.wait_for("views.open")[0].params["view"]
     assert view["callback_id"] == "assess_modal"
     ids = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
-    assert ids == ["role", "subscriptions", "cloud", "csp_partner", "customer"]
+    assert ids == ["role", "subscriptions", "cloud", "csp_partner", "ea_transfer", "customer"]
 
 
 def test_forged_and_stale_signatures_get_401(bot: BotHarness) -> None:
@@ -136,7 +155,7 @@ def test_bad_bodies_get_4xx_not_5xx(bot: BotHarness) -> None:
 def test_decisions_are_logged(bot: BotHarness) -> None:
     from bot.core.store.decisions import recent_decisions
 
-    bot.command("assess open:usage as direct", user_id="U0LOGGED01")
+    bot.command("assess open:usage as direct edition 2017-03", user_id="U0LOGGED01")
     records = []
     deadline = time.monotonic() + 5
     while not records and time.monotonic() < deadline:
@@ -145,6 +164,7 @@ def test_decisions_are_logged(bot: BotHarness) -> None:
         time.sleep(0.02)
     assert records[0].outcome == "supported"
     assert records[0].steps[0] == "check_azure_service_availability"
+    assert records[0].policy_edition == "2017-03"
 
 
 def test_healthz(bot: BotHarness) -> None:

@@ -31,6 +31,7 @@ TABLES = {
     "decision_records",
     "language_preferences",
     "home_viewers",
+    "workspace_editions",
     "webhook_inbox",
     "outbox",
 }

@@ -220,8 +220,11 @@ def fulfil_request(
     decision_id: str | None = None,
     expires_in: timedelta = DEFAULT_EXPIRY,
     clock: Clock = utc_now,
+    delegated_admin: bool | None = None,
 ) -> Invitation:
-    """The provider creates the invitation a reseller requested (`requested` → `created`)."""
+    """The provider creates the invitation a reseller requested (`requested` → `created`).
+    `delegated_admin`: whether the link asks for it, when that is not what was requested (the
+    provider's edition has no delegated admin in invitations)."""
     invitation = get_invitation(session, invitation_id, provider)
     now = clock()
     return _move(
@@ -242,6 +245,7 @@ def fulfil_request(
             "created_by_team": created_by_team,
             "expires_at": now + expires_in,
             **({"decision_id": decision_id} if decision_id is not None else {}),
+            **({"delegated_admin": delegated_admin} if delegated_admin is not None else {}),
         },
         actor_org=provider,
     )

@@ -304,6 +304,19 @@ class LanguagePreference(Base):
     updated_by: Mapped[str | None] = mapped_column(String(32))
 
 
+class WorkspaceEdition(Base):
+    """The policy edition a workspace answers with (`/multichannel edition 2026-11`, admins):
+    a dated edition or an alias (`current`, which follows the newest). No row: the
+    POLICY_EDITION setting."""
+
+    __tablename__ = "workspace_editions"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    edition: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(32))
+
+
 class HomeViewer(Base):
     """A Slack user who opened the bot's Home tab: republished when what they see changes."""
 

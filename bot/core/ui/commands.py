@@ -10,7 +10,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from policy import Cloud, Facts, Kind, Role, Source, Subscription
+from policy import (
+    Cloud,
+    Commerce,
+    EditionError,
+    Facts,
+    Kind,
+    Role,
+    Source,
+    Subscription,
+    edition_names,
+    resolve_edition,
+)
 from policy.ids import parse_decision_id
 
 SUBCOMMANDS: tuple[str, ...] = (
@@ -20,9 +31,12 @@ SUBCOMMANDS: tuple[str, ...] = (
     "status",
     "decision",
     "language",
+    "edition",
     "admin",
 )
 LANGUAGE_CHOICES: tuple[str, ...] = ("en", "es", "auto")
+#: `/multichannel edition default`: the workspace follows the POLICY_EDITION setting again
+EDITION_DEFAULT = "default"
 CUSTOMER_MAX = 100
 
 ROLE_ALIASES: dict[str, Role] = {
@@ -52,6 +66,10 @@ class AssessCommand(BaseModel):
     role: Role | None = None
     cloud: Cloud = Cloud.global_
     customer_is_csp_partner: bool = False
+    customer_non_csp_tenant: bool = False
+    ea_transfer_eligible: bool = False
+    #: `edition 2017-03`: this answer's edition (a dated name), else the one in force
+    edition: str | None = None
 
     def facts(self, role: Role | None) -> Facts:
         """The policy's facts for these arguments, with `role` when the command names none.
@@ -66,6 +84,8 @@ def _facts(command: AssessCommand, role: Role | None) -> Facts:
         role=role,
         cloud=command.cloud,
         customer_is_csp_partner=command.customer_is_csp_partner,
+        customer_non_csp_tenant=command.customer_non_csp_tenant,
+        ea_transfer_eligible=command.ea_transfer_eligible,
         subscriptions=command.subscriptions,
     )
 
@@ -108,6 +128,16 @@ class DecisionCommand(BaseModel):
     decision_id: str
 
 
+class EditionCommand(BaseModel):
+    """`edition` (show the edition in force), `edition 2026-11|2017-03|current|default`
+    (the workspace's edition, admins; `default`: the POLICY_EDITION setting again). The word
+    `workspace` may come first, as in `language workspace es`."""
+
+    model_config = ConfigDict(frozen=True)
+    name: Literal["edition"] = "edition"
+    choice: str | None = None  # an edition name as accepted by resolve_edition, or "default"
+
+
 Command = (
     HelpCommand
     | AssessCommand
@@ -116,6 +146,7 @@ Command = (
     | AdminCommand
     | LanguageCommand
     | DecisionCommand
+    | EditionCommand
 )
 
 
@@ -166,6 +197,8 @@ def parse(text: str) -> Command:
         return _parse_language(args)
     if head in ("decision", "decisión", "replay"):
         return _parse_decision(args)
+    if head in ("edition", "edicion", "edición"):
+        return _parse_edition_command(args)
     close = difflib.get_close_matches(head, SUBCOMMANDS, n=1, cutoff=0.5)
     raise UsageError("unknown_subcommand", value=tokens[0], suggestion=close[0] if close else None)
 
@@ -174,7 +207,8 @@ def _parse_assess(args: list[str]) -> AssessCommand:
     subs: list[Subscription] = []
     role: Role | None = None
     cloud = Cloud.global_
-    csp = False
+    csp = non_csp_tenant = ea_eligible = False
+    edition: str | None = None
     i = 0
     while i < len(args):
         token = _norm(args[i])
@@ -193,23 +227,80 @@ def _parse_assess(args: list[str]) -> AssessCommand:
             cloud = _cloud(args[i + 1])
             i += 2
             continue
-        if token in (
-            "csp_partner_customer",
-            "customer_is_csp_partner",
-            "__customer_is_csp_partner",
-        ):
+        if token in ("edition", "__edition"):
+            if i + 1 >= len(args):
+                raise UsageError("missing_edition", valid=edition_names())
+            dated = _edition(args[i + 1])
+            if edition is not None and dated != edition:
+                raise UsageError("conflicting_editions", editions=[edition, dated])
+            edition = dated
+            i += 2
+            continue
+        if token in CSP_PARTNER_FLAGS:
             csp = True
             i += 1
             continue
-        subs.append(_subscription(args[i]))
+        if token in NON_CSP_TENANT_FLAGS:
+            non_csp_tenant = True
+            i += 1
+            continue
+        if token in EA_TRANSFER_FLAGS:
+            ea_eligible = True
+            i += 1
+            continue
+        subs.append(parse_subscription(args[i]))
         i += 1
-    if role is not None and not subs:
+    if (role is not None or edition is not None) and not subs:
         raise UsageError("no_subscription")
     if len(subs) > MAX_SUBSCRIPTIONS:
         raise UsageError("too_many_subscriptions", limit=MAX_SUBSCRIPTIONS)
+    if non_csp_tenant and not csp:
+        raise UsageError("non_csp_tenant_needs_csp_partner")
+    if not subs and (csp or ea_eligible):  # facts without a subscription: nothing to assess
+        raise UsageError("no_subscription")
     return AssessCommand(
-        subscriptions=tuple(subs), role=role, cloud=cloud, customer_is_csp_partner=csp
+        subscriptions=tuple(subs),
+        role=role,
+        cloud=cloud,
+        customer_is_csp_partner=csp,
+        customer_non_csp_tenant=non_csp_tenant,
+        ea_transfer_eligible=ea_eligible,
+        edition=edition,
     )
+
+
+#: the words that set a fact of `assess` (after _norm: lower case, `-` → `_`); the CLI's
+#: option names work too
+CSP_PARTNER_FLAGS = ("csp_partner_customer", "customer_is_csp_partner", "__customer_is_csp_partner")
+NON_CSP_TENANT_FLAGS = ("non_csp_tenant", "customer_non_csp_tenant", "__customer_non_csp_tenant")
+EA_TRANSFER_FLAGS = ("ea_transfer_eligible", "__ea_transfer_eligible")
+
+
+def _edition(value: str) -> str:
+    """The dated name of the edition `value` names (`current` → its dated edition)."""
+    try:
+        return resolve_edition(value.strip().lower())
+    except EditionError:
+        raise UsageError("bad_edition", value=value, valid=edition_names()) from None
+
+
+def _parse_edition_command(args: list[str]) -> EditionCommand:
+    words = [a.strip().lower() for a in args]
+    if words and _norm(words[0]) in ("workspace", "team"):
+        words = words[1:]
+        if not words:
+            raise UsageError("bad_edition", value="", valid=[*edition_names(), EDITION_DEFAULT])
+    if not words:
+        return EditionCommand()
+    if len(words) > 1:
+        raise UsageError(
+            "bad_edition", value=" ".join(args), valid=[*edition_names(), EDITION_DEFAULT]
+        )
+    if words[0] in (EDITION_DEFAULT, "auto"):
+        return EditionCommand(choice=EDITION_DEFAULT)
+    if words[0] not in edition_names():
+        raise UsageError("bad_edition", value=args[-1], valid=[*edition_names(), EDITION_DEFAULT])
+    return EditionCommand(choice=words[0])
 
 
 def _parse_language(args: list[str]) -> LanguageCommand:
@@ -239,14 +330,18 @@ def _cloud(value: str) -> Cloud:
         raise UsageError("bad_cloud", value=value, valid=[c.value for c in Cloud]) from None
 
 
-def _subscription(value: str) -> Subscription:
-    source, sep, kind = _norm(value).partition(":")
-    if not sep:
+def parse_subscription(value: str) -> Subscription:
+    """`SOURCE:KIND[:COMMERCE]`, the CLI's syntax (`mcbot assess --subscription`); the assess
+    form's options use it too. UsageError names what is wrong."""
+    source, sep, rest = _norm(value).partition(":")
+    kind, _, commerce = rest.partition(":")
+    if not sep or (not commerce and rest.endswith(":")):
         raise UsageError(
             "bad_subscription",
             value=value,
             sources=[s.value for s in Source],
             kinds=[k.value for k in Kind],
+            commerces=[c.value for c in Commerce],
         )
     if source not in Source.__members__:
         close = difflib.get_close_matches(source, list(Source.__members__), n=1, cutoff=0.6)
@@ -258,7 +353,11 @@ def _subscription(value: str) -> Subscription:
         )
     if kind not in Kind.__members__:
         raise UsageError("bad_kind", value=kind, valid=[k.value for k in Kind])
-    return Subscription(source=Source(source), kind=Kind(kind))
+    if commerce and commerce not in Commerce.__members__:
+        raise UsageError("bad_commerce", value=commerce, valid=[c.value for c in Commerce])
+    return Subscription(
+        source=Source(source), kind=Kind(kind), commerce=Commerce(commerce) if commerce else None
+    )
 
 
 def _parse_decision(args: list[str]) -> DecisionCommand:

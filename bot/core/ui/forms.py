@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.core.ui.commands import CONTROL_CHARACTERS
-from policy import Cloud, Facts, Kind, Role, Source, Subscription
+from bot.core.ui.commands import CONTROL_CHARACTERS, UsageError, parse_subscription
+from policy import Cloud, Facts, Role, Subscription
 from policy.links import LinkInputError, normalize_tenant_id
 
 CUSTOMER_MAX = 100
@@ -61,20 +61,26 @@ def read_assess_form(values: dict[str, Any]) -> AssessForm:
     chosen = _selected_many(values, "subscriptions")
     if not chosen:
         errors["subscriptions"] = "no_subscription"
-    for value in chosen:
-        source, _, kind = value.partition(":")
-        if source not in Source.__members__ or kind not in Kind.__members__:
+    for value in chosen:  # SOURCE:KIND[:COMMERCE], as typed after /multichannel assess
+        try:
+            subscriptions.append(parse_subscription(value))
+        except UsageError:
             errors["subscriptions"] = "unknown_value"
             break
-        subscriptions.append(Subscription(source=Source(source), kind=Kind(kind)))
 
     cloud_value = _selected(values, "cloud") or Cloud.global_.value
     if cloud_value not in {c.value for c in Cloud}:
         errors["cloud"] = "unknown_value"
 
     csp = _selected_many(values, "csp_partner")
-    if any(v != "yes" for v in csp):
+    if any(v not in ("yes", "non_csp_tenant") for v in csp):
         errors["csp_partner"] = "unknown_value"
+    elif "non_csp_tenant" in csp and "yes" not in csp:
+        errors["csp_partner"] = "non_csp_tenant_needs_csp_partner"
+
+    ea = _selected_many(values, "ea_transfer")
+    if any(v != "yes" for v in ea):
+        errors["ea_transfer"] = "unknown_value"
 
     raw_customer = _element(values, "customer").get("value")
     customer = None
@@ -89,7 +95,9 @@ def read_assess_form(values: dict[str, Any]) -> AssessForm:
         facts=Facts(
             role=role,
             cloud=Cloud(cloud_value),
-            customer_is_csp_partner=bool(csp),
+            customer_is_csp_partner="yes" in csp,
+            customer_non_csp_tenant="non_csp_tenant" in csp,
+            ea_transfer_eligible=bool(ea),
             subscriptions=tuple(subscriptions),
         ),
         customer=customer,

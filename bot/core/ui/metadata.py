@@ -42,11 +42,14 @@ class AssessOrigin(_Meta):
 
 
 class DecisionRef(_Meta):
-    """A decision shown to a user: enough to render it again (Share in channel) — the engine is
-    deterministic for a given edition, and the decision id is kept."""
+    """A decision shown to a user: enough to render it again (Share in channel) or to compare
+    it with the other edition (What would the other edition say?) — the engine is
+    deterministic for a given edition, and the decision id is kept. The edition is a dated
+    name (an edition this version does not have is refused by the listener, as out of date);
+    the decision id is letters, digits and '-' (the bot's are UUIDs)."""
 
-    decision_id: str
-    edition: str
+    decision_id: str = Field(pattern=r"^[0-9A-Za-z-]{1,64}$")
+    edition: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$")
     facts: Facts
     customer: str | None = Field(default=None, max_length=100)
 

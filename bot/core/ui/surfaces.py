@@ -20,7 +20,7 @@ from bot.core.ui.metadata import (
     InviteContext,
 )
 from bot.core.ui.render import render_json, render_text
-from policy import Decision, Role, available_editions, get_edition
+from policy import DEFAULT_EDITION, Decision, Role, available_editions, get_edition
 
 InvitationAction = Literal["create", "ask_provider"] | None
 EN = DEFAULT_LANGUAGE
@@ -187,6 +187,17 @@ def replay_message(found: Any, *, lang: str = EN) -> dict[str, Any]:
     return validate_message(message)
 
 
+def compare_message(comparison: Any, *, lang: str = EN) -> dict[str, Any]:
+    """ "What would the other edition say?": `comparison` is a policy.compare.Comparison."""
+    return _message(
+        "slack/compare.json.j2",
+        lang,
+        comparison=comparison,
+        here=get_edition(comparison.decision.policy_edition),
+        there=get_edition(comparison.other.policy_edition),
+    )
+
+
 def assess_modal(
     *, origin: AssessOrigin, role: Role | None = None, customer: str | None = None, lang: str = EN
 ) -> dict[str, Any]:
@@ -222,28 +233,56 @@ def invitation_message(view: Any, *, side: str, lang: str = EN) -> dict[str, Any
     )
 
 
+def _dap_ended(edition: str) -> tuple[str, Any] | None:
+    """(rule id, citation) of the rule saying invitations carry no delegated admin any more,
+    under `edition`; None when its invitations still may (2017-03)."""
+    ed = get_edition(edition)
+    rule = ed.dap_ended_rule()
+    return None if rule is None else (rule.id, ed.citation(rule))
+
+
 def invite_modal(
-    *, context: InviteContext, resellers: list[Any], customer: str | None = None, lang: str = EN
+    *,
+    context: InviteContext,
+    resellers: list[Any],
+    customer: str | None = None,
+    lang: str = EN,
+    edition: str = DEFAULT_EDITION,
 ) -> dict[str, Any]:
+    """Create an invitation. Under an edition where invitations no longer carry delegated
+    admin (2026-11), there is no checkbox for it: the form says GDAP is a separate step."""
     return _view(
         "slack/invite_modal.json.j2",
         lang,
         metadata=context.dump(),
         customer=customer,
         resellers=resellers,
+        dap_ended=_dap_ended(edition),
+        edition=get_edition(edition),
     )
 
 
-def _reseller_rule() -> tuple[str, Any]:
-    rule_id = "table-reseller-no-own-invitation"
-    edition = get_edition()
-    return rule_id, edition.citation(edition.rule(rule_id))
+#: the rule that says how an indirect reseller gets its invitation, by edition: 2017-03 its
+#: provider creates it; since 2017-06 (edition 2026-11) the reseller may send its own
+_RESELLER_RULES = ("table-reseller-no-own-invitation", "reseller-own-invitation")
+
+
+def _reseller_rule(edition: str = DEFAULT_EDITION) -> tuple[str, Any]:
+    ed = get_edition(edition)
+    ids = {r.id for r in ed.rules}
+    rule_id = next(r for r in _RESELLER_RULES if r in ids)
+    return rule_id, ed.citation(ed.rule(rule_id))
 
 
 def request_modal(
-    *, context: InviteContext, providers: list[Any], customer: str | None, lang: str = EN
+    *,
+    context: InviteContext,
+    providers: list[Any],
+    customer: str | None,
+    lang: str = EN,
+    edition: str = DEFAULT_EDITION,
 ) -> dict[str, Any]:
-    _, citation = _reseller_rule()
+    rule_id, citation = _reseller_rule(edition)
     return _view(
         "slack/request_modal.json.j2",
         lang,
@@ -251,6 +290,9 @@ def request_modal(
         customer=customer,
         providers=providers,
         citation=citation,
+        own_invitation=rule_id == "reseller-own-invitation",
+        dap_ended=_dap_ended(edition),
+        edition=get_edition(edition),
     )
 
 
@@ -261,16 +303,21 @@ def gdap_modal(*, view: Any, context: GdapContext, lang: str = EN) -> dict[str, 
 
 
 def reseller_refusal(
-    *, context: InviteContext, providers: list[Any], lang: str = EN
+    *, context: InviteContext, providers: list[Any], lang: str = EN, edition: str = DEFAULT_EDITION
 ) -> dict[str, Any]:
-    rule_id, citation = _reseller_rule()
+    """`/multichannel invite` by an indirect reseller: under 2017-03 a refusal (its provider
+    creates the invitation); under an edition where resellers send their own (2026-11), where
+    to do it in Partner Center. Both offer to ask the provider here."""
+    rule_id, citation = _reseller_rule(edition)
     return _message(
         "slack/reseller_refusal.json.j2",
         lang,
         rule_id=rule_id,
         citation=citation,
+        own_invitation=rule_id == "reseller-own-invitation",
         providers=providers,
         context=context.dump(),
+        edition=get_edition(edition),
     )
 
 

@@ -13,6 +13,7 @@ from bot.core.ui import surfaces
 from bot.core.ui.metadata import AssessOrigin, DecisionRef, MetadataError, load
 from bot.slack.listeners import user_and_team
 from policy import EditionError, evaluate
+from policy.compare import compare, other_edition
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -57,3 +58,26 @@ def register(app: AsyncApp, services: Services) -> None:
             decision, customer=ref.customer, shared_by=user_id, lang=lang
         )
         await respond(**message, replace_original=False)
+
+    @app.action("compare_editions")
+    async def compare_editions(
+        ack: AsyncAck,
+        action: dict[str, Any],
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
+        """ "What would the other edition say?": the same facts under the other edition, the
+        difference rule by rule (policy/compare.py), privately to whoever clicked."""
+        await ack()
+        user_id, team_id = user_and_team(body)
+        lang = await services.language.for_user(client, user_id, team_id)
+        try:
+            ref = load(DecisionRef, action.get("value"))
+            comparison = compare(
+                ref.facts, ref.edition, other_edition(ref.edition), decision_id=ref.decision_id
+            )
+        except (MetadataError, EditionError):
+            await respond(**surfaces.notice_message("stale_button", lang=lang))
+            return
+        await respond(**surfaces.compare_message(comparison, lang=lang))

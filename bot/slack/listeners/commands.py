@@ -12,12 +12,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.modals import open_modal
 from bot.core.replay import replay_answer
 from bot.core.services import Services
-from bot.core.settings import PolicySettings
 from bot.core.ui import surfaces
 from bot.core.ui.commands import (
     AdminCommand,
     AssessCommand,
     DecisionCommand,
+    EditionCommand,
     HelpCommand,
     InviteCommand,
     LanguageCommand,
@@ -26,6 +26,7 @@ from bot.core.ui.commands import (
     parse,
 )
 from bot.core.ui.metadata import AssessOrigin
+from bot.slack.listeners.editions import handle_edition
 from bot.slack.listeners.invitations import handle_command
 from bot.slack.listeners.language import handle_language
 from policy import decide
@@ -41,9 +42,6 @@ async def ack_with(ack: AsyncAck, message: dict[str, Any]) -> None:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    # the edition a replayed decision is compared with: the deployment's default (POLICY_EDITION)
-    default_edition = PolicySettings().policy_edition
-
     @app.command(COMMAND)
     async def multichannel(
         ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient
@@ -72,13 +70,12 @@ def register(app: AsyncApp, services: Services) -> None:
             return None
         if isinstance(parsed, DecisionCommand):
             replayed = await replay_answer(
-                services,
-                parsed.decision_id,
-                team_id=team_id or "",
-                lang=lang,
-                default_edition=default_edition,
+                services, parsed.decision_id, team_id=team_id or "", lang=lang
             )
             await ack_with(ack, replayed)
+            return None
+        if isinstance(parsed, EditionCommand):
+            await handle_edition(services, client, parsed, command, lang, ack)
             return None
         if isinstance(parsed, InviteCommand | StatusCommand | AdminCommand):
             answer = await handle_command(services, client, parsed, command, lang)
@@ -107,8 +104,10 @@ def register(app: AsyncApp, services: Services) -> None:
             return None
 
         role, org_id = await services.membership(team_id)
+        edition = await services.editions.for_team(team_id, parsed.edition)
         # The shared decision for these facts and an id of its own: no copy per command.
-        decision, decision_id = decide(parsed.facts(role)), new_decision_id()
+        decision = decide(parsed.facts(role), edition=edition.name)
+        decision_id = new_decision_id()
         services.log_decision(
             decision,
             decision_id=decision_id,

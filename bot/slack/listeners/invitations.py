@@ -76,14 +76,21 @@ async def open_invite_flow(
     who = await invitations.whoami(services, team_id)
     if who is None:
         return surfaces.notice_message("not_in_directory", lang=lang, team=team_id or "?")
+    edition = (await services.editions.for_team(team_id)).name
     if who.org.role is Role.indirect_reseller:
-        return surfaces.reseller_refusal(context=context, providers=who.providers, lang=lang)
+        return surfaces.reseller_refusal(
+            context=context, providers=who.providers, lang=lang, edition=edition
+        )
     await open_modal(
         services,
         client,
         trigger_id=trigger_id,
         view=surfaces.invite_modal(
-            context=context, resellers=who.resellers, customer=context.customer, lang=lang
+            context=context,
+            resellers=who.resellers,
+            customer=context.customer,
+            lang=lang,
+            edition=edition,
         ),
         team_id=team_id or "",
         user_id=user_id,
@@ -160,7 +167,11 @@ def register(app: AsyncApp, services: Services) -> None:
                 client,
                 trigger_id=body["trigger_id"],
                 view=surfaces.request_modal(
-                    context=context, providers=who.providers, customer=context.customer, lang=lang
+                    context=context,
+                    providers=who.providers,
+                    customer=context.customer,
+                    lang=lang,
+                    edition=(await services.editions.for_team(team_id)).name,
                 ),
                 team_id=team_id,
                 user_id=body["user"]["id"],

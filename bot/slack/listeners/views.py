@@ -36,7 +36,8 @@ def register(app: AsyncApp, services: Services) -> None:
         except MetadataError:
             origin = AssessOrigin()  # answer in a DM instead
         await ack()
-        decision = evaluate(form.facts)
+        edition = await services.editions.for_team(team_id)
+        decision = evaluate(form.facts, edition=edition.name)
         await tell_user(
             client,
             surfaces.decision_message(
