@@ -290,3 +290,64 @@ def test_a_replayed_submission_creates_one_invitation(bot: BotHarness) -> None:
     with bot.services.sessions() as session:
         made = session.query(Invitation).filter_by(customer_name="Replayed Ltd").count()
     assert made == 1
+
+
+def test_slack_connect_clicks_act_as_the_clicking_users_organization(bot: BotHarness) -> None:
+    """A channel shared by the provider (host) and its reseller: every payload carries the
+    provider's `team.id`, while `user.team_id` is the clicking user's workspace. The reseller's
+    click is the reseller's, never the provider's."""
+    click_request = ack_json(
+        bot.command("invite Woodgrove", team_id=RESELLER_TEAM, user_id=RESELLER_USER)
+    )
+    click(bot, click_request, "ask_provider_for_invitation", team=RESELLER_TEAM, user=RESELLER_USER)
+    submit(bot, "request_modal", request_form(), team=RESELLER_TEAM, user=RESELLER_USER)
+    provider_msg = latest(bot, "C0PROVNOTIF")
+    assert buttons(provider_msg) == ["inv_fulfil", "inv_decline"]
+
+    # the reseller's user clicks the provider's "Create invitation" in the shared channel
+    click(
+        bot,
+        provider_msg,
+        "inv_fulfil",
+        team=RESELLER_TEAM,
+        user=RESELLER_USER,
+        channel_team=PROVIDER_TEAM,
+    )
+    assert "cannot do that" in bot.slack.calls("response_url")[-1].params["text"]
+    assert "requested" in state_of(latest(bot, "C0PROVNOTIF"))  # nothing moved
+
+    # the provider's own user, in the same shared channel, may
+    click(
+        bot,
+        provider_msg,
+        "inv_fulfil",
+        team=PROVIDER_TEAM,
+        user=PROVIDER_USER,
+        channel_team=PROVIDER_TEAM,
+    )
+    assert "sent" in state_of(latest(bot, "C0PROVNOTIF"))
+
+
+def test_slack_connect_a_provider_user_in_a_resellers_channel_acts_as_the_provider(
+    bot: BotHarness,
+) -> None:
+    """The other way round: the reseller hosts the shared channel and the provider's user
+    clicks there; the payload's `team.id` is the reseller's, the action is the provider's."""
+    bot.command("invite", team_id=PROVIDER_TEAM, user_id=PROVIDER_USER)
+    submit(
+        bot,
+        "invite_modal",
+        invite_form(reseller="fabrikam"),
+        team=PROVIDER_TEAM,
+        user=PROVIDER_USER,
+    )
+    message = latest(bot, "C0MCDESK01")
+    click(
+        bot,
+        message,
+        "inv_cancel",
+        team=PROVIDER_TEAM,
+        user=PROVIDER_USER,
+        channel_team=RESELLER_TEAM,
+    )
+    assert "cancelled" in state_of(latest(bot, "C0MCDESK01"))
