@@ -37,13 +37,16 @@ def register(app: AsyncApp, services: Services) -> None:
             origin = AssessOrigin()  # answer in a DM instead
         await ack()
         decision = evaluate(form.facts)
+        org_id = (await services.membership(team_id))[1]
         await tell_user(
             client,
             surfaces.decision_message(
                 decision,
                 customer=form.customer,
                 lang=lang,
-                invitation_action=surfaces.invitation_action_for(decision),
+                invitation_action=surfaces.invitation_action_for(
+                    decision, in_directory=org_id is not None
+                ),
             ),
             user=user_id,
             channel=origin.channel_id,
@@ -54,5 +57,5 @@ def register(app: AsyncApp, services: Services) -> None:
             user_id=user_id,
             team_id=team_id,
             customer=form.customer,
-            org_id=(await services.membership(team_id))[1],
+            org_id=org_id,
         )
