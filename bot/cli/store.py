@@ -147,7 +147,9 @@ def _db_current(args: argparse.Namespace) -> int:
 def _partners_import(args: argparse.Namespace) -> int:
     data = read_directory_file(args.file)  # before touching the database
     url = _url(args)
-    db.check_schema(url)
+    # Migrate on first use, as `mcbot serve` does (under the migration lock; nothing to do on
+    # a database already at head): the README loads the directory before anything else.
+    db.upgrade(url)
     engine = db.make_engine(url)
     try:
         with db.make_session_factory(engine).begin() as session:

@@ -43,6 +43,9 @@ def _buttons(surface: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+SLACK_LOCALES = {"en": "en-US", "es": "es-ES"}
+
+
 def _show(title: str, surface: dict[str, Any], *, as_json: bool, width: int) -> str:
     from bot.cli.readable import render_message, render_view
 
@@ -74,6 +77,7 @@ def _try(args: argparse.Namespace) -> int:
 
     edition = settings_or_exit(PolicySettings).policy_edition  # as `mcbot serve` answers
     with BotHarness(services_options={"policy_edition": edition}) as bot:
+        bot.slack.set_user(args.user, team_id=args.team, locale=SLACK_LOCALES[args.lang])
         if args.partners:
             from bot.core.store.directory import import_directory
             from bot.core.store.directory_file import read_directory_file
@@ -163,7 +167,14 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--partners",
         metavar="FILE.yaml",
-        help="load a partner directory first (so your role comes from it, see docs/partners.md)",
+        help="load a partner directory first (so your role comes from it; format: "
+        "docs/partners.example.yaml)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=("en", "es"),
+        default="en",
+        help="the language of the user's Slack (its locale: en-US or es-ES; default en)",
     )
     p.add_argument("--json", action="store_true", help="print the raw Block Kit JSON")
     p.add_argument("--width", type=int, default=0, help="text width (default: the terminal's)")

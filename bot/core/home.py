@@ -31,7 +31,7 @@ from bot.core.ui import surfaces
 
 log = logging.getLogger(__name__)
 S = InvitationState
-OPEN = (S.created, S.sent, S.delegated_admin_requested)
+OPEN = (S.created, S.sent, S.sent_to_reseller, S.sent_to_customer, S.delegated_admin_requested)
 ACCEPTED = (S.accepted, S.delegated_admin_granted)
 LIMITS = {"requests": 10, "open": 15, "accepted": 5, "decisions": 5}
 RECENT = timedelta(days=14)

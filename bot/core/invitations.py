@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 Action = Literal["fulfil", "decline", "send_to_reseller", "sent_to_customer", "cancel"]
 _ACTION_STATE: dict[str, InvitationState] = {
     "decline": InvitationState.declined,
-    "send_to_reseller": InvitationState.sent,
-    "sent_to_customer": InvitationState.sent,
+    "send_to_reseller": InvitationState.sent_to_reseller,
+    "sent_to_customer": InvitationState.sent_to_customer,
     "cancel": InvitationState.cancelled,
 }
 
@@ -121,9 +121,14 @@ def refresh_homes_later(services: Services, client: AsyncWebClient, view: Invita
     services.spawn(refresh_homes(services, client, view), what=f"Home tabs for {view.ref}")
 
 
-async def refresh_messages(client: AsyncWebClient, view: InvitationView) -> None:
-    """Update every message showing the invitation in place."""
+async def refresh_messages(
+    client: AsyncWebClient, view: InvitationView, *, skip: set[tuple[str, str]] | None = None
+) -> None:
+    """Update every message showing the invitation in place (but those in `skip`, posted with
+    the current content)."""
     for loc in view.locations:
+        if skip and (loc.channel, loc.ts) in skip:
+            continue
         message = surfaces.invitation_message(
             view, side=loc.purpose.value, lang=_side_lang(view, loc.purpose)
         )
@@ -148,9 +153,11 @@ async def _show(
     channels: list[str | None],
     user: str | None,
 ) -> InvitationView:
-    """Post the invitation's message for `side` (or update it if it exists) and record it."""
+    """Post the invitation's message for `side` (or update it if it exists) and record it.
+
+    Callers that move the invitation afterwards refresh every copy once (`refresh_messages`);
+    an existing copy is left to that refresh, so that each click updates each copy once."""
     if any(loc.purpose is side for loc in view.locations):
-        await refresh_messages(client, view)
         return view
     message = surfaces.invitation_message(view, side=side.value, lang=_side_lang(view, side))
     channel, ts = await _post_somewhere(client, message, channels, user)
@@ -329,7 +336,7 @@ async def act(
             inv = store.transition(
                 session,
                 invitation_id,
-                InvitationState.sent,
+                InvitationState.sent_to_reseller,
                 actor_user=user_id,
                 actor_team=team_id,
                 expected_version=version + 1,
@@ -357,7 +364,9 @@ async def act(
     if action == "send_to_reseller" and (current.reseller is None):
         raise InvitationProblem("no_reseller")
     view = await services.run(move)
+    posted: set[tuple[str, str]] = set()
     if action in ("fulfil", "send_to_reseller") and view.reseller is not None:
+        before = {(loc.channel, loc.ts) for loc in view.locations}
         view = await _show(
             services,
             client,
@@ -366,7 +375,8 @@ async def act(
             [view.reseller.notification_channel],
             view.requested_by_user,
         )
-    await refresh_messages(client, view)
+        posted = {(loc.channel, loc.ts) for loc in view.locations} - before
+    await refresh_messages(client, view, skip=posted)  # a copy just posted is current
     refresh_homes_later(services, client, view)
     log.info("invitation %s: %s by %s (%s) → %s", view.ref, action, user_id, actor.key, view.state)
     return view

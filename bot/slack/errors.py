@@ -66,6 +66,5 @@ def register_error_handler(app: AsyncApp, services: Services) -> None:
 
 def _where(body: dict[str, Any]) -> str:
     kind = body.get("type") or ("command" if body.get("command") else "request")
-    user = body.get("user_id") or (body.get("user") or {}).get("id")
-    team = body.get("team_id") or (body.get("team") or {}).get("id")
+    user, team = user_and_team(body)
     return f"{kind} from user {user} team {team}"

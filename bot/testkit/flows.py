@@ -117,8 +117,17 @@ def submit(
 
 
 def click(
-    bot: BotHarness, message: dict[str, Any], action_id: str, *, team: str, user: str
+    bot: BotHarness,
+    message: dict[str, Any],
+    action_id: str,
+    *,
+    team: str,
+    user: str,
+    channel_team: str | None = None,
 ) -> None:
+    """`user` of `team` clicks `action_id` on `message`. `channel_team`: the message is in a
+    Slack Connect channel hosted by that workspace (the payload's `team.id`), while the
+    clicking user belongs to `team` (`user.team_id`)."""
     button = next(
         e
         for b in message["blocks"]
@@ -130,7 +139,8 @@ def click(
         action_id,
         button["value"],
         user_id=user,
-        team_id=team,
+        team_id=channel_team or team,
+        user_team_id=team,
         response_url=bot.slack.response_url(),
     )
     assert bot.interact(payload).status_code == 200

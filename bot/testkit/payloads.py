@@ -100,8 +100,12 @@ def block_actions_payload(
     team_domain: str = DEFAULT_TEAM_DOMAIN,
     api_app_id: str = DEFAULT_APP_ID,
     user_name: str | None = None,
+    user_team_id: str | None = None,
 ) -> dict[str, Any]:
     """A click on a button (or a select choice) in a message, or in a view if `view` is given.
+
+    `user_team_id`: the clicking user's own workspace when it differs from `team_id` (a Slack
+    Connect channel hosted by `team_id`): `team.id` is the host's, `user.team_id` the actor's.
 
     In a message: `container.type` "message", `channel`, `message` (unless ephemeral) and
     `response_url`; `message_ts` defaults to a new ts. In a view (modal or App Home):
@@ -109,7 +113,7 @@ def block_actions_payload(
     """
     payload: dict[str, Any] = {
         "type": "block_actions",
-        "user": user_object(user_id, team_id, user_name),
+        "user": user_object(user_id, user_team_id or team_id, user_name),
         "api_app_id": api_app_id,
         "token": VERIFICATION_TOKEN,
         "container": {},

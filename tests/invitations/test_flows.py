@@ -79,15 +79,27 @@ def test_provider_creates_for_a_reseller_and_sends_it(bot: BotHarness) -> None:
     )
     assert buttons(message) == ["inv_send_reseller", "inv_sent_customer", "inv_cancel"]
 
+    bot.slack.clear()
     click(bot, message, "inv_send_reseller", team=PROVIDER_TEAM, user=PROVIDER_USER)
-    assert "sent" in state_of(latest(bot, "C0MCDESK01"))  # updated in place
+    provider_copy = latest(bot, "C0MCDESK01")  # updated in place
+    assert "sent to the reseller" in state_of(provider_copy)
+    # what can still happen: no second "Send to reseller"
+    assert buttons(provider_copy) == ["inv_sent_customer", "inv_cancel"]
     reseller_copy = latest(bot, "C0RESNOTIF")
-    assert "sent" in state_of(reseller_copy)
+    assert "sent to the reseller" in state_of(reseller_copy)
     assert buttons(reseller_copy) == ["inv_sent_customer"]  # the reseller may only forward
-    # the reseller forwards it to the customer; both copies follow
+    # one click: the reseller's copy posted once, the provider's updated once
+    assert [c.params["channel"] for c in bot.slack.calls("chat.postMessage")] == ["C0RESNOTIF"]
+    assert [c.params["channel"] for c in bot.slack.calls("chat.update")] == ["C0MCDESK01"]
+    # the reseller forwards it to the customer; both copies follow, each updated once
+    bot.slack.clear()
     click(bot, reseller_copy, "inv_sent_customer", team=RESELLER_TEAM, user=RESELLER_USER)
-    updates = bot.slack.calls("chat.update")
-    assert {c.params["channel"] for c in updates} >= {"C0MCDESK01", "C0RESNOTIF"}
+    updates = sorted(c.params["channel"] for c in bot.slack.calls("chat.update"))
+    assert updates == ["C0MCDESK01", "C0RESNOTIF"]
+    for channel in ("C0MCDESK01", "C0RESNOTIF"):
+        assert "sent to the customer" in state_of(latest(bot, channel))
+    assert buttons(latest(bot, "C0MCDESK01")) == ["inv_cancel"]
+    assert buttons(latest(bot, "C0RESNOTIF")) == []
 
 
 def test_reseller_asks_provider_creates_in_one_step(bot: BotHarness) -> None:
@@ -116,10 +128,15 @@ def test_reseller_asks_provider_creates_in_one_step(bot: BotHarness) -> None:
     reseller_msg = latest(bot, "C0MCDESK01")
     assert buttons(reseller_msg) == ["inv_cancel"]
 
+    bot.slack.clear()
     click(bot, provider_msg, "inv_fulfil", team=PROVIDER_TEAM, user=PROVIDER_USER)
+    # "Create invitation": each copy updated once (no second update of the same content)
+    updates = sorted(c.params["channel"] for c in bot.slack.calls("chat.update"))
+    assert updates == ["C0MCDESK01", "C0PROVNOTIF"]
     provider_msg, reseller_msg = latest(bot, "C0PROVNOTIF"), latest(bot, "C0MCDESK01")
+    assert buttons(provider_msg) == ["inv_sent_customer", "inv_cancel"]
     for message in (provider_msg, reseller_msg):
-        assert "sent" in state_of(message)
+        assert "sent to the reseller" in state_of(message)
         assert "IndirectResellerRelationship" in json.dumps(message["blocks"])
     assert buttons(reseller_msg) == ["inv_sent_customer"]
 
@@ -208,6 +225,12 @@ def test_admin_is_for_admins_only(bot: BotHarness) -> None:
         ack_json(bot.command("admin", team_id=PROVIDER_TEAM, user_id="U0PROVADMIN"))
     )
     assert "Contoso Distribution" in allowed and "Fabrikam IT" in allowed
+    answer = ack_json(bot.command("admin", team_id=PROVIDER_TEAM, user_id="U0PROVADMIN"))
+    org_text = next(b for b in answer["blocks"] if b["block_id"] == "admin_org")["text"]["text"]
+    lines = org_text.splitlines()
+    admins = next(line for line in lines if line.startswith("Admins: "))
+    assert "Resellers" not in admins  # its own line, not run into the admins
+    assert any(line.startswith("Resellers: ") for line in lines)
 
 
 def test_invalid_invite_form_gets_errors_on_the_right_blocks(bot: BotHarness) -> None:
@@ -302,3 +325,64 @@ def test_a_replayed_submission_creates_one_invitation(bot: BotHarness) -> None:
     with bot.services.sessions() as session:
         made = session.query(Invitation).filter_by(customer_name="Replayed Ltd").count()
     assert made == 1
+
+
+def test_slack_connect_clicks_act_as_the_clicking_users_organization(bot: BotHarness) -> None:
+    """A channel shared by the provider (host) and its reseller: every payload carries the
+    provider's `team.id`, while `user.team_id` is the clicking user's workspace. The reseller's
+    click is the reseller's, never the provider's."""
+    click_request = ack_json(
+        bot.command("invite Woodgrove", team_id=RESELLER_TEAM, user_id=RESELLER_USER)
+    )
+    click(bot, click_request, "ask_provider_for_invitation", team=RESELLER_TEAM, user=RESELLER_USER)
+    submit(bot, "request_modal", request_form(), team=RESELLER_TEAM, user=RESELLER_USER)
+    provider_msg = latest(bot, "C0PROVNOTIF")
+    assert buttons(provider_msg) == ["inv_fulfil", "inv_decline"]
+
+    # the reseller's user clicks the provider's "Create invitation" in the shared channel
+    click(
+        bot,
+        provider_msg,
+        "inv_fulfil",
+        team=RESELLER_TEAM,
+        user=RESELLER_USER,
+        channel_team=PROVIDER_TEAM,
+    )
+    assert "cannot do that" in bot.slack.calls("response_url")[-1].params["text"]
+    assert "requested" in state_of(latest(bot, "C0PROVNOTIF"))  # nothing moved
+
+    # the provider's own user, in the same shared channel, may
+    click(
+        bot,
+        provider_msg,
+        "inv_fulfil",
+        team=PROVIDER_TEAM,
+        user=PROVIDER_USER,
+        channel_team=PROVIDER_TEAM,
+    )
+    assert "sent" in state_of(latest(bot, "C0PROVNOTIF"))
+
+
+def test_slack_connect_a_provider_user_in_a_resellers_channel_acts_as_the_provider(
+    bot: BotHarness,
+) -> None:
+    """The other way round: the reseller hosts the shared channel and the provider's user
+    clicks there; the payload's `team.id` is the reseller's, the action is the provider's."""
+    bot.command("invite", team_id=PROVIDER_TEAM, user_id=PROVIDER_USER)
+    submit(
+        bot,
+        "invite_modal",
+        invite_form(reseller="fabrikam"),
+        team=PROVIDER_TEAM,
+        user=PROVIDER_USER,
+    )
+    message = latest(bot, "C0MCDESK01")
+    click(
+        bot,
+        message,
+        "inv_cancel",
+        team=PROVIDER_TEAM,
+        user=PROVIDER_USER,
+        channel_team=RESELLER_TEAM,
+    )
+    assert "cancelled" in state_of(latest(bot, "C0MCDESK01"))

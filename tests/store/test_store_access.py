@@ -90,10 +90,10 @@ def test_can_act(partners: Database, invitations: dict[str, Invitation]) -> None
     assert can_act(orgs["contoso-dist"], theirs, S.cancelled)
     assert can_act(orgs["contoso-dist"], theirs, S.accepted)
     assert not can_act(orgs["contoso-dist"], theirs, S.delegated_admin_granted)  # lifecycle
-    assert can_act(orgs["fabrikam"], theirs, S.sent)
+    assert can_act(orgs["fabrikam"], theirs, S.sent_to_customer)
     assert not can_act(orgs["fabrikam"], theirs, S.cancelled)
     assert not can_act(orgs["fabrikam"], theirs, S.accepted)
-    assert not can_act(orgs["tailspin"], theirs, S.sent)
+    assert not can_act(orgs["tailspin"], theirs, S.sent_to_customer)
     assert not can_act(orgs["northwind-dist"], theirs, S.cancelled)
 
     assert can_act(orgs["tailspin"], asked, S.cancelled)

@@ -152,9 +152,21 @@ def test_unwritable_output(
     assert "cannot write" in err and "out.csv" in err
 
 
+def test_partners_import_migrates_a_fresh_database(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README loads the directory first: on a fresh database `partners import` migrates
+    it (as `mcbot serve` does) instead of failing."""
+    assert db.current_revision(sqlite_url) is None
+    assert mcbot("partners", "import", str(EXAMPLE), "--database-url", sqlite_url) == 0
+    assert db.current_revision(sqlite_url) == db.head_revision()
+    assert "created" in capsys.readouterr().out
+    assert mcbot("partners", "list", "--database-url", sqlite_url) == 0
+    assert "contoso" in capsys.readouterr().out
+
+
 def test_database_not_migrated(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _fails(capsys, "partners", "import", str(EXAMPLE), "--database-url", sqlite_url,
-                 code=1)  # fmt: skip
+    err = _fails(capsys, "partners", "list", "--database-url", sqlite_url, code=1)
     assert "run: mcbot db upgrade" in err
 
 

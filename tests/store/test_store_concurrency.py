@@ -38,7 +38,7 @@ def test_two_sessions_same_expected_version(partners: Database, clock: FakeClock
                    actor_team="T0PROVIDER", expected_version=1)  # fmt: skip
         alice.commit()
         with pytest.raises(ConflictError) as caught:
-            transition(bob, invitation.id, S.sent, actor_user="U0BOB",
+            transition(bob, invitation.id, S.sent_to_customer, actor_user="U0BOB",
                        actor_team="T0PROVIDER", expected_version=1)  # fmt: skip
         bob.rollback()
     conflict = caught.value
@@ -96,7 +96,7 @@ def test_two_threads_race_and_exactly_one_wins(
 
     threads = [
         threading.Thread(target=click, args=("U0ALICE", S.cancelled)),
-        threading.Thread(target=click, args=("U0BOB", S.sent)),
+        threading.Thread(target=click, args=("U0BOB", S.sent_to_customer)),
     ]
     try:
         for thread in threads:

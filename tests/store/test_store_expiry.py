@@ -42,7 +42,7 @@ def test_expiry_follows_the_clock(partners: Database, clock: FakeClock) -> None:
     start = clock.now
     created = _created(partners, clock, "Created")
     sent = _created(partners, clock, "Sent")
-    _move(partners, sent, S.sent)
+    _move(partners, sent, S.sent_to_reseller)
     accepted = _created(partners, clock, "Accepted")
     _move(partners, accepted, S.accepted)
     short = _created(partners, clock, "Short", expires_in=timedelta(days=7))

@@ -40,9 +40,9 @@ def history(partners: Database, clock: FakeClock) -> list[int]:
             ids.append(invitation.id)
     clock.advance(timedelta(hours=1))
     with partners.factory.begin() as session:
-        transition(session, ids[0], S.sent, actor_user="U0RESUSER", actor_team="T0RESELLER",
-                   expected_version=1, detail={"to": "customer", "note": "a,b\n\"c\""},
-                   clock=clock)  # fmt: skip
+        transition(session, ids[0], S.sent_to_customer, actor_user="U0RESUSER",
+                   actor_team="T0RESELLER", expected_version=1,
+                   detail={"to": "customer", "note": "a,b\n\"c\""}, clock=clock)  # fmt: skip
         transition(session, ids[0], S.accepted, actor_user=None, actor_team=None,
                    expected_version=2, customer_tenant_id="4b2a6e33-8791-4386-bd2b-0d55baf25039",
                    clock=clock)  # fmt: skip

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.core.store.errors import NotAllowedError, NotFoundError, StoreError
+from bot.core.store.errors import NotAllowedError, NotFoundError, StoreError, TransitionError
 from bot.core.store.invitations import (
     DEFAULT_EXPIRY,
     create_invitation,
@@ -171,8 +171,11 @@ def test_reseller_may_only_mark_sent_and_withdraw_its_request(
     partners: Database, clock: FakeClock
 ) -> None:
     invitation = create(partners, clock)
-    invitation = move(partners, invitation, S.sent, "fabrikam")  # sent to the customer
-    invitation = move(partners, invitation, S.sent, "fabrikam")  # and again
+    with pytest.raises(NotAllowedError):  # only the provider delivers it to the reseller
+        move(partners, invitation, S.sent_to_reseller, "fabrikam")
+    invitation = move(partners, invitation, S.sent_to_customer, "fabrikam")
+    with pytest.raises(TransitionError):  # it cannot be sent to the customer twice
+        move(partners, invitation, S.sent_to_customer, "fabrikam")
     with pytest.raises(NotAllowedError) as caught:
         move(partners, invitation, S.cancelled, "fabrikam")
     assert caught.value.code == "not_allowed"

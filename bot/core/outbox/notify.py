@@ -42,7 +42,12 @@ from bot.core.ui.i18n import DEFAULT_LANGUAGE
 from bot.core.ui.metadata import LinkChoice
 from bot.core.ui.surfaces import NotificationAudience, NotificationChange
 
-PENDING_STATES = (InvitationState.created, InvitationState.sent)
+PENDING_STATES = (
+    InvitationState.created,
+    InvitationState.sent,
+    InvitationState.sent_to_reseller,
+    InvitationState.sent_to_customer,
+)
 MAX_LINK_OPTIONS = 100
 
 

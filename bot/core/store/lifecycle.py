@@ -18,7 +18,9 @@ class InvitationState(StrEnum):
     requested = "requested"  # a reseller asked its provider for an invitation
     declined = "declined"  # the provider refused the request
     created = "created"  # the link exists
-    sent = "sent"  # sent to the reseller or the customer (may happen twice)
+    sent = "sent"  # sent (to whom was not recorded: invitations from before 0007 only)
+    sent_to_reseller = "sent_to_reseller"  # the provider delivered it to its reseller
+    sent_to_customer = "sent_to_customer"  # the customer has the link
     accepted = "accepted"  # the customer accepted the reseller relationship
     delegated_admin_requested = "delegated_admin_requested"  # GDAP relationship sent
     delegated_admin_granted = "delegated_admin_granted"  # GDAP approved
@@ -31,8 +33,12 @@ S = InvitationState
 TRANSITIONS: Final[Mapping[InvitationState, frozenset[InvitationState]]] = MappingProxyType(
     {
         S.requested: frozenset({S.created, S.declined, S.cancelled}),
-        S.created: frozenset({S.sent, S.accepted, S.cancelled, S.expired}),
-        S.sent: frozenset({S.sent, S.accepted, S.cancelled, S.expired}),
+        S.created: frozenset(
+            {S.sent_to_reseller, S.sent_to_customer, S.accepted, S.cancelled, S.expired}
+        ),
+        S.sent_to_reseller: frozenset({S.sent_to_customer, S.accepted, S.cancelled, S.expired}),
+        S.sent_to_customer: frozenset({S.accepted, S.cancelled, S.expired}),
+        S.sent: frozenset({S.sent_to_customer, S.accepted, S.cancelled, S.expired}),
         S.accepted: frozenset({S.delegated_admin_requested, S.delegated_admin_granted}),
         S.delegated_admin_requested: frozenset({S.delegated_admin_granted}),
         S.declined: frozenset(),
@@ -46,13 +52,16 @@ TERMINAL: Final[frozenset[InvitationState]] = frozenset(
     state for state, following in TRANSITIONS.items() if not following
 )
 
-EXPIRABLE: Final[frozenset[InvitationState]] = frozenset({S.created, S.sent})
+EXPIRABLE: Final[frozenset[InvitationState]] = frozenset(
+    {S.created, S.sent, S.sent_to_reseller, S.sent_to_customer}
+)
 """States whose link can run out: `expire_due` moves them to `expired`."""
 
 RESELLER_MOVES: Final[frozenset[tuple[InvitationState, InvitationState]]] = frozenset(
     {
-        (S.created, S.sent),  # "I sent it to the customer"
-        (S.sent, S.sent),
+        (S.created, S.sent_to_customer),  # "I sent it to the customer"
+        (S.sent_to_reseller, S.sent_to_customer),
+        (S.sent, S.sent_to_customer),
         (S.requested, S.cancelled),  # withdraw my own request
     }
 )

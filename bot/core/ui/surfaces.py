@@ -52,8 +52,12 @@ def notice_message(code: str, *, lang: str = EN, **params: Any) -> dict[str, Any
     return _message("slack/notice.json.j2", lang, code=code, params=params)
 
 
-def invitation_action_for(decision: Decision) -> InvitationAction:
-    """Which invitation button a decision offers."""
+def invitation_action_for(decision: Decision, *, in_directory: bool = True) -> InvitationAction:
+    """Which invitation button a decision offers. None to a workspace that is not in the
+    partner directory: creating or asking for an invitation needs an organization, and a
+    button that is then refused is worse than none."""
+    if not in_directory:
+        return None
     codes = set(decision.step_codes())
     if codes & {"send_invitation_to_customer", "send_invitation_via_reseller"}:
         return "create"

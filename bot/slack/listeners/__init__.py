@@ -7,8 +7,20 @@ from typing import Any
 
 
 def user_and_team(body: dict[str, Any]) -> tuple[str, str]:
-    """The acting user's id and Slack team id, from an action, view or command payload."""
+    """The acting user's id and the acting user's own Slack team id, from an action, view or
+    command payload.
+
+    Slack Connect: in a channel shared by two workspaces, an interaction payload's `team.id` is
+    the workspace the bot was reached through (the channel's host), while `user.team_id` is the
+    workspace of the person who clicked. Attribution and permission follow the person, so
+    `user.team_id` comes first; `team_id` (slash commands, which carry no user object) and
+    `team.id` are the fall-backs when the payload has no user team."""
     user = body.get("user") or {}
     user_id = body.get("user_id") or user.get("id") or ""
-    team_id = body.get("team_id") or (body.get("team") or {}).get("id") or user.get("team_id")
+    team_id = (
+        user.get("team_id")
+        or body.get("user_team_id")
+        or body.get("team_id")
+        or (body.get("team") or {}).get("id")
+    )
     return str(user_id), str(team_id or "")

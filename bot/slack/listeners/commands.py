@@ -122,6 +122,8 @@ def register(app: AsyncApp, services: Services) -> None:
             decision,
             decision_id=decision_id,
             lang=lang,
-            invitation_action=surfaces.invitation_action_for(decision),
+            invitation_action=surfaces.invitation_action_for(
+                decision, in_directory=org_id is not None
+            ),
         )
         return BoltResponse(status=200, body=body, headers=JSON)

@@ -38,13 +38,16 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         edition = await services.editions.for_team(team_id)
         decision = evaluate(form.facts, edition=edition.name)
+        org_id = (await services.membership(team_id))[1]
         await tell_user(
             client,
             surfaces.decision_message(
                 decision,
                 customer=form.customer,
                 lang=lang,
-                invitation_action=surfaces.invitation_action_for(decision),
+                invitation_action=surfaces.invitation_action_for(
+                    decision, in_directory=org_id is not None
+                ),
             ),
             user=user_id,
             channel=origin.channel_id,
@@ -55,5 +58,5 @@ def register(app: AsyncApp, services: Services) -> None:
             user_id=user_id,
             team_id=team_id,
             customer=form.customer,
-            org_id=(await services.membership(team_id))[1],
+            org_id=org_id,
         )
