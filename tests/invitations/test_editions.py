@@ -4,6 +4,9 @@ workspace's (`/multichannel edition …`, admins), else POLICY_EDITION; every an
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from bot.testkit.flows import PROVIDER_TEAM, PROVIDER_USER, RESELLER_TEAM, RESELLER_USER
 from bot.testkit.harness import BotHarness, ack_json
@@ -121,3 +124,27 @@ def test_a_reseller_is_told_where_to_send_its_own_invitation_under_2026_11(
     shown = says(bot, "invite Woodgrove", user=RESELLER_USER, team=RESELLER_TEAM)
     assert "you cannot create your own CSP invitation" in shown
     assert "Rule `table-reseller-no-own-invitation`" in shown
+
+
+def test_the_policy_edition_setting_is_the_default_of_every_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mcbot serve` reads POLICY_EDITION (build_services); a workspace without its own
+    edition answers with it; a bad value is refused at start (exit 2)."""
+    from bot.bootstrap.serve import build_services
+
+    mp = monkeypatch
+    mp.chdir(tmp_path)
+    mp.setenv("POLICY_EDITION", "2017-03")
+    services = build_services("sqlite:///policy.sqlite3")
+    assert services.policy_edition == "2017-03"
+    assert services.editions.setting().name == "2017-03"
+    mp.setenv("POLICY_EDITION", "1999-01")
+    with pytest.raises(SystemExit) as exited:
+        build_services("sqlite:///policy.sqlite3")
+    assert exited.value.code == 2
+
+    with BotHarness(services_options={"policy_edition": "2017-03"}) as other:
+        body = says(other, "assess csp_partner:license as direct")
+        assert "policy edition 2017-03" in body and "Wait for the end of the term" in body
+        assert "the bot's default (the POLICY_EDITION setting, `2017-03`)" in says(other, "edition")

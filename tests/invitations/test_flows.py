@@ -292,6 +292,12 @@ def test_decision_buttons_start_the_invitation(bot: BotHarness) -> None:
         "compare_editions",
         "ask_provider_for_invitation",
     ]
+    # under 2026-11 the reseller sends its own invitation, or asks its provider here
+    current = ack_json(
+        bot.command("assess ea:license", team_id=RESELLER_TEAM, user_id=RESELLER_USER)
+    )
+    assert "Send the customer your indirect reseller invitation" in json.dumps(current)
+    assert buttons(current) == ["share_decision", "compare_editions", "ask_provider_for_invitation"]
     click(bot, decision, "ask_provider_for_invitation", team=RESELLER_TEAM, user=RESELLER_USER)
     modal = bot.slack.wait_for("views.open", count=2)[1].params["view"]
     assert modal["callback_id"] == "request_modal"

@@ -175,3 +175,19 @@ def test_a_nul_in_a_command_gets_a_usage_error_not_a_database_error(bot: BotHarn
     message = ack_json(bot.command("status a\x00b"))
     assert "control character" in message["text"]
     assert bot.slack.calls("chat.postEphemeral") == []
+
+
+def test_the_edition_command_outside_the_partner_directory(bot: BotHarness) -> None:
+    """Anyone may see which edition answers; only a directory organization's admins set it."""
+    shown = texts_of_notice(bot.command("edition"))
+    assert "policy edition *2026-11*" in shown and "POLICY_EDITION" in shown
+    refused = texts_of_notice(bot.command("edition 2017-03"))
+    assert "is not in Multichannel's partner directory" in refused
+    assert "policy edition 2026-11" in texts(ack_json(bot.command("assess ea:license as direct")))
+
+
+def texts_of_notice(response: object) -> str:
+    import httpx
+
+    assert isinstance(response, httpx.Response) and response.status_code == 200
+    return str(ack_json(response)["text"])

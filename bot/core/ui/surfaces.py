@@ -61,7 +61,9 @@ def invitation_action_for(decision: Decision, *, in_directory: bool = True) -> I
     codes = set(decision.step_codes())
     if codes & {"send_invitation_to_customer", "send_invitation_via_reseller"}:
         return "create"
-    if "get_invitation_from_direct_partner" in codes:
+    # 2017-03: the provider's invitation; 2026-11: the reseller sends its own from Partner
+    # Center, or (this button) asks its provider to create one here
+    if codes & {"get_invitation_from_direct_partner", "send_indirect_reseller_invitation"}:
         return "ask_provider"
     return None
 
