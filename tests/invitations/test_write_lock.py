@@ -7,18 +7,30 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from bot.testkit.flows import PROVIDER_TEAM, PROVIDER_USER, invite_form, submit
 from bot.testkit.harness import BotHarness, ack_json
 
 
+@contextmanager
+def write_lock_held(bot: BotHarness) -> Iterator[None]:
+    """SQLite's write lock, held as by a long transaction in another process."""
+    path = bot.database_url.removeprefix("sqlite:///")
+    lock = sqlite3.connect(path, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+
+
 def test_a_form_submitted_while_the_write_lock_is_held_is_acknowledged_then_done(
     bot: BotHarness,
 ) -> None:
-    path = bot.database_url.removeprefix("sqlite:///")
-    lock = sqlite3.connect(path, isolation_level=None)
-    lock.execute("BEGIN IMMEDIATE")  # SQLite's write lock, as a long transaction elsewhere
-    try:
+    with write_lock_held(bot):
         ack = submit(
             bot,
             "invite_modal",
@@ -29,9 +41,6 @@ def test_a_form_submitted_while_the_write_lock_is_held_is_acknowledged_then_done
         # Answered while the lock is still held: the modal closes (an empty acknowledgement).
         assert ack == {}
         assert not bot.slack.calls("chat.postMessage")  # the invitation is not written yet
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
     posted = bot.slack.wait_for("chat.postMessage", timeout=30)  # done once the lock is free
     assert "Woodgrove Bank" in str(posted[0].params)
 
@@ -56,17 +65,11 @@ def _wait_for_preference(bot: BotHarness, user: str, lang: str, timeout: float =
 def test_a_language_choice_is_answered_while_the_write_lock_is_held_then_saved(
     bot: BotHarness,
 ) -> None:
-    path = bot.database_url.removeprefix("sqlite:///")
-    lock = sqlite3.connect(path, isolation_level=None)
-    lock.execute("BEGIN IMMEDIATE")
-    try:
+    with write_lock_held(bot):
         answer = ack_json(bot.command("language es", user_id="U0JOHN0001", team_id=PROVIDER_TEAM))
         # answered (in the language chosen) while the lock is still held, nothing saved yet
         assert "A partir de ahora te respondo en español" in answer["text"]
         assert _preference(bot, "U0JOHN0001") is None
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
     _wait_for_preference(bot, "U0JOHN0001", "es")
     assert not bot.slack.calls("response_url")  # saved: no failure to report
 
@@ -75,16 +78,10 @@ def test_a_language_choice_the_database_refuses_is_reported_not_taken_for_saved(
     bot: BotHarness,
 ) -> None:
     # the write gives up after the busy timeout while the lock is held throughout
-    path = bot.database_url.removeprefix("sqlite:///")
-    lock = sqlite3.connect(path, isolation_level=None)
-    lock.execute("BEGIN IMMEDIATE")
-    try:
+    with write_lock_held(bot):
         answer = ack_json(bot.command("language es", user_id="U0JOHN0001", team_id=PROVIDER_TEAM))
         assert "español" in answer["text"]
         told = bot.slack.wait_for("response_url", timeout=30)
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
     assert "No pude guardar tu idioma" in str(told[0].params)
     assert _preference(bot, "U0JOHN0001") is None
 
@@ -101,17 +98,12 @@ def test_a_workspace_edition_is_answered_while_the_write_lock_is_held_then_saved
             ).fetchone()
         return row[0] if row else None
 
-    lock = sqlite3.connect(path, isolation_level=None)
-    lock.execute("BEGIN IMMEDIATE")
-    try:
+    with write_lock_held(bot):
         answer = ack_json(
             bot.command("edition 2017-03", user_id="U0PROVADMIN", team_id=PROVIDER_TEAM)
         )
         assert "now answers with policy edition `2017-03`" in answer["text"]
         assert saved() is None
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
     deadline = time.monotonic() + 30
     while saved() != "2017-03":
         assert time.monotonic() < deadline, "the workspace's edition was never saved"

@@ -3,7 +3,16 @@
 Thin by rule: acknowledge, parse into a typed command, ask the policy or a service, render a
 surface (bot/core/ui/surfaces.py), answer. Nothing here decides policy or words a sentence."""
 
+import logging
+from collections.abc import Awaitable
 from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.core.delivery import route_from_body, tell_user
+
+log = logging.getLogger(__name__)
 
 
 def user_and_team(body: dict[str, Any]) -> tuple[str, str]:
@@ -24,3 +33,21 @@ def user_and_team(body: dict[str, Any]) -> tuple[str, str]:
         or (body.get("team") or {}).get("id")
     )
     return str(user_id), str(team_id or "")
+
+
+async def save_after_answer(
+    client: AsyncWebClient,
+    payload: dict[str, Any],
+    save: Awaitable[None],
+    *,
+    what: str,
+    failed: dict[str, Any],
+) -> None:
+    """Save a choice the user was already answered about (answered first, so that the answer
+    never waits on the database's write lock); if the database refuses it, tell the user
+    (`failed`, a notice) so that a choice that was not saved never passes for one that was."""
+    try:
+        await save
+    except SQLAlchemyError as exc:
+        log.warning("%s was not saved: %s", what, exc.__class__.__name__)
+        await tell_user(client, failed, **route_from_body(payload))

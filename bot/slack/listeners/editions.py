@@ -7,23 +7,19 @@ refuses is reported to the user."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot.core.delivery import route_from_body, tell_user
 from bot.core.editions import EditionInForce
 from bot.core.invitations import whoami
 from bot.core.services import Services
 from bot.core.store.directory import is_admin, org_for_team
 from bot.core.ui import surfaces
 from bot.core.ui.commands import EDITION_DEFAULT, EditionCommand
+from bot.slack.listeners import save_after_answer
 from policy import edition_names, get_edition, resolve_edition
-
-log = logging.getLogger(__name__)
 
 
 async def handle_edition(
@@ -40,12 +36,13 @@ async def handle_edition(
     if not saves:
         return
     chosen = None if command.choice == EDITION_DEFAULT else command.choice
-    try:
-        await services.editions.set(team_id, chosen, by=user_id)
-    except SQLAlchemyError as exc:
-        log.warning("a workspace edition was not saved: %s", exc.__class__.__name__)
-        failed = surfaces.notice_message("edition_not_saved", lang=lang)
-        await tell_user(client, failed, **route_from_body(payload))
+    await save_after_answer(
+        client,
+        payload,
+        services.editions.set(team_id, chosen, by=user_id),
+        what="a workspace edition",
+        failed=surfaces.notice_message("edition_not_saved", lang=lang),
+    )
 
 
 async def _answer(

@@ -7,22 +7,18 @@ was not saved is never taken for one that was."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot.core.delivery import route_from_body, tell_user
 from bot.core.invitations import whoami
 from bot.core.language import TEAM, USER
 from bot.core.services import Services
 from bot.core.store.directory import is_admin, org_for_team
 from bot.core.ui import surfaces
 from bot.core.ui.commands import LanguageCommand
-
-log = logging.getLogger(__name__)
+from bot.slack.listeners import save_after_answer
 
 
 async def handle_language(
@@ -64,9 +60,10 @@ async def handle_language(
     )
     answer = surfaces.notice_message(code, lang=answer_lang, lang_chosen=lang)
     await ack(**surfaces.ack_fields(answer))
-    try:
-        await resolver.set(scope, subject, lang, by=user_id)
-    except SQLAlchemyError as exc:
-        log.warning("a language choice was not saved: %s", exc.__class__.__name__)
-        failed = surfaces.notice_message("language_not_saved", lang=answer_lang)
-        await tell_user(client, failed, **route_from_body(payload))
+    await save_after_answer(
+        client,
+        payload,
+        resolver.set(scope, subject, lang, by=user_id),
+        what="a language choice",
+        failed=surfaces.notice_message("language_not_saved", lang=answer_lang),
+    )
