@@ -62,7 +62,6 @@ from bot.core.outbox.inbox import match_acceptance  # noqa: E402
 from bot.core.services import Services  # noqa: E402
 from bot.core.snapshots import InvitationView  # noqa: E402
 from bot.core.store import db  # noqa: E402
-from bot.core.store.access import visible_invitations  # noqa: E402
 from bot.core.store.directory import org_by_key  # noqa: E402
 from bot.core.store.export import export_invitations  # noqa: E402
 from bot.core.store.invitations import transition  # noqa: E402
@@ -73,11 +72,13 @@ from bot.core.store.models import (  # noqa: E402
     HomeViewer,
     Invitation,
     InvitationMessage,
+    InvitationSearchKey,
     LanguagePreference,
     Organization,
     OrganizationTeam,
     ResellerProvider,
 )
+from bot.core.store.search import search_keys  # noqa: E402
 from bot.core.store.testing import fresh_postgres_database, postgres_unavailable  # noqa: E402
 from policy.facts import Role  # noqa: E402
 
@@ -186,6 +187,7 @@ def _invitation(
         "created_at": created,
         "updated_at": created + timedelta(hours=rng.randint(1, 200)),
         "expires_at": created + timedelta(days=30) if linked else None,
+        "accepted_at": None,
         "created_by_user": f"U{provider:08d}" if linked else None,
         "created_by_team": f"T{provider:08d}" if linked else None,
         "requested_by_user": f"U{reseller:08d}" if reseller and not linked else None,
@@ -230,11 +232,19 @@ def seed(seeded: Seeded, rounds: int) -> None:
         AuditEvent: [],
         DecisionRecord: [],
         InvitationMessage: [],
+        InvitationSearchKey: [],
     }
 
     def flush() -> None:
         with seeded.engine.begin() as connection:
-            for model in (Invitation, InvitationMessage, AuditEvent, DecisionRecord):
+            models = (
+                Invitation,
+                InvitationMessage,
+                InvitationSearchKey,
+                AuditEvent,
+                DecisionRecord,
+            )
+            for model in models:
                 if batch[model]:
                     connection.execute(insert(model), batch[model])
                     batch[model].clear()
@@ -242,6 +252,12 @@ def seed(seeded: Seeded, rounds: int) -> None:
     def add(row: dict[str, Any]) -> None:
         batch[Invitation].append(row)
         i, created = row["id"], row["created_at"]
+        if row["state"] in (S.accepted, S.delegated_admin_requested, S.delegated_admin_granted):
+            row["accepted_at"] = row["updated_at"]
+        batch[InvitationSearchKey] += [
+            {"key": key, "invitation_id": i}
+            for key in search_keys(row["customer_name"], row["customer_domain"])
+        ]
         states = [None, S.created if row["link"] else S.requested, row["state"]]
         for n in range(3):
             batch[AuditEvent].append(
@@ -300,8 +316,27 @@ def seed(seeded: Seeded, rounds: int) -> None:
         if state is S.requested and reseller is None:
             state = S.created
         add(_invitation(rng, i, provider=provider, reseller=reseller, created=created, state=state))
-    # Invitations the measured rounds act on (for the direct partner, created a day ago).
+    # The current activity, the same at every size (what a busy partner has in flight: more
+    # than each Home list shows), and three customers a status search finds.
     next_id = seeded.size + 1
+    for org in (1, 2, 3):
+        for n, state in enumerate(
+            [S.created, S.sent] * 15 + [S.requested] * 15 + [S.accepted] * 10
+        ):
+            reseller = None if org == 1 else 4 + (org % 2)
+            if state is S.requested and org == 1:
+                continue
+            created = NOW - timedelta(days=10, minutes=n)
+            row = _invitation(
+                rng, next_id, provider=org, reseller=reseller, created=created, state=state
+            )
+            if n < 3 and org == 1:
+                row["customer_name"] = f"Bench Search Customer {n}"
+            if state is S.accepted:
+                row["updated_at"] = NOW - timedelta(days=2, minutes=n)
+            add(row)
+            next_id += 1
+    # Invitations the measured rounds act on (for the direct partner, created a day ago).
     reserved: dict[str, list[Any]] = {"click": [], "tenant": [], "profile": [], "expiry": []}
     for r in range(rounds):
         for kind in ("click", "tenant", "profile"):
@@ -386,23 +421,16 @@ def operations(seeded: Seeded) -> dict[str, Callable[[int], Any]]:
         return found
 
     def services(clock: datetime) -> Services:
-        return Services(sessions=factory, clock=lambda: clock)
+        # Home refreshes coalesced as in production, without waiting the 2 s it gathers them.
+        return Services(sessions=factory, clock=lambda: clock, home_refresh_delay=0.0)
 
     def status(_: int) -> Any:
-        return in_session(
-            lambda s: [
-                InvitationView.of(i) for i in visible_invitations(s, org(s, DIRECT), limit=41)
-            ]
-        )
+        return asyncio.run(service.status(services(NOW), "T00000001", None))
 
-    def status_customer(r: int) -> Any:
-        term = f"{WORDS[r % len(WORDS)]} {WORDS[(r * 3) % len(WORDS)]} 12".lower()
-        return in_session(
-            lambda s: [
-                InvitationView.of(i)
-                for i in visible_invitations(s, org(s, DIRECT), customer=term, limit=41)
-            ]
-        )
+    def status_customer(_: int) -> Any:
+        found = asyncio.run(service.status(services(NOW), "T00000001", "search customer"))
+        assert len(found[1]) == 3, found[1]
+        return found
 
     def home_for(team: str, user: str) -> Callable[[int], Any]:
         return lambda _: in_session(lambda s: home.load_home(services(NOW), s, user, team))

@@ -54,6 +54,10 @@ class Services:
     _draining: bool = False
     # The child process that writes the decision log (`mcbot serve`); None: written here.
     decision_process: DecisionLogProcess | None = None
+    # Home refreshes asked for within this many seconds are republished together, once per
+    # viewer (bot/core/home.py: HomeRefresher; created there on first use).
+    home_refresh_delay: float = 2.0
+    home_refresher: Any = None
     language: LanguageResolver = field(init=False)
     decision_writer: DecisionWriter = field(init=False)
 

@@ -25,6 +25,7 @@ TABLES = {
     "organization_admins",
     "reseller_providers",
     "invitations",
+    "invitation_search_keys",
     "modal_views",
     "invitation_messages",
     "audit_events",
