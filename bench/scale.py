@@ -20,7 +20,8 @@ median latency and **SQL statements** (counted on the engine):
 
 Prints a table per backend and the growth per 10× of data. Exit status 1 when a target is
 missed: a per-user operation whose latency grows more than 1.3× per 10× or whose statement
-count differs between sizes, or export memory growing more than 1.2× between sizes.
+count differs between sizes, or export memory growing more than 1.2× between sizes from 10k on
+(--quick prints the 1k → 10k ratio without holding it to the target).
 
 `--quick`: SQLite at 1k and 10k, a couple of minutes at most. Default: SQLite at 1k, 10k, 100k.
 `--postgres`: also PostgreSQL (127.0.0.1:5432, a fresh database per size) at the same sizes;
@@ -63,7 +64,7 @@ from bot.core.services import Services  # noqa: E402
 from bot.core.snapshots import InvitationView  # noqa: E402
 from bot.core.store import db  # noqa: E402
 from bot.core.store.directory import org_by_key  # noqa: E402
-from bot.core.store.export import export_invitations  # noqa: E402
+from bot.core.store.export import stream_export  # noqa: E402
 from bot.core.store.invitations import transition  # noqa: E402
 from bot.core.store.lifecycle import InvitationState  # noqa: E402
 from bot.core.store.models import (  # noqa: E402
@@ -480,14 +481,13 @@ def operations(seeded: Seeded) -> dict[str, Callable[[int], Any]]:
 
     def export(_: int) -> Any:
         def run(s: Session) -> int:
-            out = io.StringIO()
-            result = export_invitations(s, "csv", org(s, DIRECT))
-            if isinstance(result, str):
-                out.write(result)
-            else:
-                for chunk in result:
-                    out.write(chunk)
-            return out.tell()
+            out, written = io.StringIO(), [0]
+            for piece in stream_export(s, "csv", org(s, DIRECT)):
+                out.write(piece)
+                written[0] += len(piece)
+                out.seek(0)  # the output (a file) keeps nothing in this process's memory
+                out.truncate()
+            return written[0]
 
         return in_session(run)
 
@@ -607,9 +607,11 @@ def report(backend: str, sizes: list[int], results: dict[int, dict[str, Result]]
             f"{size:,}: {peak / 1e6:.1f} MB" for size, peak in zip(sizes, peaks, strict=True)
         )
         print(f"  export peak Python memory (tracemalloc): {text}")
-        for a, b in itertools.pairwise(peaks):
-            if b > a * MEMORY_TARGET:
-                missed.append(f"{backend} export: peak memory grows {b / a:.2f}x between sizes")
+        # The target holds from 10k on (the "10k to 1M"): below, an export is less
+        # than a few pages of PAGE invitations, so its peak is not yet the steady one.
+        for (sa, a), (_, b) in itertools.pairwise(list(zip(sizes, peaks, strict=True))):
+            if sa >= 10_000 and b > a * MEMORY_TARGET:
+                missed.append(f"{backend} export: peak memory grows {b / a:.2f}x from {sa:,}")
     return missed
 
 
