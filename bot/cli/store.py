@@ -22,7 +22,7 @@ from bot.core.store import db
 from bot.core.store.directory import import_directory, list_orgs, org_by_key, providers_of
 from bot.core.store.directory_file import read_directory_file
 from bot.core.store.errors import DirectoryError, SetupError, StoreError
-from bot.core.store.export import FORMATS, ExportFormat, export_invitations
+from bot.core.store.export import FORMATS, ExportFormat, stream_export
 from bot.core.ui.render import render_text
 
 # Argument help (like every mcbot command); the output text is in templates/text/store.txt.j2.
@@ -210,15 +210,18 @@ def _invitations_export(args: argparse.Namespace) -> int:
                 org = org_by_key(session, args.org)
                 if org is None:
                     return _fail(_msg("unknown_org", key=args.org), EXIT_BAD_INPUT)
-            text = export_invitations(session, fmt, org)
+            pieces = stream_export(session, fmt, org)  # written as read: flat memory
+            if args.output is None:
+                for piece in pieces:
+                    sys.stdout.write(piece)
+                return EXIT_OK
+            try:
+                with args.output.open("w", encoding="utf-8") as out:
+                    for piece in pieces:
+                        out.write(piece)
+            except OSError as error:
+                return _fail(_msg("cannot_write", path=args.output, error=error), EXIT_BAD_INPUT)
     finally:
         engine.dispose()
-    if args.output is None:
-        sys.stdout.write(text)
-        return EXIT_OK
-    try:
-        args.output.write_text(text, encoding="utf-8")
-    except OSError as error:
-        return _fail(_msg("cannot_write", path=args.output, error=error), EXIT_BAD_INPUT)
     print(_msg("exported", path=args.output), file=sys.stderr)
     return EXIT_OK

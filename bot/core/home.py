@@ -4,38 +4,52 @@ Shows, with the same visibility rules as `/multichannel status`: requests waitin
 organization (a provider's resellers' requests, with Create invitation / Decline), open
 invitations with their state and age, invitations recently accepted, the user's recent
 decisions, and buttons to assess a customer or create an invitation. Each list is capped so the
-tab stays within Slack's 100 blocks; what does not fit is counted with a pointer to
-`/multichannel status`.
+tab stays within Slack's 100 blocks; what does not fit is counted (up to COUNT_CAP) with a
+pointer to `/multichannel status`.
+
+Flat with history: each list reads only the rows it shows plus one (in the order of an index
+per organization), the organizations' languages are read in one statement, and "more" is
+counted only when a list overflows, up to COUNT_CAP rows. Loading reads only: who opened the
+Home is remembered in its own short transaction, and only once a day per user.
+
+Refreshes are coalesced (`HomeRefresher`): a change asks for the Home tabs of its organizations
+to be republished; everything asked within `Services.home_refresh_delay` seconds is republished
+once per viewer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.core.services import Services
-from bot.core.snapshots import InvitationView, OrgView
-from bot.core.store.access import visible_invitations
+from bot.core.snapshots import InvitationView, OrgView, org_views
+from bot.core.store.access import visibility_clause, visible_invitations
 from bot.core.store.decisions import recent_decisions
 from bot.core.store.directory import org_for_team
 from bot.core.store.lifecycle import InvitationState
-from bot.core.store.models import HomeViewer, OrganizationTeam
+from bot.core.store.models import HomeViewer, Invitation, Organization, OrganizationTeam
 from bot.core.ui import surfaces
+from policy.facts import Role
 
 log = logging.getLogger(__name__)
 S = InvitationState
 OPEN = (S.created, S.sent, S.sent_to_reseller, S.sent_to_customer, S.delegated_admin_requested)
 ACCEPTED = (S.accepted, S.delegated_admin_granted)
 LIMITS = {"requests": 10, "open": 15, "accepted": 5, "decisions": 5}
+COUNT_CAP = 200  # "…and N more" counts at most this many rows ("185+" beyond)
 RECENT = timedelta(days=14)
 VIEWER_TTL = timedelta(days=30)
+VIEWER_REMEMBERED = timedelta(days=1)  # opened_at is rewritten at most this often
 
 
 @dataclass
@@ -46,65 +60,167 @@ class HomeData:
     open: list[InvitationView] = field(default_factory=list)
     accepted: list[InvitationView] = field(default_factory=list)
     decisions: list[Any] = field(default_factory=list)
-    more: dict[str, int] = field(default_factory=dict)
+    more: dict[str, int | str] = field(default_factory=dict)
 
 
-def _capped(data: HomeData, name: str, views: list[InvitationView]) -> list[InvitationView]:
-    limit = LIMITS[name]
-    if len(views) > limit:
-        data.more[name] = len(views) - limit
-    return views[:limit]
+def _more(session: Session, query: Any, limit: int) -> int | str:
+    """How many rows of `query` are beyond the first `limit`, counting at most COUNT_CAP."""
+    bounded = query.with_only_columns(Invitation.id).order_by(None).limit(COUNT_CAP + 1)
+    total = session.scalar(select(func.count()).select_from(bounded.subquery())) or 0
+    return f"{COUNT_CAP - limit}+" if total > COUNT_CAP else total - limit
+
+
+def _newest(session: Session, org: Organization, states: tuple[S, ...], limit: int) -> Any:
+    return visible_invitations(session, org, states=states, limit=limit + 1)
+
+
+def _recently_accepted(session: Session, org: Organization, since: datetime) -> Any:
+    return select(Invitation).where(
+        visibility_clause(org), Invitation.state.in_(ACCEPTED), Invitation.accepted_at >= since
+    )
 
 
 def load_home(services: Services, session: Session, user_id: str, team_id: str) -> HomeData:
+    """What the user's Home tab shows. Reads only (see `remember_viewer`)."""
     now = services.clock()
-    session.merge(HomeViewer(user_id=user_id, team_id=team_id, opened_at=now))
     data = HomeData(decisions=recent_decisions(session, user_id, limit=LIMITS["decisions"]))
     org = org_for_team(session, team_id)
     if org is None:
         return data
-    data.org = OrgView.of(org)
-    fetch = 200
-
-    def views(states: tuple[S, ...]) -> list[InvitationView]:
-        found = visible_invitations(session, org, states=states, limit=fetch)
-        return [InvitationView.of(i) for i in found]
-
-    requested = views((S.requested,))
-    mine = [v for v in requested if v.provider.id == org.id]
-    data.requests = _capped(data, "requests", mine)
-    data.waiting = [v for v in requested if v.provider.id != org.id][: LIMITS["requests"]]
-    data.open = _capped(data, "open", views(OPEN))
-    recent = [v for v in views(ACCEPTED) if v.updated_at >= now - RECENT]
-    data.accepted = _capped(data, "accepted", recent)
+    requested = _newest(session, org, (S.requested,), LIMITS["requests"])
+    opened = _newest(session, org, OPEN, LIMITS["open"])
+    accepted_query = _recently_accepted(session, org, now - RECENT)
+    accepted = list(
+        session.scalars(
+            accepted_query.order_by(Invitation.accepted_at.desc(), Invitation.id.desc()).limit(
+                LIMITS["accepted"] + 1
+            )
+        )
+    )
+    found = [*requested, *opened, *accepted]
+    orgs = org_views(session, [org, *(o for i in found for o in (i.provider, i.reseller) if o)])
+    data.org = orgs[org.id]
+    views = [InvitationView.of(i, orgs) for i in found]
+    n_req, n_open = len(requested), len(opened)
+    requested_views, open_views = views[:n_req], views[n_req : n_req + n_open]
+    accepted_views = views[n_req + n_open :]
+    if org.role is Role.indirect_reseller:
+        data.waiting = requested_views[: LIMITS["requests"]]
+    else:
+        data.requests = requested_views[: LIMITS["requests"]]
+        if n_req > LIMITS["requests"]:
+            data.more["requests"] = _more(
+                session,
+                select(Invitation).where(visibility_clause(org), Invitation.state == S.requested),
+                LIMITS["requests"],
+            )
+    data.open = open_views[: LIMITS["open"]]
+    if n_open > LIMITS["open"]:
+        data.more["open"] = _more(
+            session,
+            select(Invitation).where(visibility_clause(org), Invitation.state.in_(OPEN)),
+            LIMITS["open"],
+        )
+    data.accepted = accepted_views[: LIMITS["accepted"]]
+    if len(accepted) > LIMITS["accepted"]:
+        data.more["accepted"] = _more(session, accepted_query, LIMITS["accepted"])
     return data
 
 
+def remember_viewer(session: Session, user_id: str, team_id: str, now: datetime) -> bool:
+    """Remember that the user opened the Home tab (so it is republished when what it shows
+    changes). Writes only when the user is new, moved team, or was remembered more than
+    VIEWER_REMEMBERED ago; returns whether it wrote."""
+    row = session.execute(
+        select(HomeViewer.team_id, HomeViewer.opened_at).where(HomeViewer.user_id == user_id)
+    ).first()
+    if row is not None and row.team_id == team_id and row.opened_at > now - VIEWER_REMEMBERED:
+        return False
+    session.merge(HomeViewer(user_id=user_id, team_id=team_id, opened_at=now))
+    return True
+
+
 async def publish_home(
-    services: Services, client: AsyncWebClient, user_id: str, team_id: str
+    services: Services,
+    client: AsyncWebClient,
+    user_id: str,
+    team_id: str,
+    *,
+    opened: bool = True,
 ) -> None:
+    """Publish the user's Home tab. `opened`: the user opened it (remember them as a viewer);
+    False for a refresh."""
+    if opened:
+        now = services.clock()
+        await services.run(lambda s: remember_viewer(s, user_id, team_id, now))
     lang = await services.language.for_user(client, user_id, team_id)
     data = await services.run(lambda s: load_home(services, s, user_id, team_id))
     await client.views_publish(user_id=user_id, view=surfaces.home_view(lang=lang, home=data))
 
 
-async def refresh_homes(services: Services, client: AsyncWebClient, view: InvitationView) -> None:
-    """Republish the Home tab of everyone who opened it and can see `view`."""
-    orgs = [view.provider.id] + ([view.reseller.id] if view.reseller else [])
+def _viewers(session: Session, orgs: Collection[int], since: datetime) -> list[tuple[str, str]]:
+    rows = session.execute(
+        select(HomeViewer.user_id, HomeViewer.team_id)
+        .join(OrganizationTeam, OrganizationTeam.team_id == HomeViewer.team_id)
+        .where(OrganizationTeam.org_id.in_(sorted(orgs)), HomeViewer.opened_at >= since)
+        .order_by(HomeViewer.user_id)
+    )
+    return [(u, t) for u, t in rows]
 
-    def viewers(session: Session) -> list[tuple[str, str]]:
-        since = services.clock() - VIEWER_TTL
-        rows = session.execute(
-            select(HomeViewer.user_id, HomeViewer.team_id)
-            .join(OrganizationTeam, OrganizationTeam.team_id == HomeViewer.team_id)
-            .where(OrganizationTeam.org_id.in_(orgs), HomeViewer.opened_at >= since)
-        )
-        return [(u, t) for u, t in rows]
 
-    for user_id, team_id in await services.run(viewers):
+async def republish(services: Services, client: AsyncWebClient, orgs: Collection[int]) -> int:
+    """Republish now the Home tab of everyone who opened it in one of `orgs`; how many."""
+    since = services.clock() - VIEWER_TTL
+    viewers = await services.run(lambda s: _viewers(s, orgs, since))
+    for user_id, team_id in viewers:
         try:
-            await publish_home(services, client, user_id, team_id)
+            await publish_home(services, client, user_id, team_id, opened=False)
         except SlackApiError as exc:
             log.warning(
                 "could not refresh the Home tab of %s: %s", user_id, exc.response.get("error")
             )
+    return len(viewers)
+
+
+class HomeRefresher:
+    """Coalesces Home refreshes: the organizations asked for within `delay` seconds are
+    republished together, each viewer once. While a republish runs, new requests wait for the
+    next one (at least `delay` later), so a viewer's Home is published at most once per
+    `delay` seconds however many changes happen."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._pending: dict[int, tuple[AsyncWebClient, set[int]]] = {}
+        self._scheduled = False
+
+    def request(self, client: AsyncWebClient, orgs: Collection[int]) -> None:
+        entry = self._pending.setdefault(id(client), (client, set()))
+        entry[1].update(orgs)
+        if not self._scheduled:
+            self._scheduled = True
+            self._services.spawn(self._run(), what="Home tab refresh")
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(self._services.home_refresh_delay)
+                pending, self._pending = self._pending, {}
+                for client, orgs in pending.values():
+                    await republish(self._services, client, orgs)
+                if not self._pending:
+                    return
+        finally:
+            self._scheduled = False
+
+
+def refresher(services: Services) -> HomeRefresher:
+    if services.home_refresher is None:
+        services.home_refresher = HomeRefresher(services)
+    return services.home_refresher  # type: ignore[no-any-return]
+
+
+async def refresh_homes(services: Services, client: AsyncWebClient, view: InvitationView) -> None:
+    """Republish (coalesced, within `Services.home_refresh_delay`) the Home tab of everyone who
+    opened it and can see `view`."""
+    orgs = [view.provider.id] + ([view.reseller.id] if view.reseller else [])
+    refresher(services).request(client, orgs)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.editions import invitation_delegated_admin
 from bot.core.services import Services
-from bot.core.snapshots import InvitationView, OrgView
+from bot.core.snapshots import InvitationView, OrgView, views_of
 from bot.core.store import invitations as store
 from bot.core.store.directory import is_provider_of, org_by_key, org_for_team, providers_of
 from bot.core.store.errors import StoreError
@@ -386,13 +386,22 @@ async def expire(services: Services, client: AsyncWebClient) -> int:
     """Expire invitations past their date and update their messages. Returns how many."""
 
     def run(session: Session) -> list[InvitationView]:
-        return [InvitationView.of(i) for i in store.expire_due(session, services.clock())]
+        return views_of(session, store.expire_due(session, services.clock()))
 
     expired = await services.run(run)
     for view in expired:
         await refresh_messages(client, view)
         refresh_homes_later(services, client, view)
     return len(expired)
+
+
+def _own(org: Organization, views: list[InvitationView]) -> OrgView:
+    """`org`'s snapshot among the invitations' (taken with them, no more statements)."""
+    for view in views:
+        for side in (view.provider, view.reseller):
+            if side is not None and side.id == org.id:
+                return side
+    return OrgView.of(org)
 
 
 def _org_or_problem(session: Session, team_id: str) -> Organization:
@@ -446,7 +455,8 @@ async def status(
     def load(session: Session) -> tuple[OrgView, list[InvitationView]]:
         org = _org_or_problem(session, team_id)
         found = visible_invitations(session, org, customer=customer, limit=limit)
-        return OrgView.of(org), [InvitationView.of(i) for i in found]
+        views = views_of(session, found, orgs=[org])
+        return _own(org, views), views
 
     return await services.run(load)
 

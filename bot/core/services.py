@@ -57,6 +57,10 @@ class Services:
     decision_process: DecisionLogProcess | None = None
     # the POLICY_EDITION setting: the edition of a workspace that chose none
     policy_edition: str = CURRENT
+    # Home refreshes asked for within this many seconds are republished together, once per
+    # viewer (bot/core/home.py: HomeRefresher; created there on first use).
+    home_refresh_delay: float = 2.0
+    home_refresher: Any = None
     language: LanguageResolver = field(init=False)
     editions: EditionResolver = field(init=False)
     decision_writer: DecisionWriter = field(init=False)

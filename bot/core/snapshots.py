@@ -3,15 +3,22 @@ for the services that post them (bot/core/invitations.py, bot/core/home.py, bot/
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import object_session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
 
-from bot.core.language import team_language
+from bot.core.language import TEAM, team_language
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.messages import MessageLocation, message_locations
-from bot.core.store.models import Invitation, Organization
+from bot.core.store.models import (
+    Invitation,
+    LanguagePreference,
+    Organization,
+    OrganizationTeam,
+)
 from bot.core.ui.i18n import DEFAULT_LANGUAGE
 from policy import Role
 
@@ -28,11 +35,14 @@ class OrgView:
     lang: str = DEFAULT_LANGUAGE  # its workspace default: the language of its channel messages
 
     @classmethod
-    def of(cls, org: Organization) -> OrgView:
+    def of(cls, org: Organization, lang: str | None = None) -> OrgView:
+        """`lang`: the workspace default when the caller read it (`org_languages`, one
+        statement for many organizations); else it is read here."""
         session = object_session(org)
-        lang = DEFAULT_LANGUAGE
-        if session is not None:
-            lang = team_language(session, [t.team_id for t in org.teams])
+        if lang is None:
+            lang = DEFAULT_LANGUAGE
+            if session is not None:
+                lang = team_language(session, [t.team_id for t in org.teams])
         return cls(
             org.id,
             org.key,
@@ -70,7 +80,12 @@ class InvitationView:
     locations: tuple[MessageLocation, ...]
 
     @classmethod
-    def of(cls, inv: Invitation) -> InvitationView:
+    def of(cls, inv: Invitation, orgs: dict[int, OrgView] | None = None) -> InvitationView:
+        """`orgs`: snapshots of the organizations already taken (`views_of`), by id."""
+
+        def org(o: Organization) -> OrgView:
+            return orgs[o.id] if orgs is not None and o.id in orgs else OrgView.of(o)
+
         return cls(
             id=inv.id,
             ref=inv.ref,
@@ -88,7 +103,42 @@ class InvitationView:
             created_by_user=inv.created_by_user,
             requested_by_user=inv.requested_by_user,
             decision_id=inv.decision_id,
-            provider=OrgView.of(inv.provider),
-            reseller=OrgView.of(inv.reseller) if inv.reseller is not None else None,
+            provider=org(inv.provider),
+            reseller=org(inv.reseller) if inv.reseller is not None else None,
             locations=tuple(message_locations(inv)),
         )
+
+
+def org_languages(session: Session, org_ids: Collection[int]) -> dict[int, str]:
+    """The workspace default language of each organization, in one statement."""
+    if not org_ids:
+        return {}
+    rows = session.execute(
+        select(OrganizationTeam.org_id, LanguagePreference.lang)
+        .join(LanguagePreference, LanguagePreference.subject_id == OrganizationTeam.team_id)
+        .where(LanguagePreference.scope == TEAM, OrganizationTeam.org_id.in_(sorted(org_ids)))
+        .order_by(OrganizationTeam.org_id, OrganizationTeam.team_id)
+    )
+    found: dict[int, str] = {}
+    for org_id, lang in rows:
+        found.setdefault(org_id, lang)
+    return found
+
+
+def org_views(session: Session, orgs: Iterable[Organization]) -> dict[int, OrgView]:
+    """Snapshots of `orgs` by id, their languages read in one statement."""
+    unique = {org.id: org for org in orgs}
+    langs = org_languages(session, unique)
+    return {i: OrgView.of(org, langs.get(i, DEFAULT_LANGUAGE)) for i, org in unique.items()}
+
+
+def views_of(
+    session: Session, invitations: Iterable[Invitation], *, orgs: Iterable[Organization] = ()
+) -> list[InvitationView]:
+    """Snapshots of `invitations` with one statement for all their organizations' languages
+    (`InvitationView.of` one by one reads them per organization). `orgs`: more organizations
+    to include (their snapshots are then in the same statement)."""
+    found = list(invitations)
+    involved = [o for i in found for o in (i.provider, i.reseller) if o is not None]
+    views = org_views(session, [*orgs, *involved])
+    return [InvitationView.of(i, views) for i in found]

@@ -10,7 +10,8 @@ How:
 
 (on SQLite, one statement: `WHERE id IN (<the SELECT>)`, under the database's write lock).
 
-`<heads>` is the oldest pending row of each `pace_key` (`min(id) ... GROUP BY pace_key`), so a
+`<heads>` is the oldest pending row of each `pace_key` (a skip scan of the index, see
+`_pick_statement`), so a
 key (a channel, or an event's resource) is worked on by one worker at a time, in order, whichever
 process claims: a key whose head is leased, paced or backed off waits.
 On PostgreSQL, `FOR UPDATE SKIP LOCKED` makes concurrent claims skip each other's rows (locked
@@ -28,7 +29,7 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Integer, bindparam, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.core.outbox.queue import PENDING, JobModel
 from bot.core.store.models import UTCDateTime
@@ -47,8 +48,31 @@ def _claimable(model: JobModel) -> list[Any]:
 
 @cache
 def _pick_statement(model: JobModel) -> Any:
-    # The head of each pace key: its oldest pending row (an index scan of status, pace_key, id).
-    heads = select(func.min(model.id)).where(model.status == PENDING).group_by(model.pace_key)
+    """The claimable heads, oldest first. The heads are found by a skip scan of the index
+    (status, pace_key, id): a recursive CTE steps from one pending pace key to the next
+    (`min(pace_key) WHERE pace_key > previous`), and takes each key's oldest pending id
+    (`min(id) WHERE pace_key = key`): two index probes per key, so the cost follows the number
+    of keys (channels, resources), never the number of pending rows. The recursive CTE is
+    materialized by both databases: it cannot be planned as a re-aggregation per row (a
+    `min(id) GROUP BY pace_key` subquery could: on a PostgreSQL without statistics, a nested
+    loop re-grouped every pending row for each candidate)."""
+    inner = aliased(model)
+    first = select(func.min(inner.pace_key).label("key")).where(inner.status == PENDING)
+    keys = first.cte("pace_keys", recursive=True)
+    step = aliased(model)
+    following = (
+        select(func.min(step.pace_key))
+        .where(step.status == PENDING, step.pace_key > keys.c.key)
+        .scalar_subquery()
+    )
+    keys = keys.union_all(select(following).where(keys.c.key.is_not(None)))
+    head = aliased(model)
+    oldest = (
+        select(func.min(head.id))
+        .where(head.status == PENDING, head.pace_key == keys.c.key)
+        .scalar_subquery()
+    )
+    heads = select(oldest).where(keys.c.key.is_not(None))
     return (
         select(model.id)
         .where(model.id.in_(heads), *_claimable(model))

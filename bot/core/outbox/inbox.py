@@ -37,6 +37,7 @@ from bot.core.store.invitations import transition
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.lookup import get_invitation
 from bot.core.store.models import InboxEvent, Invitation, Organization
+from bot.core.store.search import exact_ids, normalize
 from bot.core.ui.surfaces import NotificationChange
 from policy.facts import Role
 
@@ -64,8 +65,7 @@ def self_org_id(session: Session, key: str | None) -> int | None:
     return found[0] if len(found) == 1 else None
 
 
-def _normalized(name: str | None) -> str:
-    return " ".join((name or "").split()).casefold()
+_normalized = normalize
 
 
 def _scoped(query: Any, org_id: int | None) -> Any:
@@ -109,18 +109,28 @@ def match_acceptance(
             return None, "already"
     if not profile:
         return None, "unmatched"
-    # Invitations already tied to another tenant are not this customer's.
-    candidates = [
-        row for row in session.execute(pending) if row.customer_tenant_id in (None, customer_id)
-    ]
     domain = (profile.get("domain") or "").strip().lower()
+    name = _normalized(profile.get("company"))
+    if not domain and not name:
+        return None, "unmatched"
+    # Only the pending invitations with this domain or this whole name (an index read of
+    # `invitation_search_keys`, bot/core/store/search.py); invitations already tied to another
+    # tenant are not this customer's.
+    candidates = session.execute(
+        pending.where(
+            Invitation.id.in_(exact_ids([k for k in (domain, name) if k])),
+            or_(
+                Invitation.customer_tenant_id.is_(None),
+                Invitation.customer_tenant_id == (customer_id or ""),
+            ),
+        )
+    ).all()
     if domain:
         by_domain = [r for r in candidates if (r.customer_domain or "").lower() == domain]
         if len(by_domain) == 1:
             return by_domain[0].id, "domain"
         # A different domain on the invitation rules it out for a match by name.
         candidates = [r for r in candidates if not r.customer_domain or r in by_domain]
-    name = _normalized(profile.get("company"))
     if name:
         by_name = [r for r in candidates if _normalized(r.customer_name) == name]
         if len(by_name) == 1:

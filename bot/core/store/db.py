@@ -13,20 +13,20 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.store.errors import SetupError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 SQLITE_READONLY = 8  # SQLite's primary result code; extended codes keep it in the low byte
@@ -129,6 +129,8 @@ def migrations_dir() -> Path:
 def alembic_config(url: str | URL | None = None) -> Config:
     """An Alembic config built in code. `migrations/env.py` reads the URL from
     `config.attributes["url"]` (or a connection from `config.attributes["connection"]`)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     if url is not None:
@@ -166,6 +168,8 @@ def _lock_for_migration(connection: Connection) -> None:
 
 
 def _migrate(url: str | URL, revision: str, *, up: bool) -> None:
+    from alembic import command  # imported only to migrate: Alembic brings Mako and more
+
     engine = make_engine(url)
     try:
         with _sqlite_file_lock(engine.url), engine.begin() as connection:
@@ -181,7 +185,11 @@ def upgrade(url: str | URL, revision: str = "head") -> None:
     """Migrate the database at `url` to `revision` (default: the newest). Safe to run from any
     number of processes at once (replicas starting together): each migrates under a database
     lock (PostgreSQL: an advisory lock; SQLite: a lock on the file), so one migrates and the
-    others then find nothing to do."""
+    others then find nothing to do. A database already at the newest revision is recognized
+    without importing Alembic (a plain read of `alembic_version`, the revisions read from the
+    migration files' text): `mcbot serve` starts lighter."""
+    if revision == "head" and _read_version(url) == shipped_head():
+        return
     _migrate(url, revision, up=True)
 
 
@@ -211,8 +219,45 @@ def accepts_write(engine: Engine, lock_timeout_ms: int) -> None:
                 connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
+_REVISION = re.compile(r"^revision(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+
+
+def shipped_head() -> str | None:
+    """The newest revision, read from the migration files' `revision = "..."` and
+    `down_revision = "..."` lines (no import of Alembic); None when that is not one clear head
+    (then Alembic decides). tests/store/test_store_migrations.py checks it is `head_revision()`."""
+    revisions: set[str] = set()
+    downs: set[str] = set()
+    for path in (migrations_dir() / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        revisions.update(_REVISION.findall(text))
+        downs.update(_DOWN.findall(text))
+    heads = revisions - downs
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _read_version(url: str | URL) -> str | None:
+    """`alembic_version.version_num`, or None (no such table, no file, several rows)."""
+    parsed = normalize_url(url)
+    path = _sqlite_file(parsed) if parsed.get_backend_name() == "sqlite" else None
+    if path is not None and not path.exists():
+        return None
+    engine = make_engine(parsed)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except Exception:  # no table yet, or unreadable: Alembic will say
+        return None
+    finally:
+        engine.dispose()
+    return str(rows[0][0]) if len(rows) == 1 else None
+
+
 def head_revision() -> str:
     """The newest migration this code ships."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:
         raise SetupError("the migrations folder has no revisions", code="migrations_missing")
@@ -226,6 +271,8 @@ def current_revision(url: str | URL) -> str | None:
     path = _sqlite_file(parsed) if parsed.get_backend_name() == "sqlite" else None
     if path is not None and not path.exists():
         return None
+    from alembic.runtime.migration import MigrationContext
+
     engine = make_engine(parsed)
     try:
         with engine.connect() as connection:

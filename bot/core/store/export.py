@@ -12,11 +12,12 @@ import csv
 import io
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.core.store.access import visibility_clause
 from bot.core.store.errors import StoreError
@@ -46,36 +47,49 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _invitation_row(invitation: Invitation) -> dict[str, Any]:
+PAGE = 500  # invitations read per statement (and their events in one more): bounded memory
+
+
+def _invitation_row(invitation: Any) -> dict[str, Any]:
     row = {column: _plain(getattr(invitation, column, None)) for column in INVITATION_COLUMNS}
-    row["provider"] = invitation.provider.key
-    row["reseller"] = invitation.reseller.key if invitation.reseller is not None else None
+    row["provider"] = invitation.provider_key
+    row["reseller"] = invitation.reseller_key
     return row
 
 
-def _event_row(event: AuditEvent) -> dict[str, Any]:
+def _event_row(event: Any) -> dict[str, Any]:
     return {column: _plain(getattr(event, column)) for column in EVENT_COLUMNS}
 
 
-def _load(session: Session, org: Organization | None) -> list[dict[str, Any]]:
-    query = select(Invitation).order_by(Invitation.id)
+def _records(session: Session, org: Organization | None) -> Iterator[dict[str, Any]]:
+    """Each invitation with its audit trail, in id order, PAGE at a time (keyset pagination;
+    plain rows, not ORM objects, so nothing accumulates in the session)."""
+    provider, reseller = aliased(Organization), aliased(Organization)
+    columns = [c for c in Invitation.__table__.c if c.name in INVITATION_COLUMNS or c.name == "id"]
+    query = (
+        select(*columns, provider.key.label("provider_key"), reseller.key.label("reseller_key"))
+        .join(provider, provider.id == Invitation.provider_org_id)
+        .outerjoin(reseller, reseller.id == Invitation.reseller_org_id)
+        .order_by(Invitation.id)
+        .limit(PAGE)
+    )
     if org is not None:
         query = query.where(visibility_clause(org))
-    invitations = list(session.scalars(query))
-    events: dict[int, list[AuditEvent]] = defaultdict(list)
-    ids = [invitation.id for invitation in invitations]
-    for start in range(0, len(ids), 500):  # stay under bound-parameter limits
-        chunk = ids[start : start + 500]
-        for event in session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.invitation_id.in_(chunk))
+    after = 0
+    while True:
+        page = session.execute(query.where(Invitation.id > after)).all()
+        if not page:
+            return
+        events: dict[int, list[Any]] = defaultdict(list)
+        for event in session.execute(
+            select(AuditEvent.__table__)
+            .where(AuditEvent.invitation_id.in_([row.id for row in page]))
             .order_by(AuditEvent.at, AuditEvent.id)
         ):
             events[event.invitation_id].append(event)
-    return [
-        {**_invitation_row(invitation), "audit": [_event_row(e) for e in events[invitation.id]]}
-        for invitation in invitations
-    ]
+        for row in page:
+            yield {**_invitation_row(row), "audit": [_event_row(e) for e in events[row.id]]}
+        after = page[-1].id
 
 
 def _cell(value: Any) -> Any:
@@ -88,18 +102,41 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def export_invitations(session: Session, fmt: ExportFormat, org: Organization | None = None) -> str:
-    """All invitations (or only those `org` may see) with their audit trails."""
+def stream_export(
+    session: Session, fmt: ExportFormat, org: Organization | None = None
+) -> Iterator[str]:
+    """All invitations (or only those `org` may see) with their audit trails, as pieces of
+    text to write one after the other: memory stays flat however many there are."""
     if fmt not in FORMATS:
         raise StoreError(f"unknown export format {fmt!r}; use csv or json", code="unknown_format")
-    records = _load(session, org)
-    if fmt == "json":
-        return json.dumps({"invitations": records}, indent=2, ensure_ascii=False) + "\n"
+    return _json(session, org) if fmt == "json" else _csv(session, org)
+
+
+def _json(session: Session, org: Organization | None) -> Iterator[str]:
+    # What json.dumps({"invitations": [...]}, indent=2) writes, one record at a time.
+    first = True
+    for record in _records(session, org):
+        text = json.dumps(record, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        yield ('{\n  "invitations": [\n    ' if first else ",\n    ") + text
+        first = False
+    yield '{\n  "invitations": []\n}\n' if first else "\n  ]\n}\n"
+
+
+def _csv(session: Session, org: Organization | None) -> Iterator[str]:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for record in records:
+    for record in _records(session, org):
         base = {column: _cell(record[column]) for column in INVITATION_COLUMNS}
         for event in record["audit"] or [{}]:
             writer.writerow({**base, **{f"event_{c}": _cell(event.get(c)) for c in EVENT_COLUMNS}})
-    return out.getvalue()
+        if out.tell() > 65536:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def export_invitations(session: Session, fmt: ExportFormat, org: Organization | None = None) -> str:
+    """The whole export as one string (small exports, tests); `stream_export` for files."""
+    return "".join(stream_export(session, fmt, org))

@@ -30,10 +30,12 @@ from bot.core.store.models import (
     AuditAction,
     AuditEvent,
     Invitation,
+    InvitationSearchKey,
     LinkSource,
     Organization,
 )
 from bot.core.store.refs import unique_ref
+from bot.core.store.search import search_keys
 from policy.facts import Role
 
 DEFAULT_EXPIRY = timedelta(days=30)
@@ -53,6 +55,13 @@ def _check_link(link: str) -> str:
     if not link.startswith("https://") or any(ch.isspace() for ch in link):
         raise StoreError(f"not an https link: {link[:80]!r}", code="invalid_link")
     return link
+
+
+def _add_search_keys(session: Session, invitation: Invitation) -> None:
+    session.add_all(
+        InvitationSearchKey(key=key, invitation_id=invitation.id)
+        for key in search_keys(invitation.customer_name, invitation.customer_domain)
+    )
 
 
 def _audit(
@@ -123,6 +132,7 @@ def request_invitation(
     )
     session.add(invitation)
     session.flush()
+    _add_search_keys(session, invitation)
     _audit(
         session,
         invitation,
@@ -193,6 +203,7 @@ def create_invitation(
     )
     session.add(invitation)
     session.flush()
+    _add_search_keys(session, invitation)
     _audit(
         session,
         invitation,
@@ -328,6 +339,8 @@ def _move(
             f"{actor_org.key} may not move {invitation.ref} from {old_state.value} "
             f"to {new_state.value}; its provider can"
         )
+    if new_state is InvitationState.accepted:
+        values = {**values, "accepted_at": now}
     statement = (
         update(Invitation)
         .where(

@@ -187,8 +187,20 @@ class Invitation(Base):
 
     __tablename__ = "invitations"
     __table_args__ = (
-        Index("ix_invitations_provider_state", "provider_org_id", "state"),
+        # An organization's newest invitations in a state (the Home tab's lists).
+        Index(
+            "ix_invitations_provider_state_created", "provider_org_id", "state", "created_at", "id"
+        ),
+        Index(
+            "ix_invitations_reseller_state_created", "reseller_org_id", "state", "created_at", "id"
+        ),
         Index("ix_invitations_state_expires", "state", "expires_at"),
+        # Newest first per organization (status, the Home tab's lists): read in index order.
+        Index("ix_invitations_provider_created", "provider_org_id", "created_at", "id"),
+        Index("ix_invitations_reseller_created", "reseller_org_id", "created_at", "id"),
+        # "Recently accepted" on the Home tab: by acceptance time.
+        Index("ix_invitations_provider_accepted", "provider_org_id", "accepted_at"),
+        Index("ix_invitations_reseller_accepted", "reseller_org_id", "accepted_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -205,6 +217,7 @@ class Invitation(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]  # when it became `accepted` (kept after GDAP)
     created_by_user: Mapped[str | None] = mapped_column(String(32))
     created_by_team: Mapped[str | None] = mapped_column(String(32))
     requested_by_user: Mapped[str | None] = mapped_column(String(32))
@@ -249,6 +262,21 @@ class InvitationMessage(Base):
     purpose: Mapped[MessagePurpose] = mapped_column(_enum(MessagePurpose, "purpose"))
 
     invitation: Mapped[Invitation] = relationship(back_populates="messages")
+
+
+class InvitationSearchKey(Base):
+    """What a customer search matches (bot/core/store/search.py): the invitation's customer name
+    from each word on, normalized, and its domain. Byte-ordered on both backends (COLLATE "C" on
+    PostgreSQL), so a prefix is one range of the primary key."""
+
+    __tablename__ = "invitation_search_keys"
+
+    key: Mapped[str] = mapped_column(
+        String(253).with_variant(String(253, collation="C"), "postgresql"), primary_key=True
+    )
+    invitation_id: Mapped[int] = mapped_column(
+        ForeignKey("invitations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class AuditEvent(Base):

@@ -19,4 +19,5 @@ def register(app: AsyncApp, services: Services) -> None:
         if event.get("tab") != "home":
             return
         team_id = body.get("team_id") or (event.get("view") or {}).get("team_id") or ""
-        await publish_home(services, client, event["user"], team_id)
+        # Acknowledged first: the Home is read and published after the answer to Slack.
+        services.spawn(publish_home(services, client, event["user"], team_id), what="the Home tab")
