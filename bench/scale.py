@@ -106,7 +106,7 @@ DIRECT, PROVIDER = "direct", "provider-0"
 RECENT_STATES = [
     (S.requested, 0.10),
     (S.created, 0.30),
-    (S.sent, 0.25),
+    (S.sent_to_customer, 0.25),
     (S.accepted, 0.20),
     (S.delegated_admin_requested, 0.05),
     (S.cancelled, 0.05),
@@ -322,7 +322,7 @@ def seed(seeded: Seeded, rounds: int) -> None:
     next_id = seeded.size + 1
     for org in (1, 2, 3):
         for n, state in enumerate(
-            [S.created, S.sent] * 15 + [S.requested] * 15 + [S.accepted] * 10
+            [S.created, S.sent_to_customer] * 15 + [S.requested] * 15 + [S.accepted] * 10
         ):
             reseller = None if org == 1 else 4 + (org % 2)
             if state is S.requested and org == 1:
@@ -361,7 +361,7 @@ def seed(seeded: Seeded, rounds: int) -> None:
         for _ in range(EXPIRY_BATCH):
             row = _invitation(
                 rng, next_id, provider=1, reseller=None, created=due - timedelta(days=30),
-                state=S.sent,
+                state=S.sent_to_customer,
             )  # fmt: skip
             row["expires_at"] = due
             add(row)
@@ -440,7 +440,7 @@ def operations(seeded: Seeded) -> dict[str, Callable[[int], Any]]:
         def act(s: Session) -> Any:
             actor = org(s, DIRECT)
             moved = transition(
-                s, seeded.reserved["click"][r], S.sent, actor_user="U00000001",
+                s, seeded.reserved["click"][r], S.sent_to_customer, actor_user="U00000001",
                 actor_team="T00000001", expected_version=None, actor_org=actor, clock=lambda: NOW,
             )  # fmt: skip
             return InvitationView.of(moved)
