@@ -379,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     _add_policy_commands(sub)
     from bot.bootstrap.serve import register as register_serve
+    from bot.cli.installations import register as register_installations
     from bot.cli.outbox import register as register_outbox
     from bot.cli.store import register as register_store
     from bot.cli.trying import register as register_try
@@ -387,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_try(sub)
     register_store(sub)
     register_outbox(sub)
+    register_installations(sub)
     return parser
 
 

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core.installations import NotInstalled, workspace_client
 from bot.core.services import Services
 from bot.core.snapshots import InvitationView, OrgView
 from bot.core.store.access import visible_invitations
@@ -103,7 +104,13 @@ async def refresh_homes(services: Services, client: AsyncWebClient, view: Invita
 
     for user_id, team_id in await services.run(viewers):
         try:
-            await publish_home(services, client, user_id, team_id)
+            # each viewer's Home tab with its own workspace's token (distributed mode)
+            own = await workspace_client(services.tokens, client, team_id)
+            await publish_home(services, own, user_id, team_id)
+        except NotInstalled:
+            log.info(
+                "Home tab of %s not refreshed: the app is not installed in %s", user_id, team_id
+            )
         except SlackApiError as exc:
             log.warning(
                 "could not refresh the Home tab of %s: %s", user_id, exc.response.get("error")

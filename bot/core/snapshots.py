@@ -26,13 +26,17 @@ class OrgView:
     partner_id: str | None
     notification_channel: str | None
     lang: str = DEFAULT_LANGUAGE  # its workspace default: the language of its channel messages
+    # Its Slack workspace (the first of its teams): whose token reaches its notification
+    # channel and its people in distributed mode. None: no team in the directory.
+    team_id: str | None = None
 
     @classmethod
     def of(cls, org: Organization) -> OrgView:
         session = object_session(org)
         lang = DEFAULT_LANGUAGE
+        teams = sorted(t.team_id for t in org.teams)
         if session is not None:
-            lang = team_language(session, [t.team_id for t in org.teams])
+            lang = team_language(session, teams)
         return cls(
             org.id,
             org.key,
@@ -42,6 +46,7 @@ class OrgView:
             org.partner_id,
             org.notification_channel,
             lang,
+            teams[0] if teams else None,
         )
 
 

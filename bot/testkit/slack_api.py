@@ -37,8 +37,15 @@ CustomHandler = Callable[[dict[str, Any]], dict[str, Any]]
 class SlackStandIn:
     """Stands in for https://slack.com/api/ on 127.0.0.1; thread-safe.
 
-    `tokens`: the valid tokens; None accepts any non-empty token. A missing token is answered
-    `not_authed`, a wrong one `invalid_auth`.
+    `tokens`: the valid tokens of the default team; None accepts any non-empty token that
+    belongs to no other team (a one-team stand-in). A missing token is answered `not_authed`,
+    a wrong one `invalid_auth`, a revoked one `token_revoked`.
+
+    Several workspaces: `add_team(...)` adds a strict team (nothing exists until set; another
+    team's channel or user is `channel_not_found` / `user_not_found`) with its own bot token;
+    each call acts in the team of its token. `oauth.v2.access` installs the app in a team
+    (a code from `authorization_code`, once), issuing it a new token; `revoke_team` makes its
+    tokens `token_revoked`.
     """
 
     def __init__(
@@ -60,6 +67,12 @@ class SlackStandIn:
         self._response_ids = itertools.count(1)
         self._response_uses: dict[str, int] = {}
         self._server = LocalHttpServer(self._handle, host, port)
+        self._teams: dict[str, Workspace] = {self.team.id: self.workspace}
+        self._token_team: dict[str, str] = {}
+        self._revoked: set[str] = set()
+        self._codes: dict[str, tuple[str, str]] = {}  # code → (team id, installing user)
+        self._installs = itertools.count(1)
+        self.app_credentials: tuple[str, str] | None = None  # (client id, client secret)
 
     # lifecycle ---------------------------------------------------------------
 
@@ -179,6 +192,96 @@ class SlackStandIn:
         self._limits.unlimit()
         self._log.clear()
 
+    # teams -------------------------------------------------------------------
+
+    def add_team(
+        self, team_id: str, *, name: str | None = None, token: str | None = None
+    ) -> Workspace:
+        """A strict workspace of its own (its bot user `U<team>BOT`); `token`: a bot token
+        already valid there (an install in single-workspace style), else none until
+        `oauth.v2.access`."""
+        suffix = team_id.removeprefix("T")
+        team = Team(
+            id=team_id,
+            name=name or team_id,
+            domain=team_id.lower(),
+            bot_user_id=f"U{suffix}BOT"[:11],
+            bot_id=f"B{suffix}"[:11],
+            app_id=self.team.app_id,
+        )
+        workspace = Workspace(team, strict=True)
+        with self._lock:
+            self._teams[team_id] = workspace
+            if token is not None:
+                self._token_team[token] = team_id
+        return workspace
+
+    def team_workspace(self, team_id: str) -> Workspace:
+        with self._lock:
+            return self._teams[team_id]
+
+    def set_app_credentials(self, client_id: str, client_secret: str) -> None:
+        """The app's client id and secret, which `oauth.v2.access` requires."""
+        self.app_credentials = (client_id, client_secret)
+
+    def authorization_code(self, team_id: str, user_id: str) -> str:
+        """What Slack puts in the redirect after a user of `team_id` approves the install."""
+        with self._lock:
+            code = f"code-{team_id}-{next(self._installs)}"
+            self._codes[code] = (team_id, user_id)
+            return code
+
+    def revoke_team(self, team_id: str) -> None:
+        """The app is uninstalled from `team_id`: its tokens answer `token_revoked`."""
+        with self._lock:
+            for token, team in self._token_team.items():
+                if team == team_id:
+                    self._revoked.add(token)
+
+    def tokens_of(self, team_id: str) -> list[str]:
+        with self._lock:
+            return [t for t, team in self._token_team.items() if team == team_id]
+
+    def _oauth_v2_access(self, params: dict[str, Any], request: HttpRequest) -> Answer:
+        import base64
+
+        client_id, client_secret = (
+            str(params.get("client_id") or ""),
+            str(params.get("client_secret") or ""),
+        )
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("basic "):
+            decoded = base64.b64decode(auth[6:].strip()).decode("utf-8", "replace")
+            client_id, _, client_secret = decoded.partition(":")
+        if self.app_credentials is None or (client_id, client_secret) != self.app_credentials:
+            return Answer(200, {"ok": False, "error": "invalid_client_id"})
+        with self._lock:
+            grant = self._codes.pop(str(params.get("code") or ""), None)
+            if grant is None:
+                return Answer(200, {"ok": False, "error": "invalid_code"})
+            team_id, user_id = grant
+            workspace = self._teams.get(team_id)
+            if workspace is None:
+                return Answer(200, {"ok": False, "error": "invalid_code"})
+            token = f"xoxb-{team_id}-{next(self._installs)}"
+            self._token_team[token] = team_id
+        team = workspace.team
+        return Answer(
+            200,
+            {
+                "ok": True,
+                "app_id": team.app_id,
+                "authed_user": {"id": user_id},
+                "scope": self.team.scopes,
+                "token_type": "bot",
+                "access_token": token,
+                "bot_user_id": team.bot_user_id,
+                "team": {"id": team.id, "name": team.name},
+                "enterprise": None,
+                "is_enterprise_install": False,
+            },
+        )
+
     # workspace ---------------------------------------------------------------
 
     def set_user(
@@ -286,9 +389,13 @@ class SlackStandIn:
         handler = METHODS.get(method)
         if custom is None and handler is None:
             return Answer(200, {"ok": False, "error": "unknown_method"})
-        auth_error = None if method in NO_AUTH_METHODS else self._auth_error(request, params)
-        if auth_error is not None:
-            return Answer(200, {"ok": False, "error": auth_error})
+        if method == "oauth.v2.access":
+            return self._oauth_v2_access(params, request)
+        workspace = self.workspace
+        if method not in NO_AUTH_METHODS:
+            auth_error, workspace = self._auth(request, params)
+            if auth_error is not None:
+                return Answer(200, {"ok": False, "error": auth_error})
         limited = self._limits.admit(method, str(params.get("channel") or ""))
         if limited is not None:
             return limited
@@ -296,7 +403,7 @@ class SlackStandIn:
             return Answer(200, custom(params))
         assert handler is not None
         try:
-            body = handler(self.workspace, params)
+            body = handler(workspace, params)
         except SlackError as e:
             return Answer(200, {"ok": False, "error": e.code})
         return Answer(200, {"ok": True, **body})
@@ -309,16 +416,23 @@ class SlackStandIn:
             return Answer(404, {"ok": False, "error": "used_url"})
         return Answer(200, {"ok": True})
 
-    def _auth_error(self, request: HttpRequest, params: dict[str, Any]) -> str | None:
+    def _auth(self, request: HttpRequest, params: dict[str, Any]) -> tuple[str | None, Workspace]:
+        """(error, the workspace the token speaks for)."""
         auth = request.headers.get("authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
         token = token or str(params.get("token") or "")
         if not token:
-            return "not_authed"
+            return "not_authed", self.workspace
+        with self._lock:
+            if token in self._revoked:
+                return "token_revoked", self.workspace
+            team_id = self._token_team.get(token)
+            if team_id is not None:
+                return None, self._teams[team_id]
         tokens = self._tokens
         if tokens is not None and token not in tokens:
-            return "invalid_auth"
-        return None
+            return "invalid_auth", self.workspace
+        return None, self.workspace
 
     def __repr__(self) -> str:
         where = self.base_url if self._server.running else "stopped"

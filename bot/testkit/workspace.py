@@ -116,8 +116,16 @@ class Channel:
 
 
 class Workspace:
-    def __init__(self, team: Team) -> None:
+    """One Slack team's users, channels, DMs, messages and views.
+
+    `strict`: nothing exists until it is set (`set_user`, `set_channel`): an unknown user is
+    `user_not_found`, an unknown channel `channel_not_found`, as Slack answers for another
+    team's ids. Not strict (the default team of a one-team stand-in): a well-formed id is a
+    user or channel on first mention."""
+
+    def __init__(self, team: Team, *, strict: bool = False) -> None:
         self.team = team
+        self.strict = strict
         self._lock = threading.Lock()
         self._ts = itertools.count(0)
         self._ids = itertools.count(1)
@@ -154,7 +162,7 @@ class Workspace:
             known = self._users.get(user_id)
         if known is not None:
             return known
-        if not _looks_like(user_id, "UW"):
+        if self.strict or not _looks_like(user_id, "UW"):
             raise SlackError("user_not_found")
         return self._default_user(user_id)
 
@@ -175,6 +183,7 @@ class Workspace:
     def channel(self, ref: str) -> Channel:
         """Resolve a channel id, `#name`/name of a set channel, or a user id (their DM)."""
         if _looks_like(ref, "UW"):
+            self.user(ref)  # another team's user has no DM here: user_not_found
             return self.channel(self.open_dm([ref])[0])
         with self._lock:
             if ref in self._channels:
@@ -183,7 +192,7 @@ class Workspace:
             for channel in self._channels.values():
                 if channel.name == name and channel.dm_user is None:
                     return channel
-        if _looks_like(ref, "CGD"):
+        if not self.strict and _looks_like(ref, "CGD"):
             return self._default_channel(ref)
         raise SlackError("channel_not_found")
 
