@@ -112,6 +112,9 @@ class BotHarness:
 
         if self._own_slack:
             self.slack.start()
+        # No "any token is fine": the bot's own flows must use a token Slack issued — the
+        # configured one (single workspace) or one from an installation (distributed).
+        self.slack.set_tokens([] if self.distributed else [BOT_TOKEN])
         if self.distributed:
             self.slack.set_app_credentials(CLIENT_ID, CLIENT_SECRET)
             settings = SlackSettings(

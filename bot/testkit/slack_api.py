@@ -209,12 +209,22 @@ class SlackStandIn:
             bot_id=f"B{suffix}"[:11],
             app_id=self.team.app_id,
         )
-        workspace = Workspace(team, strict=True)
+        workspace = Workspace(team, strict=True, counters=(self.workspace._ts, self.workspace._ids))
         with self._lock:
             self._teams[team_id] = workspace
             if token is not None:
                 self._token_team[token] = team_id
         return workspace
+
+    def share_channel(self, channel_id: str, host_team: str, *guest_teams: str) -> None:
+        """A Slack Connect channel: hosted by `host_team` (set it there first), shared with
+        `guest_teams`, whose members (and bots) see and post the same messages."""
+        with self._lock:
+            host = self._teams[host_team]
+            guests = [self._teams[team] for team in guest_teams]
+        host.channel(channel_id)  # channel_not_found unless it exists in the host team
+        for guest in guests:
+            guest.share(channel_id, host)
 
     def team_workspace(self, team_id: str) -> Workspace:
         with self._lock:
@@ -296,8 +306,11 @@ class SlackStandIn:
         email: str | None = None,
         is_bot: bool | None = None,
     ) -> User:
-        """Describe a user for `users.info`; unset fields keep their value (locale "en-US")."""
-        return self.workspace.set_user(
+        """Describe a user for `users.info`; unset fields keep their value (locale "en-US").
+        A user of a team added with `add_team` is set in that team."""
+        with self._lock:
+            workspace = self._teams.get(team_id or "", self.workspace)
+        return workspace.set_user(
             user_id,
             locale=locale,
             team_id=team_id,
@@ -316,9 +329,17 @@ class SlackStandIn:
         is_private: bool | None = None,
         is_member: bool | None = None,
         is_archived: bool | None = None,
+        team_id: str | None = None,
     ) -> Channel:
-        """Describe a channel; posting to one the bot is not in answers `not_in_channel`."""
-        return self.workspace.set_channel(
+        """Describe a channel (of `team_id` when given, else of the default team, or of the
+        team that already has it); posting to one the bot is not in answers
+        `not_in_channel`."""
+        with self._lock:
+            workspace = self._teams.get(team_id or "") or next(
+                (w for w in self._teams.values() if w.strict and w.has_channel(channel_id)),
+                self.workspace,
+            )
+        return workspace.set_channel(
             channel_id,
             name=name,
             is_private=is_private,
@@ -327,14 +348,22 @@ class SlackStandIn:
         )
 
     def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
-        """Messages as they stand now (after chat.update), oldest first, each with `channel`."""
-        return self.workspace.messages(channel)
+        """Messages as they stand now (after chat.update), oldest first, each with `channel`,
+        in every team (a channel's messages are its host team's)."""
+        with self._lock:
+            workspaces = list(self._teams.values())
+        found = [m for w in workspaces for m in w.messages(channel)]
+        return sorted(found, key=lambda m: m["ts"])
 
     def message(self, channel: str, ts: str) -> dict[str, Any] | None:
-        return self.workspace.message(channel, ts)
+        with self._lock:
+            workspaces = list(self._teams.values())
+        return next((m for w in workspaces if (m := w.message(channel, ts)) is not None), None)
 
     def view(self, view_id: str) -> dict[str, Any] | None:
-        return self.workspace.view(view_id)
+        with self._lock:
+            workspaces = list(self._teams.values())
+        return next((v for w in workspaces if (v := w.view(view_id)) is not None), None)
 
     def register(self, method: str, handler: CustomHandler) -> None:
         """Answer `method` (new, or replacing a built-in one) with `handler(params)`: the whole

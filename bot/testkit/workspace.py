@@ -9,6 +9,7 @@ import copy
 import itertools
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -123,12 +124,21 @@ class Workspace:
     team's ids. Not strict (the default team of a one-team stand-in): a well-formed id is a
     user or channel on first mention."""
 
-    def __init__(self, team: Team, *, strict: bool = False) -> None:
+    def __init__(
+        self,
+        team: Team,
+        *,
+        strict: bool = False,
+        counters: tuple[Iterator[int], Iterator[int]] | None = None,
+    ) -> None:
+        """`counters`: (ts, ids) shared with the other teams of one stand-in, so that message
+        timestamps and view ids are unique across teams, as Slack's are."""
         self.team = team
         self.strict = strict
         self._lock = threading.Lock()
-        self._ts = itertools.count(0)
-        self._ids = itertools.count(1)
+        self._ts, self._ids = counters or (itertools.count(0), itertools.count(1))
+        # Slack Connect: channels hosted by another team and shared with this one
+        self._shared: dict[str, Workspace] = {}
         self._users: dict[str, User] = {}
         self._channels: dict[str, Channel] = {}
         self._dms: dict[frozenset[str], str] = {}
@@ -180,8 +190,21 @@ class Workspace:
             self._channels[channel_id] = channel
             return channel
 
+    def share(self, channel_id: str, host: Workspace) -> None:
+        """Slack Connect: `channel_id`, hosted by `host`, is shared with this team: its
+        members here see and post the host's messages."""
+        with self._lock:
+            self._shared[channel_id] = host
+
+    def _host_of(self, channel_id: str) -> Workspace | None:
+        with self._lock:
+            return self._shared.get(channel_id)
+
     def channel(self, ref: str) -> Channel:
         """Resolve a channel id, `#name`/name of a set channel, or a user id (their DM)."""
+        host = self._host_of(ref)
+        if host is not None:
+            return host.channel(ref)
         if _looks_like(ref, "UW"):
             self.user(ref)  # another team's user has no DM here: user_not_found
             return self.channel(self.open_dm([ref])[0])
@@ -195,6 +218,10 @@ class Workspace:
         if not self.strict and _looks_like(ref, "CGD"):
             return self._default_channel(ref)
         raise SlackError("channel_not_found")
+
+    def has_channel(self, channel_id: str) -> bool:
+        with self._lock:
+            return channel_id in self._channels
 
     def _default_channel(self, channel_id: str) -> Channel:
         return Channel(id=channel_id, name=f"channel-{channel_id.lower()}")
@@ -219,6 +246,9 @@ class Workspace:
     # messages --------------------------------------------------------------
 
     def post(self, channel_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        host = self._host_of(channel_id)
+        if host is not None:
+            return host.post(channel_id, message)
         with self._lock:
             ts = self.next_ts()
             stored = {**message, "ts": ts}
@@ -226,6 +256,9 @@ class Workspace:
             return copy.deepcopy(stored)
 
     def update(self, channel_id: str, ts: str, changes: dict[str, Any]) -> dict[str, Any]:
+        host = self._host_of(channel_id)
+        if host is not None:
+            return host.update(channel_id, ts, changes)
         with self._lock:
             stored = self._messages.get((channel_id, ts))
             if stored is None:
@@ -235,6 +268,9 @@ class Workspace:
             return copy.deepcopy(stored)
 
     def message(self, channel_id: str, ts: str) -> dict[str, Any] | None:
+        host = self._host_of(channel_id)
+        if host is not None:
+            return host.message(channel_id, ts)
         with self._lock:
             stored = self._messages.get((channel_id, ts))
             return copy.deepcopy(stored) if stored is not None else None
