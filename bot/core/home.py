@@ -48,6 +48,10 @@ class HomeData:
     accepted: list[InvitationView] = field(default_factory=list)
     decisions: list[Any] = field(default_factory=list)
     more: dict[str, int] = field(default_factory=dict)
+    # Distributed mode: partner organizations (its resellers, its providers) whose workspace
+    # has no installation of the app (never installed, uninstalled, token revoked).
+    unreachable: list[str] = field(default_factory=list)  # their names
+    partners: list[tuple[str, str]] = field(default_factory=list)  # (name, team id)
 
 
 def _capped(data: HomeData, name: str, views: list[InvitationView]) -> list[InvitationView]:
@@ -65,6 +69,22 @@ def load_home(services: Services, session: Session, user_id: str, team_id: str) 
     if org is None:
         return data
     data.org = OrgView.of(org)
+    if services.tokens is not None and services.tokens.distributed:
+        from sqlalchemy import func
+
+        from bot.core.store.directory import providers_of, resellers_of
+        from bot.core.store.models import Organization
+
+        ids = [o.id for o in (*resellers_of(session, org), *providers_of(session, org))]
+        rows = session.execute(  # one query: each partner's name and (first) workspace
+            select(Organization.name, func.min(OrganizationTeam.team_id))
+            .join(OrganizationTeam, OrganizationTeam.org_id == Organization.id)
+            .where(Organization.id.in_(ids))
+            .group_by(Organization.id, Organization.name)
+            .order_by(Organization.name)
+            .limit(50)
+        )
+        data.partners = [(name, team) for name, team in rows]
     fetch = 200
 
     def views(states: tuple[S, ...]) -> list[InvitationView]:
@@ -86,6 +106,11 @@ async def publish_home(
 ) -> None:
     lang = await services.language.for_user(client, user_id, team_id)
     data = await services.run(lambda s: load_home(services, s, user_id, team_id))
+    for name, partner_team in data.partners:  # look-ups cached (bot/core/installations.py)
+        try:
+            await workspace_client(services.tokens, client, partner_team)
+        except NotInstalled:
+            data.unreachable.append(name)
     await client.views_publish(user_id=user_id, view=surfaces.home_view(lang=lang, home=data))
 
 

@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.services import Services
 from bot.core.settings import SlackSettings
+from bot.core.ui.render import render_text
 from bot.slack.errors import register_error_handler
 from bot.slack.listeners import actions, commands, events, gdap, invitations, views
 
@@ -115,6 +116,11 @@ def build_app(settings: SlackSettings, services: Services) -> AsyncApp:
 
         engine = services.sessions.kw["bind"]
         installations = installations_for(settings, engine)
+        # Bolt's own text ("please reinstall this app", English only) replaced by ours, in
+        # both languages: the person's language is not known before authorization.
+        options["user_facing_authorize_error_message"] = "\n".join(
+            render_text("text/not_installed.txt.j2", lang=lang).strip() for lang in ("en", "es")
+        )
         options["oauth_flow"] = oauth_flow(
             settings, engine, client, installations, on_installed=_resumer(services)
         )

@@ -180,3 +180,21 @@ def test_the_outbox_sends_each_notification_with_its_workspaces_token() -> None:
         reason = _statuses(bot)["fabrikam-never-installed"][1] or ""
         assert "not installed in Slack workspace T0RESELLER" in reason
         assert "/slack/install" in reason
+
+
+def test_a_partner_workspace_without_the_app_shows_in_the_home_tab(bot: BotHarness) -> None:
+    from bot.testkit import app_home_opened_event
+
+    def home(user: str, team: str) -> str:
+        before = len(bot.slack.calls("views.publish"))
+        assert bot.event(app_home_opened_event(user), team_id=team).status_code == 200
+        call = bot.slack.wait_for("views.publish", count=before + 1)[-1]
+        assert call.ok and call.headers["authorization"] == token_of(bot, team)
+        return json.dumps(call.params["view"])
+
+    assert "Not reachable in Slack" not in home(PROVIDER_USER, PROVIDER_TEAM)
+    bot.slack.revoke_team(RESELLER_TEAM)
+    bot.event({"type": "app_uninstalled"}, team_id=RESELLER_TEAM)
+    shown = home(PROVIDER_USER, PROVIDER_TEAM)
+    assert "Not reachable in Slack" in shown and "Fabrikam IT" in shown
+    assert "Tailspin" not in shown.split("Not reachable in Slack")[1].split("parked")[0]
