@@ -198,3 +198,65 @@ def test_a_partner_workspace_without_the_app_shows_in_the_home_tab(bot: BotHarne
     shown = home(PROVIDER_USER, PROVIDER_TEAM)
     assert "Not reachable in Slack" in shown and "Fabrikam IT" in shown
     assert "Tailspin" not in shown.split("Not reachable in Slack")[1].split("parked")[0]
+
+
+def test_a_resellers_channel_slack_refuses_moves_nothing_and_says_why(bot: BotHarness) -> None:
+    message = _create_for_fabrikam(bot)
+    bot.slack.clear()
+    bot.slack.fail_next("chat.postMessage", error="channel_not_found")
+    click(bot, message, "inv_send_reseller", team=PROVIDER_TEAM, user=PROVIDER_USER)
+    notice = bot.slack.calls("response_url")[-1].params["text"]
+    assert "Nothing was sent: the copy for Fabrikam IT could not be delivered" in notice
+    assert "notification channel cannot be reached in their workspace" in notice
+    assert "channel_not_found" in notice and "still *created*" in notice
+    assert "invite me" not in notice  # impossible across workspaces: not advised
+    assert "created" in state_of(latest_in(bot, PROVIDER_TEAM, "C0MCDESK01"))
+    assert bot.slack.calls("chat.update") == []  # the provider's copy claims nothing new
+    (post,) = bot.slack.calls("chat.postMessage")
+    assert post.headers["authorization"] == token_of(bot, RESELLER_TEAM)
+
+
+def test_an_acceptance_updates_every_copy_each_with_its_own_workspaces_token() -> None:
+    from bot.testkit import notify as tk
+    from bot.testkit.partner_center import WebhookSigner
+    from tests.notify.helpers import drained, fast_settings, wait_until
+
+    customer = "7d6c5b4a-3928-4f1e-8d7c-6b5a49382716"
+    with (
+        WebhookSigner() as signer,
+        BotHarness(
+            distributed=True, outbox=True, signer=signer, bot_settings=fast_settings()
+        ) as bot,
+    ):
+        with bot.services.sessions.begin() as session:
+            import_directory(session, read_directory_file(DIRECTORY))
+        for team, (name, user, channel) in TEAMS.items():
+            workspace = bot.slack.add_team(team, name=name)
+            workspace.set_user(user, team_id=team)
+            workspace.set_channel(channel, name=channel.lower())
+            if team == PROVIDER_TEAM:
+                workspace.set_channel("C0MCDESK01", name="desk")
+            assert bot.install(team, user).status_code == 200
+        submit(
+            bot,
+            "invite_modal",
+            invite_form(reseller="fabrikam", tenant=customer),
+            team=PROVIDER_TEAM,
+            user=PROVIDER_USER,
+        )
+        message = latest_in(bot, PROVIDER_TEAM, "C0MCDESK01")
+        click(bot, message, "inv_send_reseller", team=PROVIDER_TEAM, user=PROVIDER_USER)
+        bot.slack.clear()
+        assert bot.webhook(tk.acceptance(customer)).status_code == 200
+        wait_until(lambda: drained(bot), timeout=20)
+        sent = [c for c in bot.slack.calls() if c.method in ("chat.update", "chat.postMessage")]
+        assert sent and all(c.ok for c in sent)
+        by_channel: dict[str, set[str]] = {}
+        for call in sent:
+            by_channel.setdefault(call.params["channel"], set()).add(call.headers["authorization"])
+        assert by_channel["C0MCDESK01"] == {token_of(bot, PROVIDER_TEAM)}
+        assert by_channel["C0RESNOTIF"] == {token_of(bot, RESELLER_TEAM)}
+        for channel in ("C0MCDESK01", "C0RESNOTIF"):
+            team = PROVIDER_TEAM if channel == "C0MCDESK01" else RESELLER_TEAM
+            copies = [m for m in bot.slack.team_workspace(team).messages(channel) if "blocks" in m]
+            assert any("accepted by the customer" in state_of(m) for m in copies), channel
