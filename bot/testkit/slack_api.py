@@ -73,6 +73,8 @@ class SlackStandIn:
         self._codes: dict[str, tuple[str, str]] = {}  # code → (team id, installing user)
         self._installs = itertools.count(1)
         self.app_credentials: tuple[str, str] | None = None  # (client id, client secret)
+        self.token_rotation = False  # installs issue expiring tokens with a refresh token
+        self._refresh: dict[str, str] = {}  # refresh token → team id (used once)
 
     # lifecycle ---------------------------------------------------------------
 
@@ -265,32 +267,46 @@ class SlackStandIn:
             client_id, _, client_secret = decoded.partition(":")
         if self.app_credentials is None or (client_id, client_secret) != self.app_credentials:
             return Answer(200, {"ok": False, "error": "invalid_client_id"})
+        refreshing = params.get("grant_type") == "refresh_token"
         with self._lock:
-            grant = self._codes.pop(str(params.get("code") or ""), None)
-            if grant is None:
-                return Answer(200, {"ok": False, "error": "invalid_code"})
-            team_id, user_id = grant
+            if refreshing:  # token rotation: a refresh token is used once
+                team_id = self._refresh.pop(str(params.get("refresh_token") or ""), "")
+                if not team_id:
+                    return Answer(200, {"ok": False, "error": "invalid_refresh_token"})
+                user_id = ""
+            else:
+                grant = self._codes.pop(str(params.get("code") or ""), None)
+                if grant is None:
+                    return Answer(200, {"ok": False, "error": "invalid_code"})
+                team_id, user_id = grant
             workspace = self._teams.get(team_id)
             if workspace is None:
                 return Answer(200, {"ok": False, "error": "invalid_code"})
-            token = f"xoxb-{team_id}-{next(self._installs)}"
+            number = next(self._installs)
+            rotating = self.token_rotation or refreshing
+            token = f"xoxe.xoxb-{team_id}-{number}" if rotating else f"xoxb-{team_id}-{number}"
             self._token_team[token] = team_id
+            extra: dict[str, Any] = {}
+            if rotating:
+                refresh = f"xoxe-1-{team_id}-{number}"
+                self._refresh[refresh] = team_id
+                extra = {"refresh_token": refresh, "expires_in": 43_200}
         team = workspace.team
-        return Answer(
-            200,
-            {
-                "ok": True,
-                "app_id": team.app_id,
-                "authed_user": {"id": user_id},
-                "scope": self.team.scopes,
-                "token_type": "bot",
-                "access_token": token,
-                "bot_user_id": team.bot_user_id,
-                "team": {"id": team.id, "name": team.name},
-                "enterprise": None,
-                "is_enterprise_install": False,
-            },
-        )
+        answer: dict[str, Any] = {
+            "ok": True,
+            "app_id": team.app_id,
+            "scope": self.team.scopes,
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": team.bot_user_id,
+            "team": {"id": team.id, "name": team.name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            **extra,
+        }
+        if not refreshing:
+            answer["authed_user"] = {"id": user_id}
+        return Answer(200, answer)
 
     # workspace ---------------------------------------------------------------
 

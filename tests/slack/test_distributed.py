@@ -185,3 +185,40 @@ def test_redaction_of_token_shaped_text() -> None:
     assert "xoxb-123" not in redact(line) and "xoxe-1-abc" not in redact(line)
     assert redact("client_secret=abc123&code=x") == "client_secret=[redacted]&code=x"
     assert redact("nothing secret here") == "nothing secret here"
+
+
+def test_token_rotation_refreshes_before_expiry_and_stores_the_new_token(
+    bot: BotHarness,
+) -> None:
+    import asyncio
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import update
+
+    from bot.core.installations import Workspace
+
+    bot.slack.token_rotation = True
+    bot.install(PROVIDER, "U0PROVIUSR")
+    (first,) = bot.slack.tokens_of(PROVIDER)
+    assert first.startswith("xoxe.xoxb-")
+    # an hour left (Bolt refreshes within 2 hours of expiry): the next use refreshes it
+    soon = datetime.utcnow() + timedelta(hours=1)
+    with bot.services.sessions.begin() as session:
+        for table in (SLACK_INSTALLATIONS, SLACK_BOTS):
+            session.execute(update(table).values(bot_token_expires_at=soon))
+    bot.services.tokens.installations.cache.clear()
+    bot.slack.clear()
+    # deferred work (the outbox, copies for the other side) asks for the workspace's token
+    token = asyncio.run(bot.services.tokens.bot_token(Workspace(PROVIDER)))
+    refresh = bot.slack.last("oauth.v2.access")
+    assert refresh.params["grant_type"] == "refresh_token"
+    assert token != first and token in bot.slack.tokens_of(PROVIDER)
+    stored = _rows(bot, SLACK_BOTS) + _rows(bot, SLACK_INSTALLATIONS)
+    assert all(token not in str(row["bot_token"]) for row in stored)  # encrypted
+    assert any(row["bot_token_expires_at"] > soon for row in stored)  # type: ignore[operator]
+    # requests use the refreshed token; nothing refreshes again while it is fresh
+    bot.slack.clear()
+    bot.command("help", team_id=PROVIDER, user_id="U0PROVIUSR")
+    assert bot.slack.calls("oauth.v2.access") == []
+    info = bot.slack.calls("users.info")
+    assert info and all(c.headers["authorization"] == f"Bearer {token}" for c in info)
