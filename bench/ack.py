@@ -4,6 +4,10 @@
 
 Starts, as subprocesses on 127.0.0.1:
   ours          `mcbot serve` (a temp SQLite database, Slack = a SlackStandIn in this process)
+  distributed   `mcbot serve` in distributed mode (SLACK_CLIENT_ID/SECRET, ENCRYPTION_KEYS, no
+                SLACK_BOT_TOKEN): the workspace's token comes from the installation store
+                (encrypted, cached), authorized by Bolt; compared with ours (single workspace)
+                in the same rounds: distributed' throughput >= 0.9 x ours'.
   bare          bench/bare_bolt.py: Bolt's AsyncApp, process_before_response=True, a listener
                 that only does `await ack("ok")`, through Bolt's Starlette adapter
   bare-default  the same in Bolt's default mode (process_before_response=False): shown to explain
@@ -59,6 +63,8 @@ COMMAND_TEXT = "assess ea:license"
 TARGET_THROUGHPUT_RATIO = 0.9
 TARGET_P99_RATIO = 1.2
 TARGET_LONE_P50_MS = 1.0
+TARGET_DISTRIBUTED_RATIO = 0.9  # distributed mode's throughput against single-workspace mode
+CLIENT_ID, CLIENT_SECRET = "1111111111.2222222222", "bench-client-secret"
 HERE = Path(__file__).resolve().parent
 START_TIMEOUT = 60.0  # seconds for a process to answer its first request
 DURATION_POOL = 20_000  # pre-signed bodies cycled through in --duration mode
@@ -71,6 +77,8 @@ class Target:
     argv: list[str]
     expect: Callable[[bytes], bool]
     has_healthz: bool = False
+    env: dict[str, str] = field(default_factory=dict)  # this target's own settings
+    unset: tuple[str, ...] = ()  # settings this target must not see
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -395,8 +403,9 @@ def spawn(target: Target, env: dict[str, str], workdir: Path) -> float:
     log = target.log_path.open("ab")
     started = time.perf_counter()
     try:
+        own = {k: v for k, v in env.items() if k not in target.unset} | target.env
         target.proc = subprocess.Popen(
-            argv, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT
+            argv, env=own, cwd=workdir, stdout=log, stderr=subprocess.STDOUT
         )
     finally:
         log.close()  # the child holds its own descriptor
@@ -577,6 +586,29 @@ def report(targets: list[Target], args: argparse.Namespace) -> bool:
             ours["lone_p50"] * 1000 <= TARGET_LONE_P50_MS,
         ),
     ]
+    if "distributed" in by_name:
+        dist_ratios = [
+            d.rps / o.rps
+            for d, o in zip(by_name["distributed"].load, by_name["ours"].load, strict=True)
+        ]
+        dist_p99 = [
+            percentile(d.latencies, 0.99) / percentile(o.latencies, 0.99)
+            for d, o in zip(by_name["distributed"].load, by_name["ours"].load, strict=True)
+        ]
+        dist_ratio = pick(dist_ratios, how, max)
+        print(
+            "distributed/single per round: throughput "
+            + " ".join(f"{r:.2f}" for r in dist_ratios)
+            + "; p99 "
+            + " ".join(f"{r:.2f}" for r in dist_p99)
+        )
+        checks.append(
+            (
+                f"throughput distributed/single = {dist_ratio:.2f}x",
+                f">= {TARGET_DISTRIBUTED_RATIO}x",
+                dist_ratio >= TARGET_DISTRIBUTED_RATIO,
+            )
+        )
     print("\ntargets:")
     for what, target, ok in checks:
         print(f"  {what:<40} target {target:<9} {'met' if ok else 'MISSED'}")
@@ -599,6 +631,43 @@ def report(targets: list[Target], args: argparse.Namespace) -> bool:
         f"ratio the {how} of the rounds' ratios."
     )
     return all(ok for _, _, ok in checks)
+
+
+# ---------------------------------------------------------------------------- distributed
+def distributed_env(workdir: Path) -> dict[str, str]:
+    """Settings of distributed mode, on a database of its own where the workspace the
+    commands come from has installed the app (its token, encrypted, in slack_sdk's store)."""
+    from cryptography.fernet import Fernet
+    from slack_sdk.oauth.installation_store.models.installation import Installation
+
+    from bot.core.store import db
+    from bot.core.store.installations import EncryptedInstallationStore, TokenCipher
+    from bot.testkit.identity import DEFAULT_BOT_ID, DEFAULT_BOT_USER_ID, DEFAULT_TEAM_ID
+
+    key = Fernet.generate_key().decode()
+    url = f"sqlite:///{workdir / 'distributed.sqlite3'}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    try:
+        EncryptedInstallationStore(CLIENT_ID, engine, TokenCipher([key])).save(
+            Installation(
+                app_id="A0MCAPP001",
+                team_id=DEFAULT_TEAM_ID,
+                user_id="U0MCINSTALL",
+                bot_token=TOKEN,
+                bot_id=DEFAULT_BOT_ID,
+                bot_user_id=DEFAULT_BOT_USER_ID,
+                bot_scopes=["commands", "chat:write"],
+            )
+        )
+    finally:
+        engine.dispose()
+    return {
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "ENCRYPTION_KEYS": key,
+        "DATABASE_URL": url,
+    }
 
 
 # ---------------------------------------------------------------------------- main
@@ -749,6 +818,11 @@ def main() -> int:
         "--no-default-mode", action="store_true", help="skip bare Bolt in its default mode"
     )
     parser.add_argument(
+        "--no-distributed",
+        action="store_true",
+        help="skip ours in distributed mode (tokens from the installation store)",
+    )
+    parser.add_argument(
         "--client",
         choices=["raw", "aiohttp"],
         default="raw",
@@ -773,6 +847,17 @@ def main() -> int:
     if args.profile:
         serve = [sys.executable, "-m", "cProfile", "-o", str(profile), *serve]
     targets = [Target("ours", serve, ours_expect, has_healthz=True)]
+    if not args.profile and not args.no_distributed:
+        targets.append(
+            Target(
+                "distributed",
+                serve,
+                ours_expect,
+                has_healthz=True,
+                env=distributed_env(workdir),
+                unset=("SLACK_BOT_TOKEN",),
+            )
+        )
     if not args.profile:
         targets.append(Target("bare", [sys.executable, str(HERE / "bare_bolt.py")], bare_expect))
     if not args.no_default_mode and not args.profile:

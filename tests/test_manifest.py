@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-MANIFEST = REPO / "manifest.yml"
+MANIFEST = REPO / "manifest.yml"  # distributed mode (each workspace installs the app)
+SINGLE = REPO / "manifest.single-workspace.yml"  # one workspace, SLACK_BOT_TOKEN
+MANIFESTS = {"distributed": MANIFEST, "single": SINGLE}
 # CI checks out the shared specs beside the repository.
 SCHEMA = REPO.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
 
@@ -30,10 +32,12 @@ EXPECTED_BOT_SCOPES = {
 }
 
 
-@pytest.fixture
-def manifest() -> dict[str, Any]:
-    loaded = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+@pytest.fixture(params=sorted(MANIFESTS))
+def manifest(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Each manifest: every test below holds for both."""
+    loaded = yaml.safe_load(MANIFESTS[request.param].read_text(encoding="utf-8"))
     assert isinstance(loaded, dict)
+    loaded["_mode"] = request.param  # removed before validation
     return loaded
 
 
@@ -47,7 +51,7 @@ def validator() -> jsonschema.Draft7Validator:
 
 
 def errors(validator: jsonschema.Draft7Validator, manifest: dict[str, Any]) -> list[str]:
-    found = validator.iter_errors(manifest)
+    found = validator.iter_errors({k: v for k, v in manifest.items() if k != "_mode"})
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in found]
 
 
@@ -131,11 +135,36 @@ def test_history_scopes_come_without_message_events(manifest: dict[str, Any]) ->
     assert [e for e in events if e.startswith("message")] == []
 
 
-def test_every_scope_has_a_comment_saying_why() -> None:
-    lines = MANIFEST.read_text(encoding="utf-8").splitlines()
+@pytest.mark.parametrize("path", sorted(MANIFESTS.values()))
+def test_every_scope_has_a_comment_saying_why(path: Path) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
     for scope in EXPECTED_BOT_SCOPES:
         (line,) = [x for x in lines if re.match(rf"\s*- {re.escape(scope)}\s", x)]
         assert "#" in line and line.split("#", 1)[1].strip(), line
+
+
+def test_the_default_scopes_of_an_install_are_the_manifests() -> None:
+    from bot.core.settings import MANIFEST_BOT_SCOPES, SlackSettings
+
+    assert set(MANIFEST_BOT_SCOPES) == EXPECTED_BOT_SCOPES
+    settings = SlackSettings(_env_file=None, slack_signing_secret="s")
+    assert settings.slack_scopes == list(MANIFEST_BOT_SCOPES)
+
+
+def test_the_two_modes_differ_only_where_they_must(manifest: dict[str, Any]) -> None:
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    redirects = manifest["oauth_config"].get("redirect_urls", [])
+    if manifest["_mode"] == "distributed":
+        assert {"app_uninstalled", "tokens_revoked"} <= set(events)
+        assert redirects == ["https://YOUR-HOST/slack/oauth_redirect"]
+        assert manifest["settings"]["token_rotation_enabled"] is True
+    else:
+        assert events == ["app_home_opened"] and redirects == []
+        assert manifest["settings"]["token_rotation_enabled"] is False
+    other = yaml.safe_load(SINGLE.read_text(encoding="utf-8"))
+    for key in ("display_information", "features"):
+        assert manifest[key] == other[key]
+    assert manifest["oauth_config"]["scopes"] == other["oauth_config"]["scopes"]
 
 
 def test_display_information(manifest: dict[str, Any]) -> None:
@@ -155,4 +184,3 @@ def test_settings_flags(manifest: dict[str, Any]) -> None:
     settings = manifest["settings"]
     assert settings["org_deploy_enabled"] is False
     assert settings["socket_mode_enabled"] is False
-    assert settings["token_rotation_enabled"] is False

@@ -22,7 +22,7 @@ from bot.http.webhooks import webhook_route
 log = logging.getLogger(__name__)
 
 
-def worker_client(token: str, base_url: str, *, timeout: int = 10) -> AsyncWebClient:
+def worker_client(token: str | None, base_url: str, *, timeout: int = 10) -> AsyncWebClient:
     """The worker's Slack client: no retry handlers at all (no RateLimitErrorRetryHandler:
     a 429 reschedules its row instead of sleeping; other failures are retried by the worker)."""
     return AsyncWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
@@ -45,7 +45,7 @@ class Closing:
 def notifications(
     services: Services,
     *,
-    slack_token: str,
+    slack_token: str | None,
     slack_api_url: str,
     bot_settings: Any,
     partner_center: PartnerCenterSettings | None = None,

@@ -98,6 +98,38 @@ def check_slack_token(slack: Any) -> Any:
     return check
 
 
+def mode_problems_or_exit(slack: Any) -> bool:
+    """Print what is missing for single-workspace or distributed mode (and a malformed
+    ENCRYPTION_KEYS), as settings errors; True when there was something."""
+    from bot.core.settings import SlackSettings
+    from bot.core.store.installations import EncryptionKeyError, TokenCipher
+
+    problems = [
+        {
+            "variable": variable,
+            "missing": False,
+            "message": message,
+            "where": SlackSettings.model_fields[variable.lower()].description,
+        }
+        for variable, message in slack.mode_problems()
+    ]
+    if not problems and slack.distributed:
+        try:
+            TokenCipher.from_setting(slack.encryption_keys.get_secret_value())
+        except EncryptionKeyError as exc:
+            problems.append(
+                {
+                    "variable": "ENCRYPTION_KEYS",
+                    "missing": False,
+                    "message": str(exc),
+                    "where": SlackSettings.model_fields["encryption_keys"].description,
+                }
+            )
+    if problems:
+        sys.stderr.write(render_text("text/settings_error.txt.j2", problems=problems))
+    return bool(problems)
+
+
 def build_services(database_url: str) -> Any:
     """Services from the environment: the database (migrated), the invitation expiry, and the
     Partner Center client when its credentials are configured."""
@@ -158,15 +190,17 @@ def _start(args: argparse.Namespace) -> int:
             )
         )
         return 2
+    if mode_problems_or_exit(slack):
+        return 2
     services = build_services(database.database_url)
-    token = check_slack_token(slack)
+    token = None if slack.distributed else check_slack_token(slack)
     app = build_app(slack, services)
     from bot.bootstrap.notify import notifications
     from bot.core.settings import BotSettings
 
     webhooks, background = notifications(
         services,
-        slack_token=slack.slack_bot_token.get_secret_value(),
+        slack_token=None if slack.distributed else slack.slack_bot_token.get_secret_value(),
         slack_api_url=slack.slack_api_url,
         bot_settings=settings_or_exit(BotSettings),
         worker=False if args.no_outbox_worker else None,
@@ -204,8 +238,13 @@ def _start(args: argparse.Namespace) -> int:
     from bot.core.readiness import Readiness, check_database
     from bot.http.asgi import build_web_app
 
-    readiness = Readiness(services.sessions.kw["bind"], app.client)
-    readiness.record_token(token)
+    readiness = Readiness(
+        services.sessions.kw["bind"],
+        None if slack.distributed else app.client,
+        installations=slack.distributed,
+    )
+    if token is not None:
+        readiness.record_token(token)
     database_check = check_database(readiness.engine)
     if not database_check.ok:
         log.warning(
@@ -247,10 +286,13 @@ def register(sub: Any) -> None:
         "uvicorn, and runs the notification "
         "worker (docs/webhooks.md); --socket-mode connects to Slack instead (development: no "
         "public URL needed). "
-        "Settings come from the environment or a .env file: SLACK_SIGNING_SECRET, "
-        "SLACK_BOT_TOKEN, SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL, DATABASE_URL "
-        "(see docs/settings.md). The database is migrated at start (under a lock: replicas may "
-        "start together) and the bot token is checked with auth.test; a start-up failure is one "
+        "Settings come from the environment or a .env file: SLACK_SIGNING_SECRET, and "
+        "SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID + SLACK_CLIENT_SECRET + "
+        "ENCRYPTION_KEYS (distributed: each workspace installs the app at GET /slack/install, "
+        "GET /slack/oauth_redirect), SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL, "
+        "DATABASE_URL (see docs/settings.md). The database is migrated at start (under a "
+        "lock: replicas may start together) and a single workspace's bot token is checked with "
+        "auth.test; a start-up failure is one "
         "line naming the setting to fix, exit status 2.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

@@ -409,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_policy_commands(sub)
     from bot.bootstrap.serve import register as register_serve
     from bot.cli.decisions import register as register_decision
+    from bot.cli.installations import register as register_installations
     from bot.cli.outbox import register as register_outbox
     from bot.cli.store import register as register_store
     from bot.cli.trying import register as register_try
@@ -418,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_store(sub)
     register_outbox(sub)
     register_decision(sub)
+    register_installations(sub)
     return parser
 
 

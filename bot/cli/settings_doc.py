@@ -14,7 +14,14 @@ from bot.core.partner_center.settings import PartnerCenterSettings
 from bot.core.settings import BotSettings, DatabaseSettings, PolicySettings, SlackSettings
 
 GROUPS: list[tuple[str, type[BaseSettings], str]] = [
-    ("Slack", SlackSettings, "Needed by `mcbot serve`. `mcbot try` needs none of them."),
+    (
+        "Slack",
+        SlackSettings,
+        "Needed by `mcbot serve`: `SLACK_SIGNING_SECRET`, and either `SLACK_BOT_TOKEN` (one "
+        "workspace) or `SLACK_CLIENT_ID` + `SLACK_CLIENT_SECRET` + `ENCRYPTION_KEYS` "
+        "(distributed mode: each workspace installs the app at `/slack/install`; "
+        "[slack-app.md](slack-app.md)). `mcbot try` needs none of them.",
+    ),
     (
         "Storage",
         DatabaseSettings,

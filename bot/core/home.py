@@ -31,6 +31,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.core.installations import NotInstalled, workspace_client
 from bot.core.services import Services
 from bot.core.snapshots import InvitationView, OrgView, org_views
 from bot.core.store.access import visibility_clause, visible_invitations
@@ -61,6 +62,10 @@ class HomeData:
     accepted: list[InvitationView] = field(default_factory=list)
     decisions: list[Any] = field(default_factory=list)
     more: dict[str, int | str] = field(default_factory=dict)
+    # Distributed mode: partner organizations (its resellers, its providers) whose workspace
+    # has no installation of the app (never installed, uninstalled, token revoked).
+    unreachable: list[str] = field(default_factory=list)  # their names
+    partners: list[tuple[str, str]] = field(default_factory=list)  # (name, team id)
 
 
 def _more(session: Session, query: Any, limit: int) -> int | str:
@@ -124,6 +129,19 @@ def load_home(services: Services, session: Session, user_id: str, team_id: str) 
     data.accepted = accepted_views[: LIMITS["accepted"]]
     if len(accepted) > LIMITS["accepted"]:
         data.more["accepted"] = _more(session, accepted_query, LIMITS["accepted"])
+    if services.tokens is not None and services.tokens.distributed:
+        from bot.core.store.directory import providers_of, resellers_of
+
+        ids = [o.id for o in (*resellers_of(session, org), *providers_of(session, org))]
+        rows = session.execute(  # one query: each partner's name and (first) workspace
+            select(Organization.name, func.min(OrganizationTeam.team_id))
+            .join(OrganizationTeam, OrganizationTeam.org_id == Organization.id)
+            .where(Organization.id.in_(ids))
+            .group_by(Organization.id, Organization.name)
+            .order_by(Organization.name)
+            .limit(50)
+        )
+        data.partners = [(name, team) for name, team in rows]
     return data
 
 
@@ -155,6 +173,11 @@ async def publish_home(
         await services.run(lambda s: remember_viewer(s, user_id, team_id, now))
     lang = await services.language.for_user(client, user_id, team_id)
     data = await services.run(lambda s: load_home(services, s, user_id, team_id))
+    for name, partner_team in data.partners:  # look-ups cached (bot/core/installations.py)
+        try:
+            await workspace_client(services.tokens, client, partner_team)
+        except NotInstalled:
+            data.unreachable.append(name)
     await client.views_publish(user_id=user_id, view=surfaces.home_view(lang=lang, home=data))
 
 
@@ -174,7 +197,13 @@ async def republish(services: Services, client: AsyncWebClient, orgs: Collection
     viewers = await services.run(lambda s: _viewers(s, orgs, since))
     for user_id, team_id in viewers:
         try:
-            await publish_home(services, client, user_id, team_id, opened=False)
+            # each viewer's Home tab with its own workspace's token (distributed mode)
+            own = await workspace_client(services.tokens, client, team_id)
+            await publish_home(services, own, user_id, team_id, opened=False)
+        except NotInstalled:
+            log.info(
+                "Home tab of %s not refreshed: the app is not installed in %s", user_id, team_id
+            )
         except SlackApiError as exc:
             log.warning(
                 "could not refresh the Home tab of %s: %s", user_id, exc.response.get("error")

@@ -8,7 +8,7 @@ chat.update at every change. Storage runs in a worker thread (Services.run); Sla
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Literal
 
@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.orm import Session
 
 from bot.core.editions import invitation_delegated_admin
+from bot.core.installations import NotInstalled, workspace_client
 from bot.core.services import Services
 from bot.core.snapshots import InvitationView, OrgView, views_of
 from bot.core.store import invitations as store
@@ -108,6 +109,17 @@ async def _post_somewhere(
     return channel, await _post(client, channel, message)
 
 
+async def client_for(
+    services: Services, client: AsyncWebClient, team_id: str | None
+) -> AsyncWebClient:
+    """`client`, or one with the token of workspace `team_id` (bot/core/installations.py)."""
+    return await workspace_client(services.tokens, client, team_id)
+
+
+def _side_org(view: InvitationView, side: MessagePurpose) -> OrgView:
+    return view.reseller if side is MessagePurpose.reseller and view.reseller else view.provider
+
+
 def _side_lang(view: InvitationView, side: MessagePurpose) -> str:
     """Channel messages speak their workspace's default language."""
     org = view.reseller if side is MessagePurpose.reseller and view.reseller else view.provider
@@ -122,27 +134,46 @@ def refresh_homes_later(services: Services, client: AsyncWebClient, view: Invita
 
 
 async def refresh_messages(
-    client: AsyncWebClient, view: InvitationView, *, skip: set[tuple[str, str]] | None = None
-) -> None:
+    client: AsyncWebClient,
+    view: InvitationView,
+    *,
+    skip: set[tuple[str, str]] | None = None,
+    services: Services | None = None,
+) -> list[tuple[str, str]]:
     """Update every message showing the invitation in place (but those in `skip`, posted with
-    the current content)."""
+    the current content), each with the token of its side's workspace when `services` knows
+    the tokens. Returns the copies that could not be updated: (organization, why)."""
+    failed: list[tuple[str, str]] = []
     for loc in view.locations:
         if skip and (loc.channel, loc.ts) in skip:
             continue
+        org = _side_org(view, loc.purpose)
         message = surfaces.invitation_message(
             view, side=loc.purpose.value, lang=_side_lang(view, loc.purpose)
         )
         try:
-            await client.chat_update(
+            side = client if services is None else await client_for(services, client, org.team_id)
+            await side.chat_update(
                 channel=loc.channel, ts=loc.ts, text=message["text"], blocks=message["blocks"]
             )
+        except NotInstalled:
+            failed.append((org.name, "not_installed"))
+            log.warning(
+                "invitation %s: its copy for %s cannot be updated: the app is not installed in "
+                "workspace %s",
+                view.ref,
+                org.key,
+                org.team_id,
+            )
         except SlackApiError as exc:
+            failed.append((org.name, str(exc.response.get("error") or "error")))
             log.warning(
                 "invitation %s: could not update its message in %s: %s",
                 view.ref,
                 loc.channel,
                 exc.response.get("error"),
             )
+    return failed
 
 
 async def _show(
@@ -160,7 +191,8 @@ async def _show(
     if any(loc.purpose is side for loc in view.locations):
         return view
     message = surfaces.invitation_message(view, side=side.value, lang=_side_lang(view, side))
-    channel, ts = await _post_somewhere(client, message, channels, user)
+    side_client = await client_for(services, client, _side_org(view, side).team_id)
+    channel, ts = await _post_somewhere(side_client, message, channels, user)
 
     def record(session: Session) -> InvitationView:
         record_message(session, view.id, channel, ts, side)
@@ -363,9 +395,36 @@ async def act(
 
     if action == "send_to_reseller" and (current.reseller is None):
         raise InvitationProblem("no_reseller")
-    view = await services.run(move)
     posted: set[tuple[str, str]] = set()
-    if action in ("fulfil", "send_to_reseller") and view.reseller is not None:
+    early: tuple[str, str] | None = None
+    reseller = current.reseller
+    if action in ("fulfil", "send_to_reseller") and reseller is not None:
+        # Its copy must reach the reseller before the invitation says it was sent to it.
+        try:
+            reseller_client = await client_for(services, client, reseller.team_id)
+        except NotInstalled:
+            raise InvitationProblem(
+                "copy_not_delivered",
+                org=reseller.name,
+                why="not_installed",
+                state=current.state.value,
+            ) from None
+        has_copy = any(loc.purpose is MessagePurpose.reseller for loc in current.locations)
+        if action == "send_to_reseller" and not has_copy:
+            early = await _post_reseller_copy_first(
+                services, reseller_client, current, version, reseller
+            )
+    view = await services.run(move)
+    if early is not None:
+        record = early
+
+        def remember(session: Session) -> InvitationView:
+            record_message(session, view.id, record[0], record[1], MessagePurpose.reseller)
+            return InvitationView.of(get_invitation(session, view.id))
+
+        view = await services.run(remember)
+        posted.add(early)
+    elif action in ("fulfil", "send_to_reseller") and view.reseller is not None:
         before = {(loc.channel, loc.ts) for loc in view.locations}
         view = await _show(
             services,
@@ -376,10 +435,49 @@ async def act(
             view.requested_by_user,
         )
         posted = {(loc.channel, loc.ts) for loc in view.locations} - before
-    await refresh_messages(client, view, skip=posted)  # a copy just posted is current
+    failed = await refresh_messages(client, view, skip=posted, services=services)
     refresh_homes_later(services, client, view)
+    if failed:
+        org, why = failed[0]
+        raise InvitationProblem(
+            "copy_not_updated", org=org, why=why, state=view.state.value, moved=True
+        )
     log.info("invitation %s: %s by %s (%s) → %s", view.ref, action, user_id, actor.key, view.state)
     return view
+
+
+async def _post_reseller_copy_first(
+    services: Services,
+    reseller_client: AsyncWebClient,
+    current: InvitationView,
+    version: int,
+    reseller: OrgView,
+) -> tuple[str, str]:
+    """Post the reseller's copy as it will read once sent (state, version), before the move;
+    a copy Slack refuses stops the move. Returns (channel, ts)."""
+    after = replace(
+        current,
+        state=InvitationState.sent_to_reseller,
+        version=version + 1,
+        updated_at=services.clock(),
+    )
+    message = surfaces.invitation_message(
+        after, side=MessagePurpose.reseller.value, lang=reseller.lang
+    )
+    channel = reseller.notification_channel
+    if not channel:
+        raise InvitationProblem(
+            "copy_not_delivered", org=reseller.name, why="no_channel", state=current.state.value
+        )
+    try:
+        return channel, await _post(reseller_client, channel, message)
+    except SlackApiError as exc:
+        raise InvitationProblem(
+            "copy_not_delivered",
+            org=reseller.name,
+            why=str(exc.response.get("error") or "error"),
+            state=current.state.value,
+        ) from None
 
 
 async def expire(services: Services, client: AsyncWebClient) -> int:
@@ -390,7 +488,7 @@ async def expire(services: Services, client: AsyncWebClient) -> int:
 
     expired = await services.run(run)
     for view in expired:
-        await refresh_messages(client, view)
+        await refresh_messages(client, view, services=services)
         refresh_homes_later(services, client, view)
     return len(expired)
 

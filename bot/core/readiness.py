@@ -121,11 +121,20 @@ class Readiness:
     succeeded, FAILED_TTL when not; the database's DATABASE_TTL), so however often it is asked,
     it costs at most one rolled-back write and one `auth.test` per period (docs/security.md)."""
 
-    def __init__(self, engine: Engine, slack: AsyncWebClient | None) -> None:
+    def __init__(
+        self, engine: Engine, slack: AsyncWebClient | None, *, installations: bool = False
+    ) -> None:
+        """`installations`: distributed mode, where there is no one token to check but the
+        installation store (slack_sdk's tables in our database) must answer."""
         self.engine = engine
         self.slack = slack
+        self.installations = installations
         self._answers: dict[str, tuple[float, Check]] = {}  # name → (expires, answer)
-        self._locks = {"database": asyncio.Lock(), "slack_token": asyncio.Lock()}
+        self._locks = {
+            "database": asyncio.Lock(),
+            "slack_token": asyncio.Lock(),
+            "installation_store": asyncio.Lock(),
+        }
 
     def record_token(self, check: Check) -> None:
         """Keep a token check made elsewhere (`mcbot serve`'s start-up)."""
@@ -168,11 +177,44 @@ class Readiness:
                 fix="check DATABASE_URL and that the database server is up",
             )
 
+    async def installation_store(self) -> Check:
+        return await self._kept(
+            "installation_store", (DATABASE_TTL, DATABASE_TTL), self._installation_store
+        )
+
+    async def _installation_store(self) -> Check:
+        def read() -> Check:
+            from sqlalchemy import select
+
+            from bot.core.store.models import SLACK_INSTALLATIONS
+
+            try:
+                with self.engine.connect() as connection:
+                    connection.execute(select(SLACK_INSTALLATIONS.c.id).limit(1)).all()
+            except Exception as exc:  # any failure: not ready, and why
+                return Check(
+                    ok=False,
+                    problem=f"the installation store does not answer: {_first_line(exc)}",
+                    fix="run: mcbot db upgrade (DATABASE_URL); check that the database is up",
+                )
+            return Check(ok=True)
+
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(read), CHECK_TIMEOUT)
+        except TimeoutError:
+            return Check(
+                ok=False,
+                problem=f"the installation store did not answer within {CHECK_TIMEOUT:.0f} s",
+                fix="check DATABASE_URL and that the database server is up",
+            )
+
     async def check(self) -> tuple[bool, dict[str, Any]]:
         """(ready, the JSON body of /readyz)."""
         checks = {"database": await self.database()}
         if self.slack is not None:
             checks["slack_token"] = await self.token()
+        if self.installations:
+            checks["installation_store"] = await self.installation_store()
         ready = all(c.ok for c in checks.values())
         body = {
             "status": "ready" if ready else "not ready",

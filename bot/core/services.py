@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.editions import EditionResolver
+from bot.core.installations import Tokens
 from bot.core.language import LanguageResolver
 from bot.core.outbox.options import NotifyOptions
 from bot.core.partner_center.client import PartnerCenterClient
@@ -47,6 +48,9 @@ class Services:
     invitation_expiry: timedelta = timedelta(days=30)
     graph: GraphGdapClient | None = None  # GDAP requests through Microsoft Graph
     notify: NotifyOptions = field(default_factory=NotifyOptions)  # webhooks and GDAP
+    # The bot token of each workspace (bot/core/installations.py): set by build_app; deferred
+    # work (the outbox, Home tabs, invitation copies, expiry) sends with the target's token.
+    tokens: Tokens | None = None
     # Set when notifications were queued, so this process's outbox worker sends them now.
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)

@@ -46,12 +46,68 @@ class PolicySettings(_Base):
         return value.strip()
 
 
+#: The bot scopes of manifest.yml (tests/test_manifest.py keeps them equal): what a workspace
+#: grants when it installs the app through /slack/install, unless SLACK_SCOPES says otherwise.
+MANIFEST_BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "users:read",
+    "im:write",
+    "channels:history",
+    "groups:history",
+    "im:history",
+)
+
+
 class SlackSettings(_Base):
+    """Single workspace: SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET. Distributed (each company
+    installs the app in its own workspace through /slack/install): SLACK_CLIENT_ID +
+    SLACK_CLIENT_SECRET + SLACK_SIGNING_SECRET + ENCRYPTION_KEYS, and no SLACK_BOT_TOKEN."""
+
     slack_signing_secret: SecretStr = Field(
         description="Basic Information → App Credentials → Signing Secret"
     )
-    slack_bot_token: SecretStr = Field(
-        description="OAuth & Permissions → Bot User OAuth Token (xoxb-...)"
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        description="Single-workspace mode: OAuth & Permissions → Bot User OAuth Token "
+        "(xoxb-...). Leave it unset for distributed mode",
+    )
+    slack_client_id: str | None = Field(
+        default=None,
+        description="Distributed mode: Basic Information → App Credentials → Client ID. With "
+        "SLACK_CLIENT_SECRET and without SLACK_BOT_TOKEN, each workspace installs the app "
+        "through GET /slack/install",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        default=None,
+        description="Distributed mode: Basic Information → App Credentials → Client Secret",
+    )
+    slack_scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(MANIFEST_BOT_SCOPES),
+        description="Distributed mode: comma-separated bot scopes a workspace grants when it "
+        "installs the app (default: manifest.yml's bot scopes)",
+    )
+    slack_redirect_uri: str | None = Field(
+        default=None,
+        description="Distributed mode: the OAuth redirect URL, "
+        "https://YOUR-HOST/slack/oauth_redirect; needed only when the app lists more than one "
+        "redirect URL (OAuth & Permissions → Redirect URLs)",
+    )
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description="Distributed mode (required): comma-separated Fernet keys that encrypt the "
+        "stored Slack tokens; the first encrypts, all decrypt. After putting a new key first, "
+        "run `mcbot installations reencrypt`, then drop the old one. Make a key with: python -c "
+        '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"',
+    )
+    token_cache_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Distributed mode: how long a workspace's installation (its token) is kept "
+        "in memory after it was read; an uninstall seen by another replica takes effect here "
+        "within this time",
     )
     slack_app_token: SecretStr | None = Field(
         default=None,
@@ -60,8 +116,51 @@ class SlackSettings(_Base):
     )
     slack_api_url: str = Field(
         default=DEFAULT_SLACK_API_URL,
-        description="Slack Web API base URL; point it at a local stand-in for tests",
+        description="Slack Web API base URL, for every call (oauth.v2.access included); point "
+        "it at a local stand-in for tests",
     )
+
+    @field_validator("slack_scopes", mode="before")
+    @classmethod
+    def _split_scopes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def distributed(self) -> bool:
+        """Distributed mode: client id and secret set, no bot token."""
+        return (
+            self.slack_bot_token is None
+            and self.slack_client_id is not None
+            and self.slack_client_secret is not None
+        )
+
+    def mode_problems(self) -> list[tuple[str, str]]:
+        """(variable, problem) for an incomplete or ambiguous mode; [] when one mode is
+        fully configured. Values are never part of a problem."""
+        if self.slack_bot_token is not None:
+            return []
+        if self.slack_client_id is None and self.slack_client_secret is None:
+            return [
+                (
+                    "SLACK_BOT_TOKEN",
+                    "set SLACK_BOT_TOKEN (one workspace), or SLACK_CLIENT_ID and "
+                    "SLACK_CLIENT_SECRET (each workspace installs the app)",
+                )
+            ]
+        problems = []
+        if self.slack_client_id is None:
+            problems.append(("SLACK_CLIENT_ID", "distributed mode needs the app's client id"))
+        if self.slack_client_secret is None:
+            problems.append(
+                ("SLACK_CLIENT_SECRET", "distributed mode needs the app's client secret")
+            )
+        if self.encryption_keys is None or not self.encryption_keys.get_secret_value().strip():
+            problems.append(
+                ("ENCRYPTION_KEYS", "distributed mode stores tokens encrypted: set one key or more")
+            )
+        return problems
 
 
 class BotSettings(_Base):

@@ -33,16 +33,22 @@ class OrgView:
     partner_id: str | None
     notification_channel: str | None
     lang: str = DEFAULT_LANGUAGE  # its workspace default: the language of its channel messages
+    # Its Slack workspace (the first of its teams): whose token reaches its notification
+    # channel and its people in distributed mode. None: no team in the directory.
+    team_id: str | None = None
 
     @classmethod
-    def of(cls, org: Organization, lang: str | None = None) -> OrgView:
-        """`lang`: the workspace default when the caller read it (`org_languages`, one
-        statement for many organizations); else it is read here."""
-        session = object_session(org)
-        if lang is None:
+    def of(cls, org: Organization, known: tuple[str | None, str] | None = None) -> OrgView:
+        """`known`: (its first team id, its workspace default language) when the caller read
+        them (`org_workspaces`, one statement for many organizations); else read here."""
+        if known is None:
+            teams = sorted(t.team_id for t in org.teams)
             lang = DEFAULT_LANGUAGE
+            session = object_session(org)
             if session is not None:
-                lang = team_language(session, [t.team_id for t in org.teams])
+                lang = team_language(session, teams)
+            known = (teams[0] if teams else None, lang)
+        team_id, lang = known
         return cls(
             org.id,
             org.key,
@@ -52,6 +58,7 @@ class OrgView:
             org.partner_id,
             org.notification_channel,
             lang,
+            team_id,
         )
 
 
@@ -109,27 +116,35 @@ class InvitationView:
         )
 
 
-def org_languages(session: Session, org_ids: Collection[int]) -> dict[int, str]:
-    """The workspace default language of each organization, in one statement."""
+def org_workspaces(session: Session, org_ids: Collection[int]) -> dict[int, tuple[str | None, str]]:
+    """Each organization's first Slack team and its workspace default language, in one
+    statement."""
     if not org_ids:
         return {}
     rows = session.execute(
-        select(OrganizationTeam.org_id, LanguagePreference.lang)
-        .join(LanguagePreference, LanguagePreference.subject_id == OrganizationTeam.team_id)
-        .where(LanguagePreference.scope == TEAM, OrganizationTeam.org_id.in_(sorted(org_ids)))
+        select(OrganizationTeam.org_id, OrganizationTeam.team_id, LanguagePreference.lang)
+        .outerjoin(
+            LanguagePreference,
+            (LanguagePreference.subject_id == OrganizationTeam.team_id)
+            & (LanguagePreference.scope == TEAM),
+        )
+        .where(OrganizationTeam.org_id.in_(sorted(org_ids)))
         .order_by(OrganizationTeam.org_id, OrganizationTeam.team_id)
     )
-    found: dict[int, str] = {}
-    for org_id, lang in rows:
-        found.setdefault(org_id, lang)
-    return found
+    teams: dict[int, str] = {}
+    langs: dict[int, str] = {}
+    for org_id, team_id, lang in rows:
+        teams.setdefault(org_id, team_id)
+        if lang is not None:
+            langs.setdefault(org_id, lang)
+    return {i: (teams.get(i), langs.get(i, DEFAULT_LANGUAGE)) for i in org_ids}
 
 
 def org_views(session: Session, orgs: Iterable[Organization]) -> dict[int, OrgView]:
-    """Snapshots of `orgs` by id, their languages read in one statement."""
+    """Snapshots of `orgs` by id, their teams and languages read in one statement."""
     unique = {org.id: org for org in orgs}
-    langs = org_languages(session, unique)
-    return {i: OrgView.of(org, langs.get(i, DEFAULT_LANGUAGE)) for i, org in unique.items()}
+    known = org_workspaces(session, unique)
+    return {i: OrgView.of(org, known[i]) for i, org in unique.items()}
 
 
 def views_of(

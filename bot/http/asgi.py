@@ -25,6 +25,7 @@ from typing import Protocol
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.response import BoltResponse
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -146,6 +147,43 @@ class WebApp:
         await self.routes(scope, receive, send)
 
 
+def oauth_routes(app: AsyncApp) -> list[Route]:
+    """Distributed mode: `GET /slack/install` and `GET /slack/oauth_redirect`, handled by
+    Bolt's OAuth flow (bot/slack/oauth.py); none in single-workspace mode. They read only the
+    query string and the headers (the state cookie): no body."""
+    flow = app.oauth_flow
+    if flow is None:
+        return []
+
+    def bolt_get(request: Request) -> AsyncBoltRequest:
+        return AsyncBoltRequest(
+            body="",
+            query=request.url.query or None,
+            headers={k: v for k, v in request.headers.items()},
+        )
+
+    def starlette_response(bolt: BoltResponse) -> Response:
+        response = Response(status_code=bolt.status, content=bolt.body)
+        for name, values in bolt.headers.items():
+            for value in values:
+                if name.lower() == "set-cookie":
+                    response.headers.append("set-cookie", value)
+                else:
+                    response.headers[name] = value
+        return response
+
+    async def install(request: Request) -> Response:
+        return starlette_response(await flow.handle_installation(bolt_get(request)))
+
+    async def oauth_redirect(request: Request) -> Response:
+        return starlette_response(await flow.handle_callback(bolt_get(request)))
+
+    return [
+        Route(flow.install_path, install, methods=["GET"]),
+        Route(flow.redirect_uri_path, oauth_redirect, methods=["GET"]),
+    ]
+
+
 class Background(Protocol):
     """Work that runs beside the server (e.g. the outbox worker), started and stopped by the
     ASGI lifespan."""
@@ -181,7 +219,12 @@ def build_web_app(
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    ready_checks = readiness or Readiness(services.sessions.kw["bind"], app.client)
+    distributed = app.oauth_flow is not None
+    ready_checks = readiness or Readiness(
+        services.sessions.kw["bind"],
+        None if distributed else app.client,
+        installations=distributed,
+    )
 
     async def readyz(_: Request) -> Response:
         ready, body = await ready_checks.check()
@@ -205,6 +248,7 @@ def build_web_app(
 
     routes = Starlette(
         routes=[
+            *oauth_routes(app),
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),

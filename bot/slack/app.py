@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.services import Services
 from bot.core.settings import SlackSettings
+from bot.core.ui.render import render_text
 from bot.slack.errors import register_error_handler
 from bot.slack.listeners import actions, commands, events, gdap, invitations, views
 
@@ -77,12 +78,64 @@ async def _finish(task: asyncio.Task[BoltResponse]) -> None:
     await task
 
 
+def _resumer(services: Services) -> Any:
+    """After a (re)install: queue again that workspace's notifications parked when the app
+    was uninstalled from it."""
+    from bot.core.outbox.queue import resume_workspace
+    from bot.core.store.clock import utc_now
+
+    async def resume(team_id: str) -> int:
+        count = await services.run(
+            lambda session: resume_workspace(session, team_id, now=utc_now())
+        )
+        if count:
+            services.outbox_wakeup.set()
+        return count
+
+    return resume
+
+
 def build_app(settings: SlackSettings, services: Services) -> AsyncApp:
+    """The Bolt app, in the mode the settings choose (bot/core/settings.py): one workspace's
+    token, or Bolt's OAuth flow and installation store (bot/slack/oauth.py). Sets
+    `services.tokens`, which deferred work uses to speak to each workspace with its own token."""
+    from bot.core.installations import Tokens
+    from bot.core.redact import install_token_redaction
+
+    install_token_redaction()
+    distributed = settings.distributed
+    token = None if distributed else settings.slack_bot_token
     client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
+        token=token.get_secret_value() if token is not None else None,
         base_url=settings.slack_api_url,
         timeout=10,
     )
+    options: dict[str, Any] = {}
+    if distributed:
+        from bot.slack.oauth import installations_for, oauth_flow
+
+        engine = services.sessions.kw["bind"]
+        installations = installations_for(settings, engine)
+        # Bolt's own text ("please reinstall this app", English only) replaced by ours, in
+        # both languages: the person's language is not known before authorization.
+        options["user_facing_authorize_error_message"] = "\n".join(
+            render_text("text/not_installed.txt.j2", lang=lang).strip() for lang in ("en", "es")
+        )
+        options["oauth_flow"] = oauth_flow(
+            settings, engine, client, installations, on_installed=_resumer(services)
+        )
+        from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
+
+        assert settings.slack_client_id and settings.slack_client_secret
+        rotator = AsyncTokenRotator(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret.get_secret_value(),
+            client=client,
+        )
+        services.tokens = Tokens(installations=installations, rotator=rotator)
+    else:
+        assert token is not None, "SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"
+        services.tokens = Tokens(token=token.get_secret_value())
     app = DeadlineApp(
         services=services,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
@@ -93,6 +146,7 @@ def build_app(settings: SlackSettings, services: Services) -> AsyncApp:
         # needs none (its connection is authenticated with the app-level token).
         request_verification_enabled=False,
         logger=logging.getLogger("bot.bolt"),
+        **options,
     )
     register_error_handler(app, services)
     commands.register(app, services)

@@ -232,6 +232,7 @@ def api_test(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
 METHODS: dict[str, Handler] = {
     "api.test": api_test,
     "auth.test": auth_test,
+    "oauth.v2.access": lambda ws, params: {},  # answered by SlackStandIn (app credentials)
     "chat.getPermalink": chat_get_permalink,
     "chat.postEphemeral": chat_post_ephemeral,
     "chat.postMessage": chat_post_message,
@@ -246,4 +247,4 @@ METHODS: dict[str, Handler] = {
 }
 
 # Methods Slack answers without a token.
-NO_AUTH_METHODS = frozenset({"api.test"})
+NO_AUTH_METHODS = frozenset({"api.test", "oauth.v2.access"})

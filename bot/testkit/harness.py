@@ -25,6 +25,10 @@ from bot.testkit.slack_api import SlackStandIn
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
+CLIENT_ID = "1111111111.2222222222"
+CLIENT_SECRET = "test-client-secret"
+# A fixed Fernet key for tests only (never a real deployment's).
+ENCRYPTION_KEY = "yjbyYOBcWWbVEyWYjBWnmGQ3EZLwvWlvY4BQvVOXU0Y="
 
 
 class ServerThread:
@@ -71,11 +75,15 @@ class BotHarness:
         signer: Any = None,
         bot_settings: Any = None,
         services_options: dict[str, Any] | None = None,
+        distributed: bool = False,
+        encryption_keys: str = ENCRYPTION_KEY,
     ) -> None:
         """`outbox`: run the ASGI lifespan with the notification worker (docs/webhooks.md).
         `signer`: a `bot.testkit.partner_center.WebhookSigner` whose deliveries the webhook
         endpoint trusts. `bot_settings`: a `BotSettings` (worker options, PARTNER_ORG_KEY).
-        `services_options`: more `Services` fields (partner_center, graph, clock...)."""
+        `services_options`: more `Services` fields (partner_center, graph, clock...).
+        `distributed`: no bot token; each workspace installs the app through /slack/install
+        (`install(team_id, user_id)`), tokens in the installation store."""
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if database_url is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="mcbot-")
@@ -92,6 +100,8 @@ class BotHarness:
         self.bot_settings = bot_settings
         self.services_options = dict(services_options or {})
         self.worker: Any = None
+        self.distributed = distributed
+        self.encryption_keys = encryption_keys
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> Self:
@@ -102,11 +112,26 @@ class BotHarness:
 
         if self._own_slack:
             self.slack.start()
-        settings = SlackSettings(
-            slack_signing_secret=self.signing_secret,
-            slack_bot_token=BOT_TOKEN,
-            slack_api_url=self.slack.base_url,
-        )
+        # No "any token is fine": the bot's own flows must use a token Slack issued — the
+        # configured one (single workspace) or one from an installation (distributed).
+        self.slack.set_tokens([] if self.distributed else [BOT_TOKEN])
+        if self.distributed:
+            self.slack.set_app_credentials(CLIENT_ID, CLIENT_SECRET)
+            settings = SlackSettings(
+                _env_file=None,
+                slack_signing_secret=self.signing_secret,
+                slack_client_id=CLIENT_ID,
+                slack_client_secret=CLIENT_SECRET,
+                encryption_keys=self.encryption_keys,
+                slack_api_url=self.slack.base_url,
+            )
+        else:
+            settings = SlackSettings(
+                _env_file=None,
+                slack_signing_secret=self.signing_secret,
+                slack_bot_token=BOT_TOKEN,
+                slack_api_url=self.slack.base_url,
+            )
         self.services = Services.from_url(self.database_url, **self.services_options)
         app = build_app(settings, self.services)
         if not (self.outbox or self.signer is not None):
@@ -140,7 +165,7 @@ class BotHarness:
             verifier = WebhookVerifier(pc_settings, http=self.signer.http_client())
         webhooks, background = notifications(
             self.services,
-            slack_token=BOT_TOKEN,
+            slack_token=None if self.distributed else BOT_TOKEN,
             slack_api_url=self.slack.base_url,
             bot_settings=self.bot_settings or BotSettings(_env_file=None),
             partner_center=pc_settings,
@@ -169,6 +194,21 @@ class BotHarness:
     def url(self) -> str:
         assert self._server is not None, "start() first"
         return f"http://127.0.0.1:{self._server.port}"
+
+    # -- installing (distributed mode) -------------------------------------------------------
+    def install(self, team_id: str, user_id: str) -> httpx.Response:
+        """A user of `team_id` installs the app as in a browser: GET /slack/install (a state
+        and its cookie), approves in Slack (the stand-in's code), and Slack redirects to
+        GET /slack/oauth_redirect. Returns the redirect's answer (the result page)."""
+        page = self.http.get(f"{self.url}/slack/install")
+        assert page.status_code == 200, page.text
+        state = install_state(page.text)
+        code = self.slack.authorization_code(team_id, user_id)
+        return self.http.get(
+            f"{self.url}/slack/oauth_redirect",
+            params={"code": code, "state": state},
+            headers={"cookie": f"slack-app-oauth-state={state}"},
+        )
 
     # -- requests as Slack sends them --------------------------------------------------------
     def post(
@@ -214,6 +254,17 @@ class BotHarness:
             headers = self.signer.headers(body)
         headers = {"Content-Type": "application/json", **headers}
         return self.http.post(f"{self.url}/partner-center/webhooks", content=body, headers=headers)
+
+
+def install_state(page: str) -> str:
+    """The OAuth `state` in the "Add to Slack" link of an install page."""
+    import html
+    import re
+    from urllib.parse import parse_qs, urlparse
+
+    link = re.search(r'href="(https://slack\.com/oauth/v2/authorize[^"]+)"', page)
+    assert link is not None, "no Add to Slack link"
+    return parse_qs(urlparse(html.unescape(link.group(1))).query)["state"][0]
 
 
 def ack_json(response: httpx.Response) -> dict[str, Any]:

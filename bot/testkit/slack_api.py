@@ -37,8 +37,15 @@ CustomHandler = Callable[[dict[str, Any]], dict[str, Any]]
 class SlackStandIn:
     """Stands in for https://slack.com/api/ on 127.0.0.1; thread-safe.
 
-    `tokens`: the valid tokens; None accepts any non-empty token. A missing token is answered
-    `not_authed`, a wrong one `invalid_auth`.
+    `tokens`: the valid tokens of the default team; None accepts any non-empty token that
+    belongs to no other team (a one-team stand-in). A missing token is answered `not_authed`,
+    a wrong one `invalid_auth`, a revoked one `token_revoked`.
+
+    Several workspaces: `add_team(...)` adds a strict team (nothing exists until set; another
+    team's channel or user is `channel_not_found` / `user_not_found`) with its own bot token;
+    each call acts in the team of its token. `oauth.v2.access` installs the app in a team
+    (a code from `authorization_code`, once), issuing it a new token; `revoke_team` makes its
+    tokens `token_revoked`.
     """
 
     def __init__(
@@ -60,6 +67,14 @@ class SlackStandIn:
         self._response_ids = itertools.count(1)
         self._response_uses: dict[str, int] = {}
         self._server = LocalHttpServer(self._handle, host, port)
+        self._teams: dict[str, Workspace] = {self.team.id: self.workspace}
+        self._token_team: dict[str, str] = {}
+        self._revoked: set[str] = set()
+        self._codes: dict[str, tuple[str, str]] = {}  # code → (team id, installing user)
+        self._installs = itertools.count(1)
+        self.app_credentials: tuple[str, str] | None = None  # (client id, client secret)
+        self.token_rotation = False  # installs issue expiring tokens with a refresh token
+        self._refresh: dict[str, str] = {}  # refresh token → team id (used once)
 
     # lifecycle ---------------------------------------------------------------
 
@@ -179,6 +194,120 @@ class SlackStandIn:
         self._limits.unlimit()
         self._log.clear()
 
+    # teams -------------------------------------------------------------------
+
+    def add_team(
+        self, team_id: str, *, name: str | None = None, token: str | None = None
+    ) -> Workspace:
+        """A strict workspace of its own (its bot user `U<team>BOT`); `token`: a bot token
+        already valid there (an install in single-workspace style), else none until
+        `oauth.v2.access`."""
+        suffix = team_id.removeprefix("T")
+        team = Team(
+            id=team_id,
+            name=name or team_id,
+            domain=team_id.lower(),
+            bot_user_id=f"U{suffix}BOT"[:11],
+            bot_id=f"B{suffix}"[:11],
+            app_id=self.team.app_id,
+        )
+        workspace = Workspace(team, strict=True, counters=(self.workspace._ts, self.workspace._ids))
+        with self._lock:
+            self._teams[team_id] = workspace
+            if token is not None:
+                self._token_team[token] = team_id
+        return workspace
+
+    def share_channel(self, channel_id: str, host_team: str, *guest_teams: str) -> None:
+        """A Slack Connect channel: hosted by `host_team` (set it there first), shared with
+        `guest_teams`, whose members (and bots) see and post the same messages."""
+        with self._lock:
+            host = self._teams[host_team]
+            guests = [self._teams[team] for team in guest_teams]
+        host.channel(channel_id)  # channel_not_found unless it exists in the host team
+        for guest in guests:
+            guest.share(channel_id, host)
+
+    def team_workspace(self, team_id: str) -> Workspace:
+        with self._lock:
+            return self._teams[team_id]
+
+    def set_app_credentials(self, client_id: str, client_secret: str) -> None:
+        """The app's client id and secret, which `oauth.v2.access` requires."""
+        self.app_credentials = (client_id, client_secret)
+
+    def authorization_code(self, team_id: str, user_id: str) -> str:
+        """What Slack puts in the redirect after a user of `team_id` approves the install."""
+        with self._lock:
+            code = f"code-{team_id}-{next(self._installs)}"
+            self._codes[code] = (team_id, user_id)
+            return code
+
+    def revoke_team(self, team_id: str) -> None:
+        """The app is uninstalled from `team_id`: its tokens answer `token_revoked`."""
+        with self._lock:
+            for token, team in self._token_team.items():
+                if team == team_id:
+                    self._revoked.add(token)
+
+    def tokens_of(self, team_id: str) -> list[str]:
+        with self._lock:
+            return [t for t, team in self._token_team.items() if team == team_id]
+
+    def _oauth_v2_access(self, params: dict[str, Any], request: HttpRequest) -> Answer:
+        import base64
+
+        client_id, client_secret = (
+            str(params.get("client_id") or ""),
+            str(params.get("client_secret") or ""),
+        )
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("basic "):
+            decoded = base64.b64decode(auth[6:].strip()).decode("utf-8", "replace")
+            client_id, _, client_secret = decoded.partition(":")
+        if self.app_credentials is None or (client_id, client_secret) != self.app_credentials:
+            return Answer(200, {"ok": False, "error": "invalid_client_id"})
+        refreshing = params.get("grant_type") == "refresh_token"
+        with self._lock:
+            if refreshing:  # token rotation: a refresh token is used once
+                team_id = self._refresh.pop(str(params.get("refresh_token") or ""), "")
+                if not team_id:
+                    return Answer(200, {"ok": False, "error": "invalid_refresh_token"})
+                user_id = ""
+            else:
+                grant = self._codes.pop(str(params.get("code") or ""), None)
+                if grant is None:
+                    return Answer(200, {"ok": False, "error": "invalid_code"})
+                team_id, user_id = grant
+            workspace = self._teams.get(team_id)
+            if workspace is None:
+                return Answer(200, {"ok": False, "error": "invalid_code"})
+            number = next(self._installs)
+            rotating = self.token_rotation or refreshing
+            token = f"xoxe.xoxb-{team_id}-{number}" if rotating else f"xoxb-{team_id}-{number}"
+            self._token_team[token] = team_id
+            extra: dict[str, Any] = {}
+            if rotating:
+                refresh = f"xoxe-1-{team_id}-{number}"
+                self._refresh[refresh] = team_id
+                extra = {"refresh_token": refresh, "expires_in": 43_200}
+        team = workspace.team
+        answer: dict[str, Any] = {
+            "ok": True,
+            "app_id": team.app_id,
+            "scope": self.team.scopes,
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": team.bot_user_id,
+            "team": {"id": team.id, "name": team.name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            **extra,
+        }
+        if not refreshing:
+            answer["authed_user"] = {"id": user_id}
+        return Answer(200, answer)
+
     # workspace ---------------------------------------------------------------
 
     def set_user(
@@ -193,8 +322,11 @@ class SlackStandIn:
         email: str | None = None,
         is_bot: bool | None = None,
     ) -> User:
-        """Describe a user for `users.info`; unset fields keep their value (locale "en-US")."""
-        return self.workspace.set_user(
+        """Describe a user for `users.info`; unset fields keep their value (locale "en-US").
+        A user of a team added with `add_team` is set in that team."""
+        with self._lock:
+            workspace = self._teams.get(team_id or "", self.workspace)
+        return workspace.set_user(
             user_id,
             locale=locale,
             team_id=team_id,
@@ -213,9 +345,17 @@ class SlackStandIn:
         is_private: bool | None = None,
         is_member: bool | None = None,
         is_archived: bool | None = None,
+        team_id: str | None = None,
     ) -> Channel:
-        """Describe a channel; posting to one the bot is not in answers `not_in_channel`."""
-        return self.workspace.set_channel(
+        """Describe a channel (of `team_id` when given, else of the default team, or of the
+        team that already has it); posting to one the bot is not in answers
+        `not_in_channel`."""
+        with self._lock:
+            workspace = self._teams.get(team_id or "") or next(
+                (w for w in self._teams.values() if w.strict and w.has_channel(channel_id)),
+                self.workspace,
+            )
+        return workspace.set_channel(
             channel_id,
             name=name,
             is_private=is_private,
@@ -224,14 +364,22 @@ class SlackStandIn:
         )
 
     def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
-        """Messages as they stand now (after chat.update), oldest first, each with `channel`."""
-        return self.workspace.messages(channel)
+        """Messages as they stand now (after chat.update), oldest first, each with `channel`,
+        in every team (a channel's messages are its host team's)."""
+        with self._lock:
+            workspaces = list(self._teams.values())
+        found = [m for w in workspaces for m in w.messages(channel)]
+        return sorted(found, key=lambda m: m["ts"])
 
     def message(self, channel: str, ts: str) -> dict[str, Any] | None:
-        return self.workspace.message(channel, ts)
+        with self._lock:
+            workspaces = list(self._teams.values())
+        return next((m for w in workspaces if (m := w.message(channel, ts)) is not None), None)
 
     def view(self, view_id: str) -> dict[str, Any] | None:
-        return self.workspace.view(view_id)
+        with self._lock:
+            workspaces = list(self._teams.values())
+        return next((v for w in workspaces if (v := w.view(view_id)) is not None), None)
 
     def register(self, method: str, handler: CustomHandler) -> None:
         """Answer `method` (new, or replacing a built-in one) with `handler(params)`: the whole
@@ -286,9 +434,13 @@ class SlackStandIn:
         handler = METHODS.get(method)
         if custom is None and handler is None:
             return Answer(200, {"ok": False, "error": "unknown_method"})
-        auth_error = None if method in NO_AUTH_METHODS else self._auth_error(request, params)
-        if auth_error is not None:
-            return Answer(200, {"ok": False, "error": auth_error})
+        if method == "oauth.v2.access":
+            return self._oauth_v2_access(params, request)
+        workspace = self.workspace
+        if method not in NO_AUTH_METHODS:
+            auth_error, workspace = self._auth(request, params)
+            if auth_error is not None:
+                return Answer(200, {"ok": False, "error": auth_error})
         limited = self._limits.admit(method, str(params.get("channel") or ""))
         if limited is not None:
             return limited
@@ -296,7 +448,7 @@ class SlackStandIn:
             return Answer(200, custom(params))
         assert handler is not None
         try:
-            body = handler(self.workspace, params)
+            body = handler(workspace, params)
         except SlackError as e:
             return Answer(200, {"ok": False, "error": e.code})
         return Answer(200, {"ok": True, **body})
@@ -309,16 +461,23 @@ class SlackStandIn:
             return Answer(404, {"ok": False, "error": "used_url"})
         return Answer(200, {"ok": True})
 
-    def _auth_error(self, request: HttpRequest, params: dict[str, Any]) -> str | None:
+    def _auth(self, request: HttpRequest, params: dict[str, Any]) -> tuple[str | None, Workspace]:
+        """(error, the workspace the token speaks for)."""
         auth = request.headers.get("authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
         token = token or str(params.get("token") or "")
         if not token:
-            return "not_authed"
+            return "not_authed", self.workspace
+        with self._lock:
+            if token in self._revoked:
+                return "token_revoked", self.workspace
+            team_id = self._token_team.get(token)
+            if team_id is not None:
+                return None, self._teams[team_id]
         tokens = self._tokens
         if tokens is not None and token not in tokens:
-            return "invalid_auth"
-        return None
+            return "invalid_auth", self.workspace
+        return None, self.workspace
 
     def __repr__(self) -> str:
         where = self.base_url if self._server.running else "stopped"

@@ -9,6 +9,7 @@ import copy
 import itertools
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -116,11 +117,28 @@ class Channel:
 
 
 class Workspace:
-    def __init__(self, team: Team) -> None:
+    """One Slack team's users, channels, DMs, messages and views.
+
+    `strict`: nothing exists until it is set (`set_user`, `set_channel`): an unknown user is
+    `user_not_found`, an unknown channel `channel_not_found`, as Slack answers for another
+    team's ids. Not strict (the default team of a one-team stand-in): a well-formed id is a
+    user or channel on first mention."""
+
+    def __init__(
+        self,
+        team: Team,
+        *,
+        strict: bool = False,
+        counters: tuple[Iterator[int], Iterator[int]] | None = None,
+    ) -> None:
+        """`counters`: (ts, ids) shared with the other teams of one stand-in, so that message
+        timestamps and view ids are unique across teams, as Slack's are."""
         self.team = team
+        self.strict = strict
         self._lock = threading.Lock()
-        self._ts = itertools.count(0)
-        self._ids = itertools.count(1)
+        self._ts, self._ids = counters or (itertools.count(0), itertools.count(1))
+        # Slack Connect: channels hosted by another team and shared with this one
+        self._shared: dict[str, Workspace] = {}
         self._users: dict[str, User] = {}
         self._channels: dict[str, Channel] = {}
         self._dms: dict[frozenset[str], str] = {}
@@ -154,7 +172,7 @@ class Workspace:
             known = self._users.get(user_id)
         if known is not None:
             return known
-        if not _looks_like(user_id, "UW"):
+        if self.strict or not _looks_like(user_id, "UW"):
             raise SlackError("user_not_found")
         return self._default_user(user_id)
 
@@ -172,9 +190,23 @@ class Workspace:
             self._channels[channel_id] = channel
             return channel
 
+    def share(self, channel_id: str, host: Workspace) -> None:
+        """Slack Connect: `channel_id`, hosted by `host`, is shared with this team: its
+        members here see and post the host's messages."""
+        with self._lock:
+            self._shared[channel_id] = host
+
+    def _host_of(self, channel_id: str) -> Workspace | None:
+        with self._lock:
+            return self._shared.get(channel_id)
+
     def channel(self, ref: str) -> Channel:
         """Resolve a channel id, `#name`/name of a set channel, or a user id (their DM)."""
+        host = self._host_of(ref)
+        if host is not None:
+            return host.channel(ref)
         if _looks_like(ref, "UW"):
+            self.user(ref)  # another team's user has no DM here: user_not_found
             return self.channel(self.open_dm([ref])[0])
         with self._lock:
             if ref in self._channels:
@@ -183,9 +215,13 @@ class Workspace:
             for channel in self._channels.values():
                 if channel.name == name and channel.dm_user is None:
                     return channel
-        if _looks_like(ref, "CGD"):
+        if not self.strict and _looks_like(ref, "CGD"):
             return self._default_channel(ref)
         raise SlackError("channel_not_found")
+
+    def has_channel(self, channel_id: str) -> bool:
+        with self._lock:
+            return channel_id in self._channels
 
     def _default_channel(self, channel_id: str) -> Channel:
         return Channel(id=channel_id, name=f"channel-{channel_id.lower()}")
@@ -210,6 +246,9 @@ class Workspace:
     # messages --------------------------------------------------------------
 
     def post(self, channel_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        host = self._host_of(channel_id)
+        if host is not None:
+            return host.post(channel_id, message)
         with self._lock:
             ts = self.next_ts()
             stored = {**message, "ts": ts}
@@ -217,6 +256,9 @@ class Workspace:
             return copy.deepcopy(stored)
 
     def update(self, channel_id: str, ts: str, changes: dict[str, Any]) -> dict[str, Any]:
+        host = self._host_of(channel_id)
+        if host is not None:
+            return host.update(channel_id, ts, changes)
         with self._lock:
             stored = self._messages.get((channel_id, ts))
             if stored is None:
@@ -226,6 +268,9 @@ class Workspace:
             return copy.deepcopy(stored)
 
     def message(self, channel_id: str, ts: str) -> dict[str, Any] | None:
+        host = self._host_of(channel_id)
+        if host is not None:
+            return host.message(channel_id, ts)
         with self._lock:
             stored = self._messages.get((channel_id, ts))
             return copy.deepcopy(stored) if stored is not None else None

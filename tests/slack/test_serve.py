@@ -31,8 +31,26 @@ def test_missing_settings_are_named_with_where_to_find_them(tmp_path: Path) -> N
     )
     assert out.returncode == 2
     assert "SLACK_SIGNING_SECRET: not set" in out.stderr
-    assert "SLACK_BOT_TOKEN: not set" in out.stderr
     assert "Signing Secret" in out.stderr and "Traceback" not in out.stderr
+    # with the signing secret: neither mode is configured, both are named
+    env["SLACK_SIGNING_SECRET"] = "serve-secret"
+    out = subprocess.run(
+        [MCBOT, "serve"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "SLACK_BOT_TOKEN: set SLACK_BOT_TOKEN (one workspace), or SLACK_CLIENT_ID" in out.stderr
+    # distributed mode without ENCRYPTION_KEYS, then with a malformed one
+    env |= {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "client-secret"}
+    out = subprocess.run(
+        [MCBOT, "serve"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
+    assert out.returncode == 2 and "ENCRYPTION_KEYS: distributed mode stores tokens" in out.stderr
+    env["ENCRYPTION_KEYS"] = "not-a-key-secret-value"
+    out = subprocess.run(
+        [MCBOT, "serve"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
+    assert out.returncode == 2 and "key number 1 is not a Fernet key" in out.stderr
+    assert "not-a-key-secret-value" not in out.stderr and "client-secret" not in out.stderr
 
 
 def test_serve_answers_health_and_signed_commands(tmp_path: Path) -> None:

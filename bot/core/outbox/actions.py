@@ -111,6 +111,7 @@ async def link_acceptance(
                 payload,
                 event_id=event.id,
                 ts=message_ts,
+                team_id=min((team.team_id for team in org.teams), default=None),
             )
             effects.append(effect)
         enqueue(session, effects, now=now)

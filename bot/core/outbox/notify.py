@@ -92,20 +92,47 @@ def change_effects(
         for loc in view.locations:
             org = reseller if loc.purpose is MessagePurpose.reseller and reseller else provider
             message = surfaces.invitation_message(view, side=loc.purpose.value, lang=org.lang)
-            add(f"update.{loc.purpose.value}", OutboxEffect.update, loc.channel, message, ts=loc.ts)
+            add(
+                f"update.{loc.purpose.value}",
+                OutboxEffect.update,
+                loc.channel,
+                message,
+                ts=loc.ts,
+                team_id=org.team_id,
+            )
     thread = next((loc for loc in view.locations if loc.purpose is MessagePurpose.provider), None)
     if thread is not None:
         message = note("provider", provider.lang)
-        add("reply", OutboxEffect.reply, thread.channel, message, thread_ts=thread.ts)
+        add(
+            "reply",
+            OutboxEffect.reply,
+            thread.channel,
+            message,
+            thread_ts=thread.ts,
+            team_id=provider.team_id,
+        )
     elif provider.notification_channel:
         message = note("provider", provider.lang)
-        add("provider", OutboxEffect.post, provider.notification_channel, message)
+        add(
+            "provider",
+            OutboxEffect.post,
+            provider.notification_channel,
+            message,
+            team_id=provider.team_id,
+        )
     if view.created_by_user:
         lang = user_language(session, view.created_by_user, provider.key)
-        add("dm", OutboxEffect.dm, view.created_by_user, note("dm", lang))
+        # the creator is one of the provider's people, in the provider's workspace
+        add("dm", OutboxEffect.dm, view.created_by_user, note("dm", lang), team_id=provider.team_id)
     if reseller is not None and reseller.notification_channel:
         message = note("reseller", reseller.lang)
-        add("reseller", OutboxEffect.post, reseller.notification_channel, message)
+        add(
+            "reseller",
+            OutboxEffect.post,
+            reseller.notification_channel,
+            message,
+            team_id=reseller.team_id,
+        )
     return effects
 
 
@@ -190,4 +217,14 @@ def unmatched_effects(
     message = surfaces.unmatched_message(event=snapshot, options=options, more=more, lang=lang)
     key = f"evt{snapshot['id']}.unmatched"
     channel = org.notification_channel
-    return [Effect(key, OutboxEffect.post, channel, _payload(message), event_id=snapshot["id"])]
+    team = min((t.team_id for t in org.teams), default=None)
+    return [
+        Effect(
+            key,
+            OutboxEffect.post,
+            channel,
+            _payload(message),
+            event_id=snapshot["id"],
+            team_id=team,
+        )
+    ]

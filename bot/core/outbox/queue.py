@@ -71,6 +71,7 @@ class Effect:
     event_id: int | None = None
     ts: str | None = None
     thread_ts: str | None = None
+    team_id: str | None = None  # the workspace whose token sends it (distributed mode)
 
     @property
     def method(self) -> str:
@@ -91,6 +92,7 @@ def enqueue(session: Session, effects: Iterable[Effect], *, now: datetime) -> in
             "event_id": e.event_id,
             "effect": e.effect,
             "channel": e.channel,
+            "team_id": e.team_id,
             "ts": e.ts,
             "thread_ts": e.thread_ts,
             "pace_key": pace_key(e.method, e.channel),
@@ -307,6 +309,41 @@ def list_jobs(
 ) -> list[Any]:
     query = select(model).where(model.status.in_(list(statuses))).order_by(model.id).limit(limit)
     return list(session.scalars(query))
+
+
+def park_workspace(
+    session: Session, team_id: str, reason: str, *, enterprise_id: str | None = None
+) -> int:
+    """Park every pending notification to workspace `team_id` (the app was uninstalled there)
+    with `reason`; returns how many. Others are untouched. `retry` queues them again."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.team_id == team_id, OutboxMessage.status == PENDING)
+        .values(status=JobStatus.parked, last_error=reason, locked_by=None, locked_until=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+UNINSTALLED_PREFIX = "the app was uninstalled from "
+
+
+def uninstalled_reason(workspace: str) -> str:
+    return f"{UNINSTALLED_PREFIX}{workspace}"
+
+
+def resume_workspace(session: Session, team_id: str, *, now: datetime) -> int:
+    """Queue again the notifications parked because the app was uninstalled from `team_id`
+    (it was installed again); returns how many."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.status == JobStatus.parked,
+            OutboxMessage.last_error.like(f"{UNINSTALLED_PREFIX}%"),
+        )
+        .values(status=PENDING, attempts=0, available_at=now, last_error=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def retry(session: Session, model: JobModel, ids: Sequence[int], *, now: datetime) -> list[int]:

@@ -28,6 +28,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.orm import Session
 
+from bot.core.installations import NotInstalled, Workspace
+from bot.core.outbox import queue
 from bot.core.outbox.notify import superseded
 from bot.core.services import Services
 from bot.core.store.models import OutboxEffect, OutboxMessage
@@ -40,6 +42,26 @@ TRANSIENT_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
 )
 HISTORY_LIMIT = 200
+# Slack's answers for a token of a workspace the app left (uninstalled, revoked, deactivated)
+WORKSPACE_GONE = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed"})
+
+
+def not_installed_reason(team_id: str | None) -> str:
+    if not team_id:
+        return "no Slack workspace is recorded for this notification's channel"
+    return (
+        f"the app is not installed in Slack workspace {team_id}: install it there "
+        "(/slack/install), then retry"
+    )
+
+
+def uninstalled_reason(team_id: str | None, error: str | None = None) -> str:
+    said = f" (Slack answered {error})" if error else ""
+    return queue.uninstalled_reason(
+        f"{team_id or 'its workspace'}{said}: reinstall it there (/slack/install), then retry"
+    )
+
+
 HISTORY_SLACK = timedelta(minutes=5)  # look a little before the row was queued
 
 
@@ -95,6 +117,17 @@ class SlackSender:
         self.client = client
         self.run = run  # the worker's way to run `fn(session)` in a transaction
 
+    async def _token(self, row: OutboxMessage) -> dict[str, Any] | Permanent:
+        """The `token=` of the row's workspace (distributed mode; {} with one workspace's
+        token, which the client carries); Permanent when the app is not installed there."""
+        tokens = self.services.tokens
+        if tokens is None or not tokens.distributed:
+            return {}
+        try:
+            return {"token": await tokens.bot_token(Workspace(row.team_id, row.enterprise_id))}
+        except NotInstalled:
+            return Permanent(not_installed_reason(row.team_id))
+
     async def prepare(self, row: OutboxMessage) -> dict[str, Any] | Sent:
         """The message to send (rendered when the row was queued). `Sent(note="superseded")`
         for an update a newer queued update of the same message makes useless."""
@@ -104,48 +137,64 @@ class SlackSender:
         return dict(row.payload["message"])
 
     async def deliver(self, row: OutboxMessage, message: dict[str, Any]) -> Outcome:
-        """One Web API call (after a history lookup for a post in doubt)."""
+        """One Web API call (after a history lookup for a post in doubt), with the token of
+        the workspace the row's channel belongs to."""
+        auth = await self._token(row)
+        if isinstance(auth, Permanent):
+            return auth
         try:
-            if row.effect is OutboxEffect.update:
-                if row.in_doubt and await self._already_updated(row, message):
-                    return Sent(row.ts, note="found")
-                response = await self.client.chat_update(
-                    channel=row.channel,
-                    ts=row.ts or "",
-                    text=message["text"],
-                    blocks=message["blocks"],
-                )
-                return Sent(_ts(response) or row.ts)
-            if row.in_doubt:
-                found = await self._already_posted(row)
-                if isinstance(found, RateLimited):
-                    return found
-                if found is not None:
-                    return Sent(found, note="found")
-            response = await self.client.chat_postMessage(
-                channel=row.channel,
-                thread_ts=row.thread_ts,
-                text=message["text"],
-                blocks=message["blocks"],
-                unfurl_links=False,
-                unfurl_media=False,
-                metadata={
-                    "event_type": METADATA_EVENT_TYPE,
-                    "event_payload": {"outbox_id": row.id},
-                },
-            )
-            return Sent(_ts(response))
+            return await self._deliver(row, message, auth)
         except SlackApiError as exc:
-            return classify(exc)
+            outcome = classify(exc)
+            if isinstance(outcome, Permanent) and outcome.error in WORKSPACE_GONE:
+                return Permanent(uninstalled_reason(row.team_id, outcome.error))
+            return outcome
         except (aiohttp.ClientError, TimeoutError, OSError, SlackClientError) as exc:
             return Transient(f"{type(exc).__name__}: {exc}"[:300])
 
-    async def _already_updated(self, row: OutboxMessage, message: dict[str, Any]) -> bool:
+    async def _deliver(
+        self, row: OutboxMessage, message: dict[str, Any], auth: dict[str, Any]
+    ) -> Outcome:
+        if row.effect is OutboxEffect.update:
+            if row.in_doubt and await self._already_updated(row, message, auth):
+                return Sent(row.ts, note="found")
+            response = await self.client.chat_update(
+                **auth,
+                channel=row.channel,
+                ts=row.ts or "",
+                text=message["text"],
+                blocks=message["blocks"],
+            )
+            return Sent(_ts(response) or row.ts)
+        if row.in_doubt:
+            found = await self._already_posted(row, auth)
+            if isinstance(found, RateLimited):
+                return found
+            if found is not None:
+                return Sent(found, note="found")
+        response = await self.client.chat_postMessage(
+            **auth,
+            channel=row.channel,
+            thread_ts=row.thread_ts,
+            text=message["text"],
+            blocks=message["blocks"],
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata={
+                "event_type": METADATA_EVENT_TYPE,
+                "event_payload": {"outbox_id": row.id},
+            },
+        )
+        return Sent(_ts(response))
+
+    async def _already_updated(
+        self, row: OutboxMessage, message: dict[str, Any], auth: dict[str, Any]
+    ) -> bool:
         """The message already shows exactly this (an update is harmless to repeat, but a
         crash must not make it go out twice when we can tell)."""
         try:
             response = await self.client.conversations_history(
-                channel=row.channel, latest=row.ts, inclusive=True, limit=1
+                **auth, channel=row.channel, latest=row.ts, inclusive=True, limit=1
             )
         except SlackApiError:
             return False
@@ -153,15 +202,18 @@ class SlackSender:
         same = shown.get("text") == message["text"] and shown.get("blocks") == message["blocks"]
         return bool(shown.get("ts") == row.ts and same)
 
-    async def _already_posted(self, row: OutboxMessage) -> str | RateLimited | None:
+    async def _already_posted(
+        self, row: OutboxMessage, auth: dict[str, Any]
+    ) -> str | RateLimited | None:
         """The ts of the message this row already posted, if Slack shows one."""
         try:
             channel = row.channel
             if row.effect is OutboxEffect.dm:
-                opened = await self.client.conversations_open(users=row.channel)
+                opened = await self.client.conversations_open(**auth, users=row.channel)
                 channel = opened["channel"]["id"]
             if row.effect is OutboxEffect.reply and row.thread_ts:
                 response = await self.client.conversations_replies(
+                    **auth,
                     channel=channel,
                     ts=row.thread_ts,
                     limit=HISTORY_LIMIT,
@@ -170,6 +222,7 @@ class SlackSender:
             else:
                 oldest = (row.created_at - HISTORY_SLACK).timestamp()
                 response = await self.client.conversations_history(
+                    **auth,
                     channel=channel,
                     oldest=f"{oldest:.6f}",
                     limit=HISTORY_LIMIT,

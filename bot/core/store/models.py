@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     event,
@@ -414,6 +415,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_status_pace_key", "status", "pace_key", "id"),
         Index("ix_outbox_status_available_at", "status", "available_at"),
+        Index("ix_outbox_team_id_status", "team_id", "status"),  # park / resume a workspace's
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -422,6 +424,10 @@ class OutboxMessage(Base):
     event_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_inbox.id"), index=True)
     effect: Mapped[OutboxEffect] = mapped_column(_enum(OutboxEffect, "effect"))
     channel: Mapped[str] = mapped_column(String(32))  # a user id for a DM
+    # The Slack workspace the channel (or user) belongs to: its token sends the message
+    # (distributed mode). None: rows queued before revision 0007, or single-workspace mode.
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
     ts: Mapped[str | None] = mapped_column(String(32))  # the message to update
     thread_ts: Mapped[str | None] = mapped_column(String(32))
     pace_key: Mapped[str] = mapped_column(String(80))
@@ -447,3 +453,32 @@ def _refuse_audit_change(mapper: Mapper[Any], connection: Any, target: AuditEven
 
 event.listen(AuditEvent, "before_update", _refuse_audit_change)
 event.listen(AuditEvent, "before_delete", _refuse_audit_change)
+
+
+# -- Slack installations (distributed mode) ---------------------------------------------------
+# slack_sdk's own tables, built by its own builders (SQLAlchemyInstallationStore,
+# SQLAlchemyOAuthStateStore) so that its stores read and write them unchanged; declared here
+# so that the migrations (0007) and the models agree. Token columns are wider than slack_sdk's
+# String(200): they hold Fernet-encrypted tokens (bot/core/store/installations.py), and a
+# rotating token (xoxe.xoxb-…) encrypted is longer than 200 characters.
+SLACK_TOKEN_COLUMNS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
+
+
+def _slack_tables() -> tuple[Table, Table, Table]:
+    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+    from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+    installations = SQLAlchemyInstallationStore.build_installations_table(
+        Base.metadata, "slack_installations"
+    )
+    bots = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
+    states = SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states")
+    Index("ix_slack_oauth_states_state", states.c.state)  # consume() looks a state up
+    for table in (installations, bots):
+        for name in SLACK_TOKEN_COLUMNS:
+            if name in table.c:
+                table.c[name].type = String(1000)
+    return installations, bots, states
+
+
+SLACK_INSTALLATIONS, SLACK_BOTS, SLACK_OAUTH_STATES = _slack_tables()

@@ -1,0 +1,274 @@
+"""Which token speaks for which workspace.
+
+Two modes, one code path (docs/slack-app.md):
+
+- single workspace (`SLACK_BOT_TOKEN`): every workspace's token is that token;
+- distributed (`SLACK_CLIENT_ID` + `SLACK_CLIENT_SECRET`): each workspace installed the app
+  through Bolt's OAuth flow, and its token is in slack_sdk's SQLAlchemy installation store
+  (bot/core/store/installations.py: encrypted at rest).
+
+`AsyncInstallations` is the async face of that store, given to Bolt's OAuth flow and
+authorization (AsyncOAuthSettings(installation_store=...)) and used by the work that happens
+later (the outbox, Home tabs of other users, invitation copies for the other side, expiry) to
+find the token of the workspace that owns the target. slack_sdk has an async SQLAlchemy store,
+but it needs an async database driver (aiosqlite, asyncpg) and an engine of its own; the
+project runs SQLAlchemy synchronously in worker threads (docs/architecture.md), so the sync
+store runs in a thread here, on the project's engine and pool. Look-ups are cached for
+`ttl` seconds (bounded): Bolt authorizes every request with them (bench/ack.py measures it).
+A save or delete in this process drops the workspace's entries at once; other replicas see a
+change within `ttl`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.installation_store.installation_store import InstallationStore
+from slack_sdk.oauth.installation_store.models.bot import Bot
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+from slack_sdk.oauth.state_store.state_store import OAuthStateStore
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+DEFAULT_TTL = 60.0
+DEFAULT_CACHE_SIZE = 10_000
+
+
+class _TTLCache:
+    """At most `size` entries, each for `ttl` seconds (oldest evicted first)."""
+
+    def __init__(self, ttl: float, size: int) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._items: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+
+    def get(self, key: Any) -> tuple[bool, Any]:
+        hit = self._items.get(key)
+        if hit is None or hit[0] <= time.monotonic():
+            return False, None
+        return True, hit[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        self._items[key] = (time.monotonic() + self.ttl, value)
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def drop_team(self, enterprise_id: str | None, team_id: str | None) -> None:
+        for key in [k for k in self._items if k[1] == enterprise_id and k[2] == team_id]:
+            del self._items[key]
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+class AsyncInstallations(AsyncInstallationStore):
+    """slack_sdk's (sync) installation store in worker threads, with a bounded TTL cache."""
+
+    def __init__(
+        self,
+        store: InstallationStore,
+        *,
+        ttl: float = DEFAULT_TTL,
+        size: int = DEFAULT_CACHE_SIZE,
+    ) -> None:
+        self.store = store
+        self.cache = _TTLCache(ttl, size)
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    async def async_save(self, installation: Installation) -> None:
+        await asyncio.to_thread(self.store.save, installation)
+        self.cache.drop_team(installation.enterprise_id, installation.team_id)
+
+    async def async_save_bot(self, bot: Bot) -> None:
+        await asyncio.to_thread(self.store.save_bot, bot)
+        self.cache.drop_team(bot.enterprise_id, bot.team_id)
+
+    async def async_find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        key = ("bot", enterprise_id, team_id, bool(is_enterprise_install))
+        hit, value = self.cache.get(key)
+        if hit:
+            return value  # type: ignore[no-any-return]
+        bot = await asyncio.to_thread(
+            lambda: self.store.find_bot(
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                is_enterprise_install=is_enterprise_install,
+            )
+        )
+        self.cache.put(key, bot)
+        return bot
+
+    async def async_find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        key = ("installation", enterprise_id, team_id, bool(is_enterprise_install), user_id)
+        hit, value = self.cache.get(key)
+        if hit:
+            return value  # type: ignore[no-any-return]
+        found = await asyncio.to_thread(
+            lambda: self.store.find_installation(
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                user_id=user_id,
+                is_enterprise_install=is_enterprise_install,
+            )
+        )
+        self.cache.put(key, found)
+        return found
+
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        await asyncio.to_thread(
+            lambda: self.store.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+        )
+        self.cache.drop_team(enterprise_id, team_id)
+
+    async def async_delete_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+    ) -> None:
+        await asyncio.to_thread(
+            lambda: self.store.delete_installation(
+                enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
+            )
+        )
+        self.cache.drop_team(enterprise_id, team_id)
+
+    async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        await asyncio.to_thread(
+            lambda: self.store.delete_all(enterprise_id=enterprise_id, team_id=team_id)
+        )
+        self.cache.drop_team(enterprise_id, team_id)
+
+
+class AsyncStateStore(AsyncOAuthStateStore):
+    """slack_sdk's (sync) SQLAlchemy OAuth state store in worker threads: a state is issued
+    once and consumed once (the row is deleted), so a replayed or forged `state` is refused."""
+
+    def __init__(self, store: OAuthStateStore) -> None:
+        self.store = store
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+        return await asyncio.to_thread(self.store.issue)
+
+    async def async_consume(self, state: str) -> bool:
+        return await asyncio.to_thread(self.store.consume, state)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where a target lives: a Slack team (and its enterprise, in Enterprise Grid)."""
+
+    team_id: str | None
+    enterprise_id: str | None = None
+
+
+class NotInstalled(Exception):
+    """No token for a workspace: the app is not (or no longer) installed there."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__(f"the app is not installed in Slack workspace {workspace.team_id}")
+        self.workspace = workspace
+
+
+class Tokens:
+    """The bot token for a workspace. Single-workspace mode: the configured token for every
+    workspace. Distributed mode: the installation store's (cached, see AsyncInstallations)."""
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        installations: AsyncInstallations | None = None,
+        rotator: AsyncTokenRotator | None = None,
+        rotate_minutes: int = 120,
+    ) -> None:
+        """`rotator`: slack_sdk's token rotator (distributed mode with token rotation): a token
+        expiring within `rotate_minutes` is refreshed and saved before it is used, as Bolt's
+        authorization does for requests."""
+        if (token is None) == (installations is None):
+            raise ValueError("give either the single workspace's token or the installations")
+        self._token = token
+        self.installations = installations
+        self.rotator = rotator
+        self.rotate_minutes = rotate_minutes
+
+    @property
+    def distributed(self) -> bool:
+        return self.installations is not None
+
+    async def bot_token(self, workspace: Workspace) -> str:
+        """The workspace's bot token; NotInstalled when there is none."""
+        if self._token is not None:
+            return self._token
+        assert self.installations is not None
+        if not workspace.team_id and not workspace.enterprise_id:
+            raise NotInstalled(workspace)
+        found = await self.installations.async_find_installation(
+            enterprise_id=workspace.enterprise_id, team_id=workspace.team_id
+        )
+        if found is not None and found.bot_refresh_token and self.rotator is not None:
+            refreshed = await self.rotator.perform_token_rotation(
+                installation=found, minutes_before_expiration=self.rotate_minutes
+            )
+            if refreshed is not None:
+                await self.installations.async_save(refreshed)
+                found = refreshed
+        token = found.bot_token if found is not None else None
+        if token is None:
+            bot = await self.installations.async_find_bot(
+                enterprise_id=workspace.enterprise_id, team_id=workspace.team_id
+            )
+            token = bot.bot_token if bot is not None else None
+        if token is None:
+            raise NotInstalled(workspace)
+        return token
+
+
+async def workspace_client(
+    tokens: Tokens | None, client: AsyncWebClient, team_id: str | None
+) -> AsyncWebClient:
+    """The client that speaks for workspace `team_id`: `client` itself with one workspace's
+    token (or when the team is unknown), else one with that workspace's own token, the same
+    base URL, timeout and retry handlers (raises NotInstalled when the app is not installed
+    there)."""
+    if tokens is None or not tokens.distributed or not team_id:
+        return client
+    token = await tokens.bot_token(Workspace(team_id))
+    if token == client.token:
+        return client
+    return AsyncWebClient(
+        token=token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        retry_handlers=client.retry_handlers,
+    )
