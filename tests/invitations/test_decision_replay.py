@@ -48,11 +48,16 @@ def test_a_workspace_replays_its_own_decisions_only(bot: BotHarness) -> None:
     assert "table-license" in text  # the rules and their citations, replayed
     assert replay["response_type"] == "ephemeral"
 
-    # another organization, and a workspace outside the directory, see nothing of it
-    for team in (RESELLER_TEAM, DIRECT_TEAM, "T0UNKNOWN1"):
-        refused = _replay(bot, decision_id, team, "U0SOMEONE1")
+    # another organization, and a workspace that installed the app but is not in the
+    # directory, see nothing of it
+    for team, user in (
+        (RESELLER_TEAM, "U0RESUSER01"),
+        (DIRECT_TEAM, "U0ADATUMUSR"),
+        ("T0STRANGER", "U0STRANGER1"),
+    ):
+        refused = _replay(bot, decision_id, team, user)
         assert "replay_about" not in _block_ids(refused)
-        assert f"no decision `{decision_id}`" in refused["text"]
+        assert f"no decision `{decision_id}`" in refused.get("text", ""), (team, refused)
 
 
 def test_a_malformed_decision_id_gets_a_precise_answer(bot: BotHarness) -> None:
