@@ -381,6 +381,10 @@ NOTICE_PARAMS: dict[str, Any] = {
     "where": "<#C1>",
     "reason": "<boom> " + "r" * 100,
     "tenant": None,
+    "by": "<y> " + "b" * 100,
+    "holder": "<x> & Ñandú",
+    "url": "https://admin.microsoft.com/AdminPortal/Home#/partners/invitation/granularAdminRelationships/r-1",
+    "edition": "2017-03",
 }
 NOTICES: list[tuple[str, dict[str, Any]]] = [
     (code, NOTICE_PARAMS)
@@ -404,6 +408,11 @@ NOTICES: list[tuple[str, dict[str, Any]]] = [
         "partner_center_error",
         "language_auto",
         "gdap_requested",
+        "gdap_asked_for_reseller",
+        "gdap_by_provider",
+        "gdap_recorded_already",
+        "gdap_same_relationship",
+        "gdap_stale",
         "gdap_error",
         "already_linked",
         "link_stale",
@@ -515,14 +524,22 @@ def test_gdap_modal_in_both_languages(customer: str) -> None:
             inv_view(InvitationState.accepted, customer, reseller=True),
             customer_tenant_id=tenant,
         )
-        context = GdapContext(i=view.id, v=view.version, channel_id="C0123")
-        es = check_pair(lambda lang: surfaces.gdap_modal(view=view, context=context, lang=lang))  # noqa: B023
-        shown = json.dumps(es, ensure_ascii=False)
-        assert "<!channel>" not in shown and "<@U123>" not in shown
-        if tenant:
-            assert tenant in shown
-        assert load(GdapContext, es["private_metadata"]) == context
-        assert es["blocks"][2]["block_id"] == "relationship"
+        for kind in ("own", "for_reseller", "reseller_own"):
+            context = GdapContext(i=view.id, v=view.version, channel_id="C0123", k=kind)
+
+            def modal(lang: str, view: Any = view, context: GdapContext = context) -> Any:
+                return surfaces.gdap_modal(
+                    view=view, context=context, by="<y> Contoso", holder="<x> & Ñandú", lang=lang
+                )
+
+            es = check_pair(modal)
+            shown = json.dumps(es, ensure_ascii=False)
+            assert "<!channel>" not in shown and "<@U123>" not in shown
+            assert ("<y>" not in shown and "&lt;y&gt; Contoso" in shown) or kind == "for_reseller"
+            if tenant:
+                assert tenant in shown
+            assert load(GdapContext, es["private_metadata"]) == context
+            assert es["blocks"][2]["block_id"] == "relationship"
 
 
 @pytest.mark.parametrize("state", list(InvitationState))

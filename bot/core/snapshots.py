@@ -85,6 +85,13 @@ class InvitationView:
     provider: OrgView
     reseller: OrgView | None
     locations: tuple[MessageLocation, ...]
+    # GDAP: `gdap_relationship_id` moves the invitation's state; `gdap_for` says whose it is
+    # ("provider": its own; "reseller": asked by the provider for its reseller, edition
+    # 2017-03). The reseller's own relationship (edition 2026-11) does not move the state.
+    gdap_relationship_id: str | None = None
+    gdap_for: str | None = None
+    reseller_gdap_relationship_id: str | None = None
+    reseller_gdap_granted: bool = False
 
     @classmethod
     def of(cls, inv: Invitation, orgs: dict[int, OrgView] | None = None) -> InvitationView:
@@ -113,6 +120,10 @@ class InvitationView:
             provider=org(inv.provider),
             reseller=org(inv.reseller) if inv.reseller is not None else None,
             locations=tuple(message_locations(inv)),
+            gdap_relationship_id=inv.gdap_relationship_id,
+            gdap_for=inv.gdap_for.value if inv.gdap_for else None,
+            reseller_gdap_relationship_id=inv.reseller_gdap_relationship_id,
+            reseller_gdap_granted=inv.reseller_gdap_granted_at is not None,
         )
 
 

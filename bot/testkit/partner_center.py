@@ -8,18 +8,26 @@
 The PKI (test root → issuing CA → signing certificate) is generated once per process. The server
 serves the good certificate at `/cert/pcnotifications-dispatch.microsoft.com.cer` (DER), the same
 in PEM, each broken variant, a redirect, a 404, an oversized file and a slow answer.
+
+`GraphStandIn`: Microsoft Graph's GDAP relationship endpoints and the token endpoint, on
+http://127.0.0.1:PORT, refusing what Graph documents it refuses.
 For tests and benchmarks only.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import re
 import shutil
 import ssl
 import tempfile
 import threading
 import time
+import urllib.parse
+import uuid
 from collections import Counter
+from dataclasses import dataclass
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -248,3 +256,243 @@ class WebhookSigner:
                 return  # keep test output quiet
 
         return Handler
+
+
+# ------------------------------------------------------------------------------ Graph (GDAP)
+GRAPH_RELATIONSHIPS = "/graph/v1.0/tenantRelationships/delegatedAdminRelationships"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_ISO_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
+
+
+@dataclass(frozen=True)
+class GraphCall:
+    method: str
+    path: str
+    authorization: str | None
+    body: Any
+
+
+class GraphStandIn:
+    """Microsoft Graph's GDAP endpoints and the Entra ID token endpoint, on
+    http://127.0.0.1:PORT, refusing what the documentation says Graph refuses:
+
+    - token (`/{tenant}/oauth2/v2.0/token`): client credentials for the Graph scope, with this
+      app's id and secret, for this partner tenant only;
+    - `POST .../delegatedAdminRelationships` (bearer token required): `displayName` 1-50
+      characters and unique among the partner's relationships, `duration` P1D-P2Y,
+      `accessDetails.unifiedRoles` with at least one role GUID, `autoExtendDuration` one of
+      P0D/PT0S/P180D and not P180D with Global Administrator, `customer.tenantId` a GUID;
+      answers 201 with the relationship in status `created`, in THIS partner's tenant;
+    - `POST .../{id}/requests`: `lockForApproval` on a `created` relationship (it becomes
+      `approvalPending`), else 400; an unknown id is 404;
+    - `GET .../{id}`.
+
+    `approve(id)` plays the customer's admin. For tests and benchmarks only.
+
+        graph = GraphStandIn(); settings = graph.settings(); ...; graph.close()
+    """
+
+    CLIENT_ID = "graph-standin-app"
+    CLIENT_SECRET = "graph-standin-secret"
+
+    def __init__(self, partner_tenant_id: str = "11111111-2222-3333-4444-555555555555") -> None:
+        self.partner_tenant_id = partner_tenant_id
+        self.relationships: dict[str, dict[str, Any]] = {}
+        self.calls: list[GraphCall] = []
+        self._tokens: set[str] = set()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def settings_overrides(self) -> dict[str, Any]:
+        """PartnerCenterSettings fields pointing at this stand-in with its credentials."""
+        return {
+            "graph_api_url": f"{self.origin}/graph",
+            "azure_ad_token_url": f"{self.origin}/{{tenant}}/oauth2/v2.0/token",
+            "partner_tenant_id": self.partner_tenant_id,
+            "partner_center_client_id": self.CLIENT_ID,
+            "partner_center_client_secret": self.CLIENT_SECRET,
+            "partner_center_timeout": 5.0,
+        }
+
+    def reset(self) -> None:
+        with self._lock:
+            self.relationships.clear()
+            self.calls.clear()
+
+    def approve(self, relationship_id: str) -> None:
+        """The customer's admin approves a relationship locked for approval."""
+        with self._lock:
+            relationship = self.relationships[relationship_id]
+            if relationship["status"] != "approvalPending":
+                raise ValueError(f"{relationship_id} is {relationship['status']}")
+            relationship["status"] = "approved"
+
+    def made(self, method: str, suffix: str = "") -> list[GraphCall]:
+        """Calls to the relationships collection (`suffix`: e.g. "/{id}/requests")."""
+        with self._lock:
+            return [
+                c
+                for c in self.calls
+                if c.method == method and c.path == GRAPH_RELATIONSHIPS + suffix
+            ]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> GraphStandIn:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ the endpoints
+    def _token(self, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if path != f"/{self.partner_tenant_id}/oauth2/v2.0/token":
+            return 400, {"error": "invalid_request", "error_description": "unknown tenant"}
+        if (form.get("client_id"), form.get("client_secret")) != (
+            self.CLIENT_ID,
+            self.CLIENT_SECRET,
+        ):
+            return 401, {"error": "invalid_client"}
+        if form.get("grant_type") != "client_credentials" or form.get("scope") != GRAPH_SCOPE:
+            return 400, {"error": "unsupported_grant_type"}
+        token = f"graph-token-{uuid.uuid4().hex[:12]}"
+        self._tokens.add(token)
+        return 200, {"token_type": "Bearer", "access_token": token, "expires_in": 3600}
+
+    def _create(self, body: Any) -> tuple[int, dict[str, Any]]:
+        if not isinstance(body, dict):
+            return _graph_error(400, "the body is not a JSON object")
+        name = body.get("displayName")
+        if not isinstance(name, str) or not 1 <= len(name) <= 50:
+            return _graph_error(400, "displayName is required, at most 50 characters")
+        if any(r["displayName"] == name for r in self.relationships.values()):
+            return _graph_error(400, "displayName must be unique across the partner's")
+        duration = body.get("duration")
+        days = _days(duration) if isinstance(duration, str) else None
+        if days is None or not 1 <= days <= 730:
+            return _graph_error(400, "duration must be between P1D and P2Y")
+        roles = ((body.get("accessDetails") or {}).get("unifiedRoles")) or []
+        ids = [r.get("roleDefinitionId") for r in roles if isinstance(r, dict)]
+        if not ids or len(ids) != len(roles) or not all(_is_guid(i) for i in ids):
+            return _graph_error(400, "accessDetails.unifiedRoles needs role definition ids")
+        extend = body.get("autoExtendDuration", "PT0S")
+        if extend not in ("P0D", "PT0S", "P180D"):
+            return _graph_error(400, "autoExtendDuration must be P0D, PT0S or P180D")
+        if extend == "P180D" and GLOBAL_ADMINISTRATOR in ids:
+            return _graph_error(400, "no auto-extension with Global Administrator")
+        customer = body.get("customer")
+        tenant = None
+        if customer is not None:
+            tenant = customer.get("tenantId") if isinstance(customer, dict) else None
+            if not _is_guid(tenant):
+                return _graph_error(400, "customer.tenantId must be a GUID")
+        relationship_id = f"{uuid.uuid4()}-{tenant or uuid.uuid4()}"
+        relationship = {
+            "id": relationship_id,
+            "displayName": name,
+            "duration": duration,
+            "customer": {"tenantId": tenant} if tenant else None,
+            "accessDetails": {"unifiedRoles": [{"roleDefinitionId": i} for i in ids]},
+            "autoExtendDuration": extend,
+            "status": "created",
+            "partnerTenantId": self.partner_tenant_id,  # ours: where the relationship lives
+        }
+        self.relationships[relationship_id] = relationship
+        return 201, dict(relationship)
+
+    def _request(self, relationship_id: str, body: Any) -> tuple[int, dict[str, Any]]:
+        relationship = self.relationships.get(relationship_id)
+        if relationship is None:
+            return _graph_error(404, f"no relationship {relationship_id}")
+        action = body.get("action") if isinstance(body, dict) else None
+        if action != "lockForApproval" or relationship["status"] != "created":
+            return _graph_error(400, f"cannot {action} a relationship in {relationship['status']}")
+        relationship["status"] = "approvalPending"
+        return 201, {"id": str(uuid.uuid4()), "action": action, "status": "created"}
+
+    def _answer(
+        self, method: str, path: str, auth: str | None, raw: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            if method == "POST" and path.endswith("/oauth2/v2.0/token"):
+                form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
+                return self._token(path, form)
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                return _graph_error(400, "the body is not JSON")
+            self.calls.append(GraphCall(method, path, auth, body))
+            token = (auth or "").removeprefix("Bearer ")
+            if token not in self._tokens:
+                return _graph_error(401, "a valid bearer token is required")
+            if not path.startswith(GRAPH_RELATIONSHIPS):
+                return _graph_error(404, f"no such resource {path}")
+            rest = path[len(GRAPH_RELATIONSHIPS) :].strip("/").split("/")
+            if method == "POST" and rest == [""]:
+                return self._create(body)
+            if method == "POST" and len(rest) == 2 and rest[1] == "requests":
+                return self._request(rest[0], body)
+            if method == "GET" and len(rest) == 1 and rest[0] in self.relationships:
+                return 200, dict(self.relationships[rest[0]])
+            return _graph_error(404, f"no such resource {path}")
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                status, body = standin._answer(
+                    method, self.path, self.headers.get("Authorization"), raw
+                )
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._serve("GET")
+
+            def do_POST(self) -> None:
+                self._serve("POST")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        return Handler
+
+
+def _graph_error(status: int, message: str) -> tuple[int, dict[str, Any]]:
+    code = {400: "Request_BadRequest", 401: "InvalidAuthenticationToken"}.get(status, "NotFound")
+    return status, {"error": {"code": code, "message": message}}
+
+
+def _is_guid(value: Any) -> bool:
+    return isinstance(value, str) and _GUID.match(value) is not None
+
+
+def _days(duration: str) -> int | None:
+    match = _ISO_DURATION.match(duration)
+    if match is None or not any(match.groups()):
+        return None
+    years, months, weeks, days = (int(part) if part else 0 for part in match.groups())
+    return years * 365 + months * 30 + weeks * 7 + days

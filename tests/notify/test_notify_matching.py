@@ -129,7 +129,10 @@ async def test_by_tenant_accepts_and_queues_every_notification(services: Service
     shown = {r.effect.value: json.dumps(r.payload) for r in outbox(services)}
     assert "inv_request_gdap" in shown["reply"]  # the next step, provider side
     assert "inv_request_gdap" in shown["dm"]
-    assert "inv_request_gdap" not in shown["post"]  # not for the reseller
+    # under the default edition (2026-11) each partner requests its own GDAP: the reseller's
+    # button is for itself, the provider's for the provider (tests/notify/test_notify_gdap.py)
+    assert "Request delegated admin (GDAP) for Fabrikam IT" in shown["post"]
+    assert "Request delegated admin (GDAP) for Contoso Distribution" in shown["reply"]
     # the same event derived again, or another delivery of the same acceptance: nothing new
     with services.sessions.begin() as session:
         view = InvitationView.of(get_invitation(session, inv))

@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 
 from bot.core.store import db
 from bot.core.store.lifecycle import InvitationState
-from bot.core.store.models import AuditAction, Base, LinkSource, MessagePurpose
+from bot.core.store.models import AuditAction, Base, GdapParty, LinkSource, MessagePurpose
 from bot.core.store.testing import fresh_postgres_database, postgres_unavailable
 from policy.facts import Role
 
@@ -89,6 +89,7 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades(empty_url: str) ->
         ("organizations", "role", Role),
         ("invitations", "state", InvitationState),
         ("invitations", "link_source", LinkSource),
+        ("invitations", "gdap_for", GdapParty),
         ("invitation_messages", "purpose", MessagePurpose),
         ("audit_events", "action", AuditAction),
         ("audit_events", "old_state", InvitationState),

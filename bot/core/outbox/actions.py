@@ -1,6 +1,7 @@
 """What people do with notifications: link an unmatched acceptance to an invitation, and ask
-for delegated admin for the reseller (GDAP) after an acceptance. Each change and its
-notifications commit together; the outbox worker sends them.
+for delegated admin (GDAP) after an acceptance, by the party the edition says
+(bot/core/gdap.py). Each change and its notifications commit together; the outbox worker sends
+them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
+from bot.core.gdap import GdapKind, partners_request_own_gdap
 from bot.core.invitations import InvitationProblem
 from bot.core.language import team_language
 from bot.core.outbox.inbox import self_org_id
@@ -24,12 +26,12 @@ from bot.core.snapshots import InvitationView, OrgView
 from bot.core.store.clock import utc_now
 from bot.core.store.directory import org_for_team
 from bot.core.store.errors import ConflictError, NotAllowedError, TransitionError
-from bot.core.store.invitations import transition
+from bot.core.store.invitations import GDAP_STATES, record_reseller_gdap, transition
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.lookup import get_invitation
 from bot.core.store.models import InboxEvent, Invitation, Organization, OutboxEffect
 from bot.core.ui.metadata import LinkChoice
-from bot.core.ui.surfaces import unmatched_message
+from bot.core.ui.surfaces import NotificationChange, unmatched_message
 
 log = logging.getLogger(__name__)
 S = InvitationState
@@ -125,12 +127,26 @@ async def link_acceptance(
 
 @dataclass(frozen=True)
 class GdapRequest:
-    """What happened: `requested` through Microsoft Graph (with the approval link), or not
-    (Graph is not configured: the user gets the instructions)."""
+    """What a GDAP click did: `requested` (recorded, with the approval link for the customer),
+    or not yet (`requested` False: this organization has no Microsoft Graph connection, so it
+    creates the relationship in its own Partner Center and records its id). `kind` says whose
+    relationship it is; `by` requested it, for `holder` (organization names)."""
 
     view: InvitationView
     requested: bool
+    kind: GdapKind
+    by: str
+    holder: str
     approval_url: str | None = None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    view: InvitationView
+    kind: GdapKind
+    by: OrgView
+    holder: OrgView
+    graph: bool  # this organization's Partner Center connection may be used (Graph)
 
 
 async def request_delegated_admin(
@@ -141,20 +157,24 @@ async def request_delegated_admin(
     team_id: str,
     user_id: str,
 ) -> GdapRequest:
-    """The provider asks the customer to grant delegated admin to the reseller: through
-    Microsoft Graph when configured; otherwise nothing changes yet (`requested` False) and the
-    provider creates the relationship in Partner Center, then records its id
+    """A partner asks for delegated admin (GDAP) on an accepted invitation, as the edition in
+    force in its workspace says (bot/core/gdap.py): under 2026-11 for itself (provider or
+    reseller), under 2017-03 the provider for its reseller. Through Microsoft Graph when the
+    organization is the one whose Partner Center credentials this deployment holds
+    (PARTNER_ORG_KEY); otherwise nothing changes yet (`requested` False) and the partner
+    creates the relationship in its own Partner Center, then records its id
     (`record_delegated_admin`)."""
-    view = await _gdap_candidate(services, invitation_id, version, team_id)
+    plan = await _plan(services, invitation_id, version, team_id)
     graph = services.graph
-    if graph is None:
-        return GdapRequest(view, requested=False)
-    assert view.reseller is not None
+    if not plan.graph or graph is None:
+        return GdapRequest(
+            plan.view, requested=False, kind=plan.kind, by=plan.by.name, holder=plan.holder.name
+        )
     options = services.notify
     try:
         relationship = await graph.create_relationship(
-            f"{view.ref} {view.reseller.name}"[:50],
-            view.customer_tenant_id,
+            f"{plan.view.ref} {plan.holder.name}"[:50],
+            plan.view.customer_tenant_id,
             options.gdap_role_ids,
             options.gdap_duration,
         )
@@ -162,9 +182,11 @@ async def request_delegated_admin(
     except (PartnerCenterError, InvalidRequest) as exc:
         raise InvitationProblem("gdap_error", reason=str(exc)[:300]) from exc
     try:
-        return await _requested(services, view, version, team_id, user_id, relationship.id)
+        return await _requested(services, plan, version, team_id, user_id, relationship.id)
     except Exception:
-        log.error("GDAP relationship %s created but not recorded on %s", relationship.id, view.ref)
+        log.error(
+            "GDAP relationship %s created but not recorded on %s", relationship.id, plan.view.ref
+        )
         raise
 
 
@@ -176,77 +198,141 @@ async def record_delegated_admin(
     team_id: str,
     user_id: str,
     relationship_id: str,
+    kind: str | None = None,
 ) -> GdapRequest:
-    """The provider created the GDAP relationship in Partner Center by hand (no Graph here) and
-    gives its id: recorded on the invitation, so the approval link goes to the thread and the
-    approval webhook (`granular-admin-relationship-approved`) finds the invitation. A malformed
-    id raises InvalidRequest."""
+    """The partner created the GDAP relationship in its own Partner Center (no Graph for it
+    here) and gives its id: recorded on the invitation (whose it is, too), so the approval link
+    goes to the requester's channel and the approval webhook
+    (`granular-admin-relationship-approved`) finds it. `kind`: what the form was opened for (a
+    different answer now, e.g. the workspace's edition changed meanwhile, is refused as stale).
+    A malformed id raises InvalidRequest."""
     relationship_id = relationship_id.strip()
     approval_url(relationship_id)  # validates (InvalidRequest) before anything is read
-    view = await _gdap_candidate(services, invitation_id, version, team_id)
-    return await _requested(services, view, version, team_id, user_id, relationship_id)
+    plan = await _plan(services, invitation_id, version, team_id)
+    if kind is not None and kind != plan.kind.value:
+        raise InvitationProblem("gdap_stale")
+    if relationship_id in (plan.view.gdap_relationship_id, plan.view.reseller_gdap_relationship_id):
+        raise InvitationProblem("gdap_same_relationship", ref=plan.view.ref)
+    return await _requested(services, plan, version, team_id, user_id, relationship_id)
 
 
-async def _gdap_candidate(
-    services: Services, invitation_id: int, version: int, team_id: str
-) -> InvitationView:
-    """The invitation, if delegated admin may be requested for it now by this team."""
+async def _plan(services: Services, invitation_id: int, version: int, team_id: str) -> _Plan:
+    """What a GDAP click by `team_id` may request on this invitation now, or why not. An
+    organization that cannot see the invitation gets NotFoundError (a forged click); the
+    reseller under 2017-03 is told its provider asks for it."""
+    edition = await services.editions.for_team(team_id)
+    own = partners_request_own_gdap(edition.name)
+    key = services.notify.partner_org_key
 
-    def load(session: Session) -> tuple[OrgView, InvitationView]:
+    def load(session: Session) -> tuple[OrgView, InvitationView, bool]:
         org = _org(session, team_id)
-        return OrgView.of(org), InvitationView.of(get_invitation(session, invitation_id, org))
+        invitation = get_invitation(session, invitation_id, org)
+        return OrgView.of(org), InvitationView.of(invitation), org.id == self_org_id(session, key)
 
-    actor, view = await services.run(load)
-    if view.reseller is None:
-        raise InvitationProblem("no_reseller")
-    if actor.id != view.provider.id:
-        raise NotAllowedError(f"{actor.key} is not the provider of {view.ref}")
-    if view.state is not S.accepted:
-        raise TransitionError(view.state.value, S.delegated_admin_requested.value)
-    if view.version != version:
-        raise ConflictError(
-            view.id,
-            expected_version=version,
-            current_state=view.state.value,
-            current_version=view.version,
+    actor, view, connected = await services.run(load)
+    if actor.id == view.provider.id:
+        if own:
+            kind, holder = GdapKind.own, actor
+        elif view.reseller is None:
+            raise InvitationProblem("no_reseller")
+        else:
+            kind, holder = GdapKind.for_reseller, view.reseller
+        if view.state is not S.accepted:
+            raise TransitionError(view.state.value, S.delegated_admin_requested.value)
+        if view.version != version:
+            raise ConflictError(
+                view.id,
+                expected_version=version,
+                current_state=view.state.value,
+                current_version=view.version,
+            )
+        return _Plan(view, kind, actor, holder, connected)
+    if view.reseller is None or actor.id != view.reseller.id:
+        raise NotAllowedError(f"{actor.key} is neither party of {view.ref}")
+    if not own:
+        raise InvitationProblem(
+            "gdap_by_provider", provider=view.provider.name, edition=edition.name
         )
-    return view
+    if view.state not in GDAP_STATES:
+        raise TransitionError(view.state.value, S.delegated_admin_requested.value)
+    if view.reseller_gdap_relationship_id:
+        raise InvitationProblem("gdap_recorded_already", ref=view.ref)
+    # The reseller's own relationship does not move the invitation: its clicks carry no
+    # version to match (the provider's moves must not make the reseller's button stale).
+    return _Plan(view, GdapKind.reseller_own, actor, actor, connected)
 
 
 async def _requested(
     services: Services,
-    view: InvitationView,
+    plan: _Plan,
     version: int,
     team_id: str,
     user_id: str,
     relationship_id: str,
 ) -> GdapRequest:
-    """Record the relationship on the invitation (delegated_admin_requested) and queue the
+    """Record the relationship on the invitation (the provider's moves it to
+    delegated_admin_requested; the reseller's own is kept beside it) and queue the
     notifications that carry its approval link."""
     url = approval_url(relationship_id)
+    kind = plan.kind
+    default = services.policy_edition
+    detail = {
+        "relationship": relationship_id,
+        "approval_url": url,
+        "requested_by": plan.by.key,
+        "requested_for": plan.holder.key,
+    }
 
     def save(session: Session) -> InvitationView:
         org = _org(session, team_id)
-        invitation = transition(
-            session,
-            view.id,
-            S.delegated_admin_requested,
-            actor_user=user_id,
-            actor_team=team_id,
-            expected_version=version,
-            actor_org=org,
-            detail={"relationship": relationship_id, "approval_url": url},
-            gdap_relationship_id=relationship_id,
-            clock=services.clock,
-        )
+        if kind is GdapKind.reseller_own:
+            invitation = record_reseller_gdap(
+                session,
+                plan.view.id,
+                relationship_id,
+                actor_org=org,
+                actor_user=user_id,
+                actor_team=team_id,
+                detail=detail,
+                clock=services.clock,
+            )
+            change: NotificationChange = "reseller_gdap_requested"
+        else:
+            invitation = transition(
+                session,
+                plan.view.id,
+                S.delegated_admin_requested,
+                actor_user=user_id,
+                actor_team=team_id,
+                expected_version=version,
+                actor_org=org,
+                detail=detail,
+                gdap_relationship_id=relationship_id,
+                gdap_for=kind.gdap_for,
+                clock=services.clock,
+            )
+            change = "delegated_admin_requested"
         saved = InvitationView.of(invitation)
-        effects = change_effects(session, saved, "delegated_admin_requested", approval_url=url)
+        effects = change_effects(session, saved, change, approval_url=url, default_edition=default)
         enqueue(session, effects, now=utc_now())
         return saved
 
-    saved = await services.run(save)
+    try:
+        saved = await services.run(save)
+    except ConflictError as exc:
+        if kind is GdapKind.reseller_own:  # recorded meanwhile (another click, another person)
+            raise InvitationProblem("gdap_recorded_already", ref=plan.view.ref) from exc
+        raise
     services.outbox_wakeup.set()
     log.info(
-        "invitation %s: GDAP relationship %s requested by %s", saved.ref, relationship_id, user_id
+        "invitation %s: GDAP relationship %s (%s) requested by %s of %s for %s",
+        saved.ref,
+        relationship_id,
+        kind.value,
+        user_id,
+        plan.by.key,
+        plan.holder.key,
     )
-    return GdapRequest(saved, requested=True, approval_url=url)
+    return GdapRequest(
+        saved, requested=True, kind=kind, by=plan.by.name, holder=plan.holder.name, approval_url=url
+    )

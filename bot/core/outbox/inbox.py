@@ -5,7 +5,9 @@ the request path).
   with the event's customer tenant; else, with Partner Center credentials, the customer's profile
   (`get_customer`) matched by domain, else by exact company name (case-insensitive). A unique match
   only; none (or several) → the partner's notification channel, with a select to link it.
-- GDAP approved / activated → `delegated_admin_granted`, by `gdap_relationship_id`.
+- GDAP approved / activated → `delegated_admin_granted`, by `gdap_relationship_id`; or, for the
+  reseller's own relationship (`reseller_gdap_relationship_id`, edition 2026-11), its approval
+  is recorded (`reseller_gdap_granted_at`) and said; the invitation's state stays.
 - DAP approved → `delegated_admin_granted`, by customer tenant.
 - Access ended (DAP/GDAP terminated, GDAP expired) → a notice only.
 
@@ -33,12 +35,13 @@ from bot.core.partner_center.events import EventKind
 from bot.core.services import Services
 from bot.core.snapshots import InvitationView
 from bot.core.store.clock import Clock
-from bot.core.store.invitations import transition
+from bot.core.store.invitations import grant_reseller_gdap, transition
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.lookup import get_invitation
 from bot.core.store.models import InboxEvent, Invitation, Organization
 from bot.core.store.search import exact_ids, normalize
 from bot.core.ui.surfaces import NotificationChange
+from policy import CURRENT
 from policy.facts import Role
 
 log = logging.getLogger(__name__)
@@ -177,6 +180,7 @@ class Plan:
     state: InvitationState | None = None
     how: str | None = None
     effects: list[queue.Effect] = field(default_factory=list)
+    reseller_grant: str | None = None  # the reseller's own GDAP relationship id, approved
 
 
 async def process_event(
@@ -196,7 +200,12 @@ async def process_event(
     read = read if read is not None else services.run
     profile = await _profile(services, event, final, read)
     key = services.notify.partner_org_key
-    plan = await read(lambda session: plan_event(session, event, profile, key, services.clock))
+    default = services.policy_edition
+
+    def decide(session: Session) -> Plan:
+        return plan_event(session, event, profile, key, services.clock, default_edition=default)
+
+    plan = await read(decide)
 
     def apply(session: Session) -> str:
         return _apply(session, event, plan, profile, worker=worker, now=now(), clock=services.clock)
@@ -247,6 +256,12 @@ def _apply(
             customer_tenant_id=event.customer_id if plan.state is S.accepted else None,
             clock=clock,
         )
+    if plan.reseller_grant is not None and plan.invitation_id is not None:
+        detail = {"event": event.event_name, "webhook_event": event.id, "matched_by": plan.how}
+        if not grant_reseller_gdap(
+            session, plan.invitation_id, plan.reseller_grant, detail=detail, clock=clock
+        ):
+            return "already"  # approved meanwhile (its notifications are queued already)
     queue.enqueue(session, plan.effects, now=now)
     return plan.outcome
 
@@ -257,6 +272,8 @@ def plan_event(
     profile: dict[str, Any] | None,
     key: str | None,
     clock: Clock,
+    *,
+    default_edition: str = CURRENT,
 ) -> Plan:
     kind = _kind(event.kind)
     scope = self_org_id(session, key)
@@ -264,7 +281,8 @@ def plan_event(
         detail = {**(event.detail or {}), **(profile or {})}
         found, how = match_acceptance(session, event.customer_id, detail, scope)
         if found is not None:
-            return _change(session, event, get_invitation(session, found), S.accepted, how, clock)
+            invitation = get_invitation(session, found)
+            return _change(session, event, invitation, S.accepted, how, clock, default_edition)
         if how == "already":
             return Plan("already")
         org = session.get(Organization, scope) if scope is not None else None
@@ -280,24 +298,24 @@ def plan_event(
                 Invitation.state.in_(ACCEPTED_STATES),
             )
         else:
-            query = select(Invitation).where(
-                Invitation.gdap_relationship_id == event.relationship_id
-            )
+            query = select(Invitation).where(_has_relationship(event.relationship_id))
         grants = list(session.scalars(query)) if event.customer_id or event.relationship_id else []
         if len(grants) != 1:
             return Plan("no_invitation" if not grants else "ambiguous")
         invitation = grants[0]
+        mine = event.relationship_id is not None and kind in GDAP_GRANTS
+        if mine and invitation.gdap_relationship_id != event.relationship_id:
+            return _reseller_grant(session, event, invitation, clock, default_edition)
         if invitation.state is S.delegated_admin_granted:
             return Plan("already", invitation.id)
         if invitation.state not in GRANTABLE:
             return Plan("invalid_state", invitation.id)
         how = "relationship" if kind in GDAP_GRANTS else "tenant"
-        return _change(session, event, invitation, S.delegated_admin_granted, how, clock)
+        state = S.delegated_admin_granted
+        return _change(session, event, invitation, state, how, clock, default_edition)
     if kind is EventKind.ACCESS_ENDED:
         if event.relationship_id:
-            query = select(Invitation).where(
-                Invitation.gdap_relationship_id == event.relationship_id
-            )
+            query = select(Invitation).where(_has_relationship(event.relationship_id))
         else:
             query = _scoped(select(Invitation), scope).where(
                 Invitation.customer_tenant_id == event.customer_id,
@@ -321,6 +339,7 @@ def _change(
     state: InvitationState,
     how: str,
     clock: Clock,
+    default_edition: str = CURRENT,
 ) -> Plan:
     """The move and its notifications, rendered from the invitation as it will be after it."""
     now = InvitationView.of(invitation)
@@ -334,8 +353,46 @@ def _change(
         else now.customer_tenant_id,
     )
     change: NotificationChange = "accepted" if state is S.accepted else "delegated_admin_granted"
-    effects = change_effects(session, after, change, event_id=event.id, event_name=event.event_name)
+    effects = change_effects(
+        session,
+        after,
+        change,
+        event_id=event.id,
+        event_name=event.event_name,
+        default_edition=default_edition,
+    )
     return Plan("notified", now.id, now.version, state, how, effects)
+
+
+def _has_relationship(relationship_id: str | None) -> Any:
+    """Invitations recording this GDAP relationship: the provider's (or the one it asked for
+    its reseller) or the reseller's own."""
+    return or_(
+        Invitation.gdap_relationship_id == relationship_id,
+        Invitation.reseller_gdap_relationship_id == relationship_id,
+    )
+
+
+def _reseller_grant(
+    session: Session, event: InboxEvent, invitation: Invitation, clock: Clock, default: str
+) -> Plan:
+    """The customer approved the reseller's own relationship: the invitation's state stays
+    (it follows the provider's); the approval is recorded and said, to both sides."""
+    if invitation.reseller_gdap_granted_at is not None:
+        return Plan("already", invitation.id)
+    after = replace(InvitationView.of(invitation), reseller_gdap_granted=True, updated_at=clock())
+    effects = change_effects(
+        session,
+        after,
+        "reseller_gdap_granted",
+        event_id=event.id,
+        event_name=event.event_name,
+        default_edition=default,
+    )
+    relationship = event.relationship_id
+    return Plan(
+        "notified", invitation.id, how="relationship", effects=effects, reseller_grant=relationship
+    )
 
 
 def _kind(value: str) -> EventKind | None:

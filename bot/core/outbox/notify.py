@@ -11,6 +11,10 @@ For a change of state:
 - a DM to the person who created the invitation;
 - for a reseller's invitation, a post in the reseller's notification channel.
 
+The reseller's own GDAP relationship (edition 2026-11: `reseller_gdap_requested`/`_granted`)
+leaves the state and version alone: its messages are keyed by the change (each happens once),
+and the provider's person gets no DM about it.
+
 Dedupe keys come from the invitation's version after the change (one change, one set of
 notifications, however often it is derived) or, for a notice without a change of state
 (access ended), from the event.
@@ -24,8 +28,11 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from bot.core import gdap
+from bot.core.gdap import editions_of
 from bot.core.language import TEAM, USER, preferences, team_language
 from bot.core.outbox.queue import Effect
+from bot.core.store.invitations import GDAP_STATES
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.models import (
     InboxEvent,
@@ -41,6 +48,7 @@ from bot.core.ui import surfaces
 from bot.core.ui.i18n import DEFAULT_LANGUAGE
 from bot.core.ui.metadata import LinkChoice
 from bot.core.ui.surfaces import NotificationAudience, NotificationChange
+from policy import CURRENT
 
 PENDING_STATES = (
     InvitationState.created,
@@ -49,6 +57,9 @@ PENDING_STATES = (
     InvitationState.sent_to_customer,
 )
 MAX_LINK_OPTIONS = 100
+#: changes of the reseller's own GDAP relationship (edition 2026-11): the invitation's state and
+#: version stay; each happens once per invitation
+RESELLER_GDAP_CHANGES = frozenset({"reseller_gdap_requested", "reseller_gdap_granted"})
 
 
 def _payload(message: dict[str, Any]) -> dict[str, Any]:
@@ -64,11 +75,27 @@ def change_effects(
     event_name: str | None = None,
     linked_by: str | None = None,
     approval_url: str | None = None,
+    default_edition: str = CURRENT,
 ) -> list[Effect]:
-    """The notifications of `change`; `view` is the InvitationView as it is after it."""
-    moved = change != "access_ended"
-    base = f"inv{view.id}.v{view.version}" if moved else f"evt{event_id}.inv{view.id}"
+    """The notifications of `change`; `view` is the InvitationView as it is after it.
+    `default_edition`: the POLICY_EDITION setting, for workspaces that chose none (the GDAP
+    buttons follow each side's edition in force, bot/core/gdap.py)."""
+    own_gdap = change in RESELLER_GDAP_CHANGES  # the reseller's own: the version stays
+    if change == "access_ended":
+        base = f"evt{event_id}.inv{view.id}"
+    elif own_gdap:
+        base = f"inv{view.id}.{change}"
+    else:
+        base = f"inv{view.id}.v{view.version}"
     effects: list[Effect] = []
+    provider, reseller = view.provider, view.reseller
+    offers: dict[str, gdap.GdapKind | None] = {}
+    if view.state in GDAP_STATES:  # GDAP buttons exist only once the customer accepted
+        ids = [provider.id] + ([reseller.id] if reseller else [])
+        editions = editions_of(session, ids, default_edition)
+        offers["provider"] = gdap.offer(view, "provider", editions[provider.id])
+        if reseller is not None:
+            offers["reseller"] = gdap.offer(view, "reseller", editions[reseller.id])
 
     def add(
         suffix: str, effect: OutboxEffect, channel: str, message: dict[str, Any], **kw: Any
@@ -77,6 +104,7 @@ def change_effects(
         effects.append(Effect(f"{base}.{suffix}", effect, channel, _payload(message), **ids, **kw))
 
     def note(audience: NotificationAudience, lang: str) -> dict[str, Any]:
+        side = "reseller" if audience == "reseller" else "provider"
         return surfaces.notification_message(
             view,
             change=change,
@@ -84,16 +112,19 @@ def change_effects(
             event_name=event_name,
             linked_by=linked_by,
             approval_url=approval_url,
+            gdap=_value(offers.get(side)) if change == "accepted" else None,
             lang=lang,
         )
 
-    provider, reseller = view.provider, view.reseller
-    if moved:
+    if change != "access_ended":
         for loc in view.locations:
+            side = loc.purpose.value
             org = reseller if loc.purpose is MessagePurpose.reseller and reseller else provider
-            message = surfaces.invitation_message(view, side=loc.purpose.value, lang=org.lang)
+            message = surfaces.invitation_message(
+                view, side=side, lang=org.lang, gdap=_value(offers.get(side))
+            )
             add(
-                f"update.{loc.purpose.value}",
+                f"update.{side}",
                 OutboxEffect.update,
                 loc.channel,
                 message,
@@ -120,7 +151,7 @@ def change_effects(
             message,
             team_id=provider.team_id,
         )
-    if view.created_by_user:
+    if view.created_by_user and not own_gdap:  # the provider's person: not the reseller's news
         lang = user_language(session, view.created_by_user, provider.key)
         # the creator is one of the provider's people, in the provider's workspace
         add("dm", OutboxEffect.dm, view.created_by_user, note("dm", lang), team_id=provider.team_id)
@@ -134,6 +165,10 @@ def change_effects(
             team_id=reseller.team_id,
         )
     return effects
+
+
+def _value(kind: gdap.GdapKind | None) -> str | None:
+    return kind.value if kind is not None else None
 
 
 _LANGUAGES: dict[tuple[int, str, str], tuple[float, str]] = {}

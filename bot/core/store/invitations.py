@@ -23,12 +23,13 @@ from sqlalchemy.orm import Session
 from bot.core.store.access import can_act
 from bot.core.store.clock import Clock, as_utc, utc_now
 from bot.core.store.directory import is_provider_of
-from bot.core.store.errors import ConflictError, NotAllowedError, StoreError
+from bot.core.store.errors import ConflictError, NotAllowedError, StoreError, TransitionError
 from bot.core.store.lifecycle import EXPIRABLE, InvitationState, check_transition
 from bot.core.store.lookup import get_invitation
 from bot.core.store.models import (
     AuditAction,
     AuditEvent,
+    GdapParty,
     Invitation,
     InvitationSearchKey,
     LinkSource,
@@ -275,6 +276,7 @@ def transition(
     decision_id: str | None = None,
     customer_tenant_id: str | None = None,
     gdap_relationship_id: str | None = None,
+    gdap_for: GdapParty | None = None,
     clock: Clock = utc_now,
 ) -> Invitation:
     """Move an invitation to `new_state`, audited.
@@ -282,7 +284,8 @@ def transition(
     `actor_org` is the organization of the Slack user acting: it must see the invitation
     (else `NotFoundError`) and be allowed the move (`access.can_act`, else `NotAllowedError`).
     Leave it None for the bot's own moves (Partner Center webhooks). `customer_tenant_id` and
-    `gdap_relationship_id`, when given, are stored too (e.g. on `accepted`)."""
+    `gdap_relationship_id` (with `gdap_for`, whose it is), when given, are stored too (e.g. on
+    `accepted`)."""
     if new_state is InvitationState.created:
         raise StoreError(
             "a requested invitation becomes created with its link: use fulfil_request",
@@ -294,6 +297,8 @@ def transition(
         values["customer_tenant_id"] = customer_tenant_id.strip().lower()
     if gdap_relationship_id is not None:
         values["gdap_relationship_id"] = gdap_relationship_id
+    if gdap_for is not None:
+        values["gdap_for"] = gdap_for
     return _move(
         session,
         invitation,
@@ -409,3 +414,102 @@ def expire_due(session: Session, now: datetime) -> list[Invitation]:
             continue  # someone acted on it meanwhile; their change stands
         expired.append(invitation)
     return expired
+
+
+# ------------------------------------------------------------------ the reseller's own GDAP
+GDAP_STATES = frozenset(
+    {
+        InvitationState.accepted,
+        InvitationState.delegated_admin_requested,
+        InvitationState.delegated_admin_granted,
+    }
+)
+"""States in which the customer relationship exists, so a GDAP relationship makes sense."""
+
+
+def record_reseller_gdap(
+    session: Session,
+    invitation_id: int,
+    relationship_id: str,
+    *,
+    actor_org: Organization,
+    actor_user: str,
+    actor_team: str,
+    detail: dict[str, Any] | None = None,
+    clock: Clock = utc_now,
+) -> Invitation:
+    """The invitation's reseller records the GDAP relationship it created for itself in its own
+    Partner Center (edition 2026-11). Its state does not move (that is the provider's
+    relationship) and its version stays, so nobody's buttons go stale; the update is
+    conditional on no relationship being recorded yet (else `ConflictError`). Audited."""
+    invitation = get_invitation(session, invitation_id, actor_org)
+    if invitation.reseller_org_id != actor_org.id:
+        raise NotAllowedError(f"{actor_org.key} is not the reseller of {invitation.ref}")
+    if invitation.state not in GDAP_STATES:
+        raise TransitionError(
+            invitation.state.value, InvitationState.delegated_admin_requested.value
+        )
+    now = clock()
+    statement = (
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.reseller_gdap_relationship_id.is_(None))
+        .values(reseller_gdap_relationship_id=relationship_id, updated_at=now)
+        .execution_options(synchronize_session="evaluate")
+    )
+    if cast(CursorResult[Any], session.execute(statement)).rowcount != 1:
+        raise ConflictError(
+            invitation.id,
+            expected_version=invitation.version,
+            current_state=invitation.state.value,
+            current_version=invitation.version,
+        )
+    _audit(
+        session,
+        invitation,
+        at=now,
+        action=AuditAction.transition,
+        old_state=invitation.state,
+        user_id=actor_user,
+        team_id=actor_team,
+        decision_id=None,
+        detail={**(detail or {}), "gdap_for": "reseller", "relationship": relationship_id},
+    )
+    return invitation
+
+
+def grant_reseller_gdap(
+    session: Session,
+    invitation_id: int,
+    relationship_id: str,
+    *,
+    detail: dict[str, Any] | None = None,
+    clock: Clock = utc_now,
+) -> bool:
+    """Partner Center says the customer approved the reseller's own relationship: remember
+    when (audited, by the bot). False when it was known already (nothing written)."""
+    now = clock()
+    statement = (
+        update(Invitation)
+        .where(
+            Invitation.id == invitation_id,
+            Invitation.reseller_gdap_relationship_id == relationship_id,
+            Invitation.reseller_gdap_granted_at.is_(None),
+        )
+        .values(reseller_gdap_granted_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], session.execute(statement)).rowcount != 1:
+        return False
+    invitation = get_invitation(session, invitation_id)
+    _audit(
+        session,
+        invitation,
+        at=now,
+        action=AuditAction.transition,
+        old_state=invitation.state,
+        user_id=None,
+        team_id=None,
+        decision_id=None,
+        detail={**(detail or {}), "gdap_for": "reseller", "relationship": relationship_id},
+    )
+    return True

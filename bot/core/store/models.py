@@ -49,6 +49,13 @@ class LinkSource(StrEnum):
     documented_format = "format"  # built from the documented URL format (docs §3)
 
 
+class GdapParty(StrEnum):
+    """Whose GDAP relationship `Invitation.gdap_relationship_id` is."""
+
+    provider = "provider"  # the provider's (or direct partner's) own: edition 2026-11
+    reseller = "reseller"  # asked by the provider for its reseller: edition 2017-03
+
+
 class MessagePurpose(StrEnum):
     provider = "provider"  # the invitation's own message: Invitation.slack_channel/slack_ts
     reseller = "reseller"  # the copy in the reseller's channel (InvitationMessage)
@@ -225,6 +232,10 @@ class Invitation(Base):
     requested_by_team: Mapped[str | None] = mapped_column(String(32))
     decision_id: Mapped[str | None] = mapped_column(String(64))
     gdap_relationship_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    gdap_for: Mapped[GdapParty | None] = mapped_column(_enum(GdapParty, "gdap_for"))
+    # The reseller's own GDAP relationship (edition 2026-11), and when the customer approved it.
+    reseller_gdap_relationship_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    reseller_gdap_granted_at: Mapped[datetime | None]
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer)

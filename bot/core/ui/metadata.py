@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -72,12 +72,15 @@ class InviteContext(_Meta):
 
 
 class GdapContext(_Meta):
-    """Carried by the modal where a provider records a GDAP relationship it created in Partner
-    Center (no Microsoft Graph here): the invitation and version clicked, and where."""
+    """Carried by the modal where a partner records a GDAP relationship it created in its own
+    Partner Center (no Microsoft Graph for it here): the invitation and version clicked, where,
+    and what the form was opened for (`k`, a surfaces.GdapOffer: a different answer at
+    submission is refused as stale)."""
 
     i: DbInt
     v: DbInt
     channel_id: str | None = None
+    k: Literal["own", "for_reseller", "reseller_own"] | None = None
 
 
 class LinkChoice(BaseModel):

@@ -226,8 +226,12 @@ def home_view(*, lang: str = EN, **context: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- invitations
-def invitation_message(view: Any, *, side: str, lang: str = EN) -> dict[str, Any]:
-    """One invitation's message (`view` is a bot.core.snapshots.InvitationView)."""
+def invitation_message(
+    view: Any, *, side: str, lang: str = EN, gdap: str | None = None
+) -> dict[str, Any]:
+    """One invitation's message (`view` is a bot.core.snapshots.InvitationView). `gdap`: the
+    GDAP button this side is offered (a GdapOffer), decided by the caller from the edition in
+    force in this side's workspace (bot/core/gdap.py); None: none."""
     email = render_text("text/invitation_email.txt.j2", lang=lang, view=view) if view.link else ""
     return _message(
         "slack/invitation.json.j2",
@@ -236,6 +240,7 @@ def invitation_message(view: Any, *, side: str, lang: str = EN) -> dict[str, Any
         side=side,
         button=InvitationButton(i=view.id, v=view.version).dump(),
         email=email.strip(),
+        gdap=gdap,
     )
 
 
@@ -302,10 +307,21 @@ def request_modal(
     )
 
 
-def gdap_modal(*, view: Any, context: GdapContext, lang: str = EN) -> dict[str, Any]:
-    """Delegated admin without Microsoft Graph: what to create in Partner Center, and a field
-    for the relationship's id (`view` is a bot.core.snapshots.InvitationView)."""
-    return _view("slack/gdap_modal.json.j2", lang, v=view, metadata=context.dump())
+def gdap_modal(
+    *, view: Any, context: GdapContext, by: str, holder: str, lang: str = EN
+) -> dict[str, Any]:
+    """Delegated admin without Microsoft Graph: what `by` creates in its own Partner Center
+    (for `holder`, as `context.k` says), and a field for the relationship's id (`view` is a
+    bot.core.snapshots.InvitationView)."""
+    return _view(
+        "slack/gdap_modal.json.j2",
+        lang,
+        v=view,
+        kind=context.k,
+        by=by,
+        holder=holder,
+        metadata=context.dump(),
+    )
 
 
 def reseller_refusal(
@@ -339,8 +355,16 @@ def admin_message(*, lang: str = EN, **context: Any) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- notifications
 NotificationChange = Literal[
-    "accepted", "delegated_admin_requested", "delegated_admin_granted", "access_ended"
+    "accepted",
+    "delegated_admin_requested",
+    "delegated_admin_granted",
+    "reseller_gdap_requested",  # the reseller's own GDAP relationship (edition 2026-11)
+    "reseller_gdap_granted",
+    "access_ended",
 ]
+#: the GDAP button a side is offered (bot/core/gdap.py GdapKind): for the provider itself
+#: ("own"), by the provider for its reseller ("for_reseller"), for the reseller itself
+GdapOffer = Literal["own", "for_reseller", "reseller_own"]
 NotificationAudience = Literal["provider", "dm", "reseller"]
 
 
@@ -352,13 +376,15 @@ def notification_message(
     event_name: str | None = None,
     linked_by: str | None = None,
     approval_url: str | None = None,
+    gdap: str | None = None,
     lang: str = EN,
 ) -> dict[str, Any]:
-    """A notification about an invitation's change (`view` is an InvitationView). After an
-    acceptance, the provider's copies offer "Request delegated admin for <reseller>"."""
+    """A notification about an invitation's change (`view` is an InvitationView). `gdap`: the
+    GDAP button this audience is offered (a GdapOffer: after an acceptance, "Request delegated
+    admin (GDAP) for <itself>" under 2026-11, "Request delegated admin for <reseller>" for the
+    provider under 2017-03), or None."""
     button = None
-    still = view.state.value == "accepted"  # rendered when sent: the state may have moved on
-    if change == "accepted" and audience != "reseller" and view.reseller is not None and still:
+    if gdap is not None:
         button = InvitationButton(i=view.id, v=view.version).dump()
     return _message(
         "slack/notification.json.j2",
@@ -367,6 +393,7 @@ def notification_message(
         change=change,
         audience=audience,
         button=button,
+        gdap=gdap,
         event_name=event_name,
         linked_by=linked_by,
         approval_url=approval_url,

@@ -1,7 +1,9 @@
-"""After a customer accepts: "Request delegated admin for <reseller>" (GDAP: through Microsoft
-Graph, or — without Graph — a modal where the provider records the relationship it created in
-Partner Center), and the select that links an acceptance Partner Center reported to one of the
-partner's invitations."""
+"""After a customer accepts: the GDAP button of each party (bot/core/gdap.py: under 2026-11
+"Request delegated admin (GDAP) for <itself>" for the provider and for the reseller; under
+2017-03 "Request delegated admin for <reseller>" for the provider), done through Microsoft Graph
+or, for an organization without it here, a modal where it records the relationship it created in
+its own Partner Center; and the select that links an acceptance Partner Center reported to one
+of the partner's invitations."""
 
 from __future__ import annotations
 
@@ -56,15 +58,21 @@ def register(app: AsyncApp, services: Services) -> None:
             await respond(**problem_notice(exc, lang))
             return
         view = result.view
-        if not result.requested:  # no Graph: the provider creates it, then records its id
+        if not result.requested:  # no Graph for it: it creates it, then records its id
             context = GdapContext(
-                i=view.id, v=view.version, channel_id=(body.get("channel") or {}).get("id")
+                i=view.id,
+                v=view.version,
+                channel_id=(body.get("channel") or {}).get("id"),
+                k=result.kind.value,
+            )
+            modal = surfaces.gdap_modal(
+                view=view, context=context, by=result.by, holder=result.holder, lang=lang
             )
             await open_modal(
                 services,
                 client,
                 trigger_id=body["trigger_id"],
-                view=surfaces.gdap_modal(view=view, context=context, lang=lang),
+                view=modal,
                 team_id=team_id,
                 user_id=user_id,
             )
@@ -101,6 +109,7 @@ def register(app: AsyncApp, services: Services) -> None:
                     team_id=team_id,
                     user_id=user_id,
                     relationship_id=typed,
+                    kind=context.k,
                 )
         except USER_ERRORS as exc:
             await tell_user(
@@ -143,6 +152,13 @@ def register(app: AsyncApp, services: Services) -> None:
 
 
 def _requested_notice(result: GdapRequest, lang: str) -> dict[str, Any]:
-    view = result.view
-    reseller = view.reseller.name if view.reseller else ""
-    return surfaces.notice_message("gdap_requested", lang=lang, reseller=reseller, ref=view.ref)
+    """Who requested what for whom, and the link the customer's admin must open."""
+    code = "gdap_asked_for_reseller" if result.kind.value == "for_reseller" else "gdap_requested"
+    return surfaces.notice_message(
+        code,
+        lang=lang,
+        by=result.by,
+        holder=result.holder,
+        ref=result.view.ref,
+        url=result.approval_url or "",
+    )
