@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.core.outbox import queue
@@ -126,10 +126,8 @@ def match_acceptance(
     candidates = session.execute(
         pending.where(
             Invitation.id.in_(exact_ids([k for k in (domain, name) if k])),
-            or_(
-                Invitation.customer_tenant_id.is_(None),
-                Invitation.customer_tenant_id == (customer_id or ""),
-            ),
+            # (coalesce: no index on the tenant id may drive; most rows have none)
+            func.coalesce(Invitation.customer_tenant_id, "").in_(["", customer_id or ""]),
         )
     ).all()
     if domain:
