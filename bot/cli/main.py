@@ -399,15 +399,21 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", default="en", choices=["en", "es"], help="language of the text output")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with `command` "serve", only what `mcbot serve` needs (the other
+    subcommands' modules are not imported: a lighter start for the server)."""
     parser = _Parser(
         prog="mcbot",
         description="Multichannel: Microsoft CSP multichannel support rules, in Slack and here.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    _add_policy_commands(sub)
     from bot.bootstrap.serve import register as register_serve
+
+    if command == "serve":
+        register_serve(sub)
+        return parser
+    _add_policy_commands(sub)
     from bot.cli.decisions import register as register_decision
     from bot.cli.installations import register as register_installations
     from bot.cli.outbox import register as register_outbox
@@ -424,7 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words[0] if words else None)
     args = parser.parse_args(argv)
     handler: Handler = args.func
     return handler(args)

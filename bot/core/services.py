@@ -37,6 +37,7 @@ DECISION_LOG_DELAY = 0.01  # seconds a decision waits to be written with the nex
 DECISION_LOG_RETRY = 1.0  # seconds before a batch the database refused is tried again
 DECISION_LOG_MAX_PENDING = 50_000  # decisions kept in memory while the database is down
 DECISION_LOG_DRAIN_SECONDS = 30.0  # drain() waits this long for the writer process
+DECISION_PROCESS_START_DELAY = 2.0  # `mcbot serve` starts the writer process this much later
 log = logging.getLogger(__name__)
 
 
@@ -61,6 +62,7 @@ class Services:
     decision_process: DecisionLogProcess | None = None
     # the POLICY_EDITION setting: the edition of a workspace that chose none
     policy_edition: str = CURRENT
+    _decision_start: asyncio.Task[None] | None = None
     # Home refreshes asked for within this many seconds are republished together, once per
     # viewer (bot/core/home.py: HomeRefresher; created there on first use).
     home_refresh_delay: float = 2.0
@@ -117,15 +119,32 @@ class Services:
         finally:
             self._draining = False
 
-    async def start_decision_process(self) -> None:
+    async def start_decision_process(self, delay: float = 0.0) -> None:
         """Have a child process write the decision log from now on (bot/core/store/
-        decision_process.py: the event loop only pickles each batch)."""
+        decision_process.py: the event loop only pickles each batch). With `delay`, the child
+        is started that many seconds later, so its start (a second interpreter importing
+        SQLAlchemy) does not compete with the server's own for the CPU; until then decisions
+        are written from a worker thread, as while the child restarts."""
         url = self.decision_writer.engine.url.render_as_string(hide_password=False)
-        self.decision_process = DecisionLogProcess(url, max_pending=DECISION_LOG_MAX_PENDING)
-        await self.decision_process.start()
+        process = DecisionLogProcess(url, max_pending=DECISION_LOG_MAX_PENDING)
+        self.decision_process = process
+        if delay <= 0:
+            await process.start()
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            if self.decision_process is process:
+                await process.start()
+
+        self._decision_start = asyncio.get_running_loop().create_task(later())
 
     async def stop_decision_process(self, timeout: float = 30.0) -> None:
         """Write what is pending, then end the child (shutdown, after `drain`)."""
+        starting, self._decision_start = self._decision_start, None
+        if starting is not None and not starting.done():
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
         process, self.decision_process = self.decision_process, None
         if process is not None:
             await process.stop(timeout)

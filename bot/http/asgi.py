@@ -35,7 +35,7 @@ from starlette.types import Receive, Scope, Send
 
 from bot.core.delivery import stand_in_hosts
 from bot.core.readiness import Readiness
-from bot.core.services import Services
+from bot.core.services import DECISION_PROCESS_START_DELAY, Services
 from bot.http.slack_request import BadBody, SlackAuthenticator, check_shape, parse_slack_body
 from bot.http.webhooks import webhook_route
 
@@ -234,8 +234,8 @@ def build_web_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         started: list[Background] = []
         try:
-            if decision_process:
-                await services.start_decision_process()
+            if decision_process:  # started after the first answers (see the setting's note)
+                await services.start_decision_process(delay=DECISION_PROCESS_START_DELAY)
             for job in background:
                 await job.start()
                 started.append(job)

@@ -113,3 +113,76 @@ def test_check_constraints_list_exactly_the_enum_values(
 def test_the_head_read_from_the_files_is_alembics() -> None:
     """`mcbot serve` skips importing Alembic when the database is at this head."""
     assert db.shipped_head() == db.head_revision()
+
+
+def test_0006_backfills_acceptance_times_and_search_keys(empty_url: str) -> None:
+    """Invitations made before 0006 get `accepted_at` from their audit trail (else their last
+    change) and their search keys, so status searches and the Home find them."""
+    from sqlalchemy import text
+
+    db.upgrade(empty_url, "0004")
+    engine = db.make_engine(empty_url)
+    try:
+        with engine.begin() as c:
+            c.execute(
+                text(
+                    "INSERT INTO organizations (id, key, name, role, tenant_id, created_at) "
+                    "VALUES (1, 'p', 'P', 'direct', 't1', :at)"
+                ),
+                {"at": "2026-01-01 00:00:00"},
+            )
+            for i, (name, domain, state) in enumerate(
+                [
+                    ("Fabrikam  Via Northwind", "fabrikam.example", "accepted"),
+                    ("Litware", None, "delegated_admin_granted"),
+                    ("Proseware", None, "sent"),
+                ],
+                start=1,
+            ):
+                c.execute(
+                    text(
+                        "INSERT INTO invitations (id, ref, provider_org_id, customer_name, "
+                        "customer_domain, delegated_admin, state, created_at, updated_at, "
+                        "version) VALUES (:i, :ref, 1, :name, :domain, false, :state, "
+                        ":created, :updated, 1)"
+                    ),
+                    {
+                        "i": i,
+                        "ref": f"R{i}",
+                        "name": name,
+                        "domain": domain,
+                        "state": state,
+                        "created": "2026-01-01 00:00:00",
+                        "updated": "2026-03-03 00:00:00",
+                    },
+                )
+            c.execute(
+                text(
+                    "INSERT INTO audit_events (invitation_id, at, action, old_state, new_state, "
+                    "detail) VALUES (1, :at, 'transition', 'sent', 'accepted', '{}')"
+                ),
+                {"at": "2026-02-02 00:00:00"},
+            )
+    finally:
+        engine.dispose()
+    db.upgrade(empty_url)
+    engine = db.make_engine(empty_url)
+    try:
+        with engine.connect() as c:
+            accepted = dict(
+                c.execute(text("SELECT id, accepted_at FROM invitations ORDER BY id")).all()
+            )
+            keys = set(c.execute(text("SELECT key, invitation_id FROM invitation_search_keys")))
+    finally:
+        engine.dispose()
+    assert str(accepted[1]).startswith("2026-02-02")  # from the audit trail
+    assert str(accepted[2]).startswith("2026-03-03")  # none there: its last change
+    assert accepted[3] is None
+    assert keys == {
+        ("fabrikam via northwind", 1),
+        ("via northwind", 1),
+        ("northwind", 1),
+        ("fabrikam.example", 1),
+        ("litware", 2),
+        ("proseware", 3),
+    }

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.core.outbox import queue
@@ -34,6 +34,7 @@ from bot.core.partner_center.errors import PartnerCenterError
 from bot.core.partner_center.events import EventKind
 from bot.core.services import Services
 from bot.core.snapshots import InvitationView
+from bot.core.store.access import unindexed_state
 from bot.core.store.clock import Clock
 from bot.core.store.invitations import grant_reseller_gdap, transition
 from bot.core.store.lifecycle import InvitationState
@@ -72,11 +73,17 @@ _normalized = normalize
 
 
 def _scoped(query: Any, org_id: int | None) -> Any:
+    # On expressions no index serves (`+ 0`): the tenant id or the search keys drive the match,
+    # never an organization's whole history (a PostgreSQL without statistics chose that).
     if org_id is None:
         return query
     return query.where(
-        or_(Invitation.provider_org_id == org_id, Invitation.reseller_org_id == org_id)
+        or_(Invitation.provider_org_id + 0 == org_id, Invitation.reseller_org_id + 0 == org_id)
     )
+
+
+def _in_states(states: Any) -> Any:
+    return unindexed_state(states)
 
 
 def match_acceptance(
@@ -94,7 +101,7 @@ def match_acceptance(
         Invitation.customer_domain,
         Invitation.customer_name,
     )
-    pending = _scoped(select(*columns).where(Invitation.state.in_(PENDING_STATES)), scope)
+    pending = _scoped(select(*columns).where(_in_states(PENDING_STATES)), scope)
     if customer_id:
         found = session.execute(pending.where(Invitation.customer_tenant_id == customer_id)).all()
         if len(found) == 1:
@@ -104,7 +111,7 @@ def match_acceptance(
         accepted = _scoped(
             select(Invitation.id).where(
                 Invitation.customer_tenant_id == customer_id,
-                Invitation.state.in_(ACCEPTED_STATES),
+                _in_states(ACCEPTED_STATES),
             ),
             scope,
         )
@@ -122,10 +129,8 @@ def match_acceptance(
     candidates = session.execute(
         pending.where(
             Invitation.id.in_(exact_ids([k for k in (domain, name) if k])),
-            or_(
-                Invitation.customer_tenant_id.is_(None),
-                Invitation.customer_tenant_id == (customer_id or ""),
-            ),
+            # (coalesce: no index on the tenant id may drive; most rows have none)
+            func.coalesce(Invitation.customer_tenant_id, "").in_(["", customer_id or ""]),
         )
     ).all()
     if domain:

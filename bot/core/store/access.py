@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, select, union, union_all
+from sqlalchemy import ColumnElement, String, literal, select, type_coerce, union, union_all
 from sqlalchemy.orm import Session
 
 from bot.core.store.lifecycle import RESELLER_MOVES, InvitationState, allowed_next
@@ -22,6 +22,14 @@ from bot.core.store.search import matching_ids
 from policy.facts import Role
 
 DEFAULT_LIMIT = 50
+
+
+def unindexed_state(states: Collection[InvitationState]) -> ColumnElement[bool]:
+    """`state IN (...)` on an expression no index serves (`state || ''`): for queries another
+    index must drive (a PostgreSQL without statistics preferred the state indexes and read an
+    organization's whole history in those states)."""
+    text = type_coerce(Invitation.state, String()) + literal("", String())
+    return text.in_([state.value for state in states])
 
 
 def visibility_clause(org: Organization) -> ColumnElement[bool]:
