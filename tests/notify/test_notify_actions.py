@@ -100,6 +100,9 @@ def test_an_unmatched_acceptance_is_linked_from_the_select(
 # ------------------------------------------------------------------------------ GDAP
 def reseller_invitation(bot: BotHarness) -> tuple[int, str]:
     """Contoso Distribution's invitation for Fabrikam IT's customer, with both messages."""
+    for channel in ("C0PROVNOTIF", "C0RESNOTIF"):  # nothing exists on first mention
+        bot.slack.set_channel(channel, name=channel.lower())
+    bot.slack.set_user("U0PROVUSER", team_id="T0PROVIDER")
     with bot.services.sessions.begin() as session:
         import_directory(session, yaml.safe_load(DIRECTORY.read_text("utf-8")))
         inv = create_invitation(
