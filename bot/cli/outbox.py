@@ -23,8 +23,11 @@ def register(sub: Any) -> None:
         help="notifications waiting, parked or failed; queue parked ones again",
         description="Show the notification outbox (Slack messages to send) and the Partner "
         "Center event inbox: counts, then the rows still pending or parked. A row that keeps "
-        "failing is parked, never dropped: fix the cause (e.g. invite the bot to the channel) "
-        "and queue it again with --retry ID.",
+        "failing is parked, never dropped, with its reason: fix the cause (e.g. invite the bot "
+        "to a private channel of its workspace; in distributed mode, have a workspace whose "
+        "reason says 'the app was uninstalled from ...' or 'not installed' install the app "
+        "again, which queues its notifications again by itself) and queue it again with "
+        "--retry ID.",
     )
     p.add_argument("--database-url", metavar="URL", help="default: $DATABASE_URL")
     p.add_argument("--parked", action="store_true", help="only parked rows")

@@ -115,6 +115,11 @@ class BotHarness:
         # No "any token is fine": the bot's own flows must use a token Slack issued — the
         # configured one (single workspace) or one from an installation (distributed).
         self.slack.set_tokens([] if self.distributed else [BOT_TOKEN])
+        # Nothing created on first mention: the default workspace holds the default user and
+        # channel (bot/testkit/identity.py); a test declares anyone and anything else.
+        self.slack.workspace.strict = True
+        self.slack.set_user(DEFAULT_USER_ID)
+        self.slack.set_channel(DEFAULT_CHANNEL_ID, name="partner-desk")
         if self.distributed:
             self.slack.set_app_credentials(CLIENT_ID, CLIENT_SECRET)
             settings = SlackSettings(

@@ -231,6 +231,12 @@ def seed(
     seeded: list[Seeded] = []
     with factory.begin() as session:
         import_directory(session, data)
+    # The stand-in creates nothing on first mention: the channels and the people exist first
+    # (in the one workspace the single-workspace bot speaks to).
+    for index, entry in enumerate(data["organizations"][:orgs]):
+        if entry.get("notification_channel"):
+            slack.set_channel(entry["notification_channel"], name=entry["key"])
+        slack.set_user(f"U0{prefix.upper()[:4]}C{index:03d}")
     for n in range(per_org):
         with factory.begin() as session:
             for index, key in enumerate(keys):

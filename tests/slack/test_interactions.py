@@ -132,6 +132,7 @@ def test_a_modal_the_bot_did_not_open_for_this_user_answers_in_a_dm(bot: BotHarn
     submission of the same view gets no channel and no response_url from it."""
     view = open_assess(bot, response_url=bot.slack.response_url())
     bot.slack.reset()
+    bot.slack.set_user("U0SOMEONE2")  # a person of the workspace (none exists unless set)
     assert submit(bot, form(), view=view, user_id="U0SOMEONE2") == {}
     bot.slack.wait_for("conversations.open")
     message = bot.slack.wait_for("chat.postMessage")[0].params
