@@ -83,6 +83,10 @@ def set_editions(bot: BotHarness, **teams: str) -> None:
 
 def invitation(bot: BotHarness, *, provider: str = "contoso-dist", reseller: bool = True) -> int:
     """An invitation for Woodgrove <Bank>, posted in each party's channel."""
+    # the strict Slack stand-in creates nothing on first mention: the channels and people exist
+    for user, team, channel in (PROVIDER, RESELLER, DIRECT):
+        bot.slack.set_channel(channel, name=channel.lower())
+        bot.slack.set_user(user, team_id=team)
     with bot.services.sessions.begin() as session:
         import_directory(session, yaml.safe_load(DIRECTORY.read_text("utf-8")))
         provider_org = org_by_key(session, provider)

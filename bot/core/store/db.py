@@ -167,18 +167,45 @@ def _lock_for_migration(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
+
 def _migrate(url: str | URL, revision: str, *, up: bool) -> None:
     from alembic import command  # imported only to migrate: Alembic brings Mako and more
 
     engine = make_engine(url)
     try:
-        with _sqlite_file_lock(engine.url), engine.begin() as connection:
-            _lock_for_migration(connection)
-            config = alembic_config(url)
-            config.attributes["connection"] = connection
-            (command.upgrade if up else command.downgrade)(config, revision)
+        with _sqlite_file_lock(engine.url), engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                _sqlite_foreign_keys(connection, on=False)
+            try:
+                with connection.begin():
+                    _lock_for_migration(connection)
+                    config = alembic_config(url)
+                    config.attributes["connection"] = connection
+                    (command.upgrade if up else command.downgrade)(config, revision)
+                    if sqlite:
+                        _check_foreign_keys(connection)
+            finally:
+                if sqlite:
+                    _sqlite_foreign_keys(connection, on=True)
     finally:
         engine.dispose()
+
+
+def _sqlite_foreign_keys(connection: Connection, *, on: bool) -> None:
+    """SQLite's own procedure for schema changes (https://www.sqlite.org/lang_altertable.html,
+    "Making Other Kinds Of Table Schema Changes"): foreign keys off while a batch migration
+    rebuilds a table (copy, DROP, rename: with rows that reference it, such as an invitation's
+    audit trail, the DROP's implicit delete would fail), checked before commit, then on again.
+    The pragma cannot change inside a transaction: it is set outside one."""
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    connection.commit()
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration left {len(broken)} broken reference(s): {broken[:5]}")
 
 
 def upgrade(url: str | URL, revision: str = "head") -> None:
