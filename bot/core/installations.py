@@ -26,16 +26,20 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.installation_store import InstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.state_store.state_store import OAuthStateStore
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import delete, select
 
 log = logging.getLogger(__name__)
 DEFAULT_TTL = 60.0
@@ -178,10 +182,39 @@ class AsyncStateStore(AsyncOAuthStateStore):
         return log
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
-        return await asyncio.to_thread(self.store.issue)
+        return await asyncio.to_thread(self._issue)
+
+    def _issue(self) -> str:
+        state = self.store.issue()
+        if isinstance(self.store, SQLAlchemyOAuthStateStore):
+            prune_expired_states(self.store)
+        return state
 
     async def async_consume(self, state: str) -> bool:
         return await asyncio.to_thread(self.store.consume, state)
+
+
+#: expired OAuth states deleted at each new one: more than one, so a backlog drains
+STATE_PRUNE_BATCH = 100
+
+
+def prune_expired_states(store: SQLAlchemyOAuthStateStore, batch: int = STATE_PRUNE_BATCH) -> int:
+    """Delete up to `batch` expired OAuth states, oldest first. Anyone can open /slack/install,
+    and each visit issues a state: without this, unauthenticated visits would grow the table
+    for ever. States expire in issue order, so the oldest ids are the expired ones and the
+    primary key serves the look-up; the table holds about the states of the last expiry
+    period."""
+    table = store.oauth_states
+    now = normalize_datetime_for_db(datetime.now(UTC))  # naive UTC, as slack_sdk stores it
+    oldest = (
+        select(table.c.id)
+        .where(table.c.expire_at < now)
+        .order_by(table.c.id)
+        .limit(batch)
+        .scalar_subquery()
+    )
+    with store.engine.begin() as connection:
+        return connection.execute(delete(table).where(table.c.id.in_(oldest))).rowcount
 
 
 @dataclass(frozen=True)
