@@ -430,9 +430,7 @@ class InboxEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     # The organization whose callback URL the delivery reached; None: the legacy URL (that of
     # the organization PARTNER_ORG_KEY names).
-    org_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organizations.id", ondelete="SET NULL")
-    )
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"))
 
 
 class OutboxMessage(Base):
