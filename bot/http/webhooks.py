@@ -34,6 +34,7 @@ from bot.core.outbox.locks import write
 from bot.core.outbox.queue import record_event
 from bot.core.outbox.routing import (
     TOKEN_SHAPE,
+    WEBHOOK_PATH,
     Addressee,
     Verdict,
     addressee_by_token,
@@ -53,7 +54,6 @@ from bot.core.services import Services
 from bot.core.store.clock import utc_now
 
 log = logging.getLogger(__name__)
-WEBHOOK_PATH = "/partner-center/webhooks"
 SLOW = 1.0  # seconds: a slower answer is logged (warning) with where the time went
 
 

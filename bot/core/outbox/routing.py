@@ -24,7 +24,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from bot.core.outbox.inbox import self_org_id
@@ -80,7 +80,7 @@ def legacy_addressee(session: Session, partner_org_key: str | None) -> Addressee
     return Addressee(org_id, key or "", legacy=True) if key is not None else None
 
 
-def _knowing(event: WebhookEvent) -> object | None:
+def _knowing(event: WebhookEvent) -> ColumnElement[bool] | None:
     """The condition an invitation meets when it knows the event's resource."""
     if event.relationship_id:
         return or_(
@@ -115,3 +115,37 @@ async def customer_confirmed(client: PartnerCenterClient, customer_id: str) -> V
             return Verdict.NOT_ITS_CUSTOMER
         return Verdict.TRY_LATER
     return Verdict.CONFIRMED
+
+
+# ------------------------------------------------------------------ URLs and their state
+WEBHOOK_PATH = "/partner-center/webhooks"
+
+
+class WebhookState(enum.StrEnum):
+    REGISTERED = "registered"  # its own URL, registered through mcbot (or recorded by hand)
+    LEGACY = "legacy"  # PARTNER_ORG_KEY's organization: the legacy URL reaches it
+    NOT_REGISTERED = "not registered"
+
+
+def org_webhook_path(token: str) -> str:
+    return f"{WEBHOOK_PATH}/{token}"
+
+
+def org_webhook_url(base_url: str, token: str) -> str:
+    """The organization's callback URL under the deployment's public origin."""
+    return base_url.rstrip("/") + org_webhook_path(token)
+
+
+def webhook_state(org: Organization, legacy_org_id: int | None) -> WebhookState:
+    """registered: the URL recorded for it is its own URL (whatever the origin); legacy: it is
+    the organization the legacy URL reaches and its own URL is not registered; else not."""
+    registered = org.webhook_registered_url
+    if (
+        registered
+        and org.webhook_token
+        and registered.endswith(org_webhook_path(org.webhook_token))
+    ):
+        return WebhookState.REGISTERED
+    if legacy_org_id is not None and org.id == legacy_org_id:
+        return WebhookState.LEGACY
+    return WebhookState.NOT_REGISTERED
