@@ -102,7 +102,8 @@ def known_by(session: Session, org_id: int, event: WebhookEvent) -> tuple[bool, 
     mine = session.scalar(select(Invitation.id).where(condition, party).limit(1))
     if mine is not None:
         return True, False
-    theirs = session.scalar(select(Invitation.id).where(condition, ~party).limit(1))
+    # none of this organization's: any invitation that knows it is another's
+    theirs = session.scalar(select(Invitation.id).where(condition).limit(1))
     return False, theirs is not None
 
 
