@@ -176,3 +176,49 @@ def test_with_a_partner_center_connection_an_unknown_customer_is_asked_about(
     assert bot.webhook(tk.acceptance(other), path=url_of(bot, B)).status_code == 200
     wait_until(lambda: drained(bot))
     assert not [c for c in partner_center.calls[before:] if other in c.path]
+
+
+def test_only_the_organization_it_arrived_at_may_link_an_unmatched_acceptance(
+    make_bot: Callable[..., BotHarness],
+) -> None:
+    """Offered to B (its URL), not to A although A is PARTNER_ORG_KEY: A's people are refused,
+    B's link it to B's invitation."""
+    from bot.core.ui.metadata import LinkChoice
+    from bot.testkit import block_actions_payload
+
+    bot, a, b = two_providers(make_bot)
+    stranger = str(uuid.uuid4())
+    assert bot.webhook(tk.acceptance(stranger), path=url_of(bot, B)).status_code == 200
+    posted = bot.slack.wait_for("chat.postMessage", delivered=True)[0]
+    assert posted.params["channel"] == b.channel
+    with bot.services.sessions() as session:
+        event_id = session.scalars(select(InboxEvent.id)).one()
+    bot.slack.reset()
+
+    def pick(invitation: int, user: str, team: str, channel: str) -> None:
+        payload = block_actions_payload(
+            "link_acceptance",
+            LinkChoice(e=event_id, i=invitation).dump(),
+            user_id=user,
+            team_id=team,
+            channel_id=channel,
+            block_id="unm_link",
+            action_type="static_select",
+            response_url=bot.slack.response_url(),
+        )
+        assert bot.interact(payload).status_code == 200
+
+    pick(a.id, "U0BENCC000", "T0BENC000", a.channel)  # A: PARTNER_ORG_KEY, not addressed
+    notice = bot.slack.wait_for("response_url")[0].params
+    assert "sent to another organization" in notice["text"]
+    with bot.services.sessions() as session:
+        assert get_invitation(session, a.id).state.value == "created"
+    pick(b.id, "U0BENCC001", "T0BENC001", b.channel)
+
+    def linked() -> bool:
+        with bot.services.sessions() as session:
+            return get_invitation(session, b.id).state.value == "accepted"
+
+    wait_until(linked)
+    with bot.services.sessions() as session:
+        assert get_invitation(session, b.id).customer_tenant_id == stranger
