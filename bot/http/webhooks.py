@@ -108,7 +108,7 @@ def webhook_route(
         def addressee(session: Session) -> Addressee | None:
             if token is None:
                 return legacy_addressee(session, key)
-            return addressee_by_token(session, token)
+            return addressee_by_token(session, token, key)
 
         org = await services.run(addressee)
         if org is None and token is not None:
@@ -135,7 +135,8 @@ def webhook_route(
         def store(session: Session) -> int | None:
             if org is None:
                 return record_event(session, event, now=utc_now())
-            own = org.legacy or (key is not None and org.key == key)  # one dedupe for both URLs
+            # the legacy URL and its organization's own URL: one delivery, one dedupe key
+            own = org.deployment_org
             return record_event(session, event, now=utc_now(), org_id=org.org_id, own=own)
 
         verified = time.perf_counter()
@@ -164,11 +165,9 @@ async def _belongs(services: Services, org: Addressee, event: WebhookEvent) -> V
     if mine:
         return Verdict.KNOWN
     client = services.partner_center
-    key = services.notify.partner_org_key
     # The deployment's credentials are the connection of PARTNER_ORG_KEY's organization only
     # (the legacy URL's organization when PARTNER_ORG_KEY is unset).
-    connected = client is not None and (org.legacy or (key is not None and org.key == key))
-    if connected and client is not None and event.customer_id:
+    if org.deployment_org and client is not None and event.customer_id:
         return await customer_confirmed(client, event.customer_id)
     return Verdict.OTHERS if others else Verdict.NEW
 

@@ -45,6 +45,9 @@ class Addressee:
     org_id: int
     key: str
     legacy: bool  # reached the legacy URL (PARTNER_ORG_KEY's organization)
+    # it is PARTNER_ORG_KEY's organization (the legacy URL's, whatever URL was used): the
+    # deployment's Partner Center credentials are its connection
+    deployment_org: bool
 
 
 class Verdict(enum.StrEnum):
@@ -60,14 +63,19 @@ class Verdict(enum.StrEnum):
         return self in (Verdict.KNOWN, Verdict.CONFIRMED, Verdict.NEW)
 
 
-def addressee_by_token(session: Session, token: str) -> Addressee | None:
+def addressee_by_token(
+    session: Session, token: str, partner_org_key: str | None
+) -> Addressee | None:
     """The organization with this callback token (a unique index read), or None."""
     if not TOKEN_SHAPE.match(token):
         return None
     row = session.execute(
         select(Organization.id, Organization.key).where(Organization.webhook_token == token)
     ).first()
-    return Addressee(row.id, row.key, legacy=False) if row is not None else None
+    if row is None:
+        return None
+    deployment = row.id == self_org_id(session, partner_org_key)
+    return Addressee(row.id, row.key, legacy=False, deployment_org=deployment)
 
 
 def legacy_addressee(session: Session, partner_org_key: str | None) -> Addressee | None:
@@ -77,7 +85,7 @@ def legacy_addressee(session: Session, partner_org_key: str | None) -> Addressee
     if org_id is None:
         return None
     key = session.scalar(select(Organization.key).where(Organization.id == org_id))
-    return Addressee(org_id, key or "", legacy=True) if key is not None else None
+    return Addressee(org_id, key, legacy=True, deployment_org=True) if key is not None else None
 
 
 def _knowing(event: WebhookEvent) -> ColumnElement[bool] | None:
