@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.core.ui.render import render_text
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_BY_HAND = 0, 1, 2, 3
 DEFAULT_LIMIT = 50
 
 
@@ -52,13 +52,50 @@ def register(sub: Any) -> None:
     wsub = w.add_subparsers(dest="webhook_command", required=True, metavar="COMMAND")
     r = wsub.add_parser(
         "register",
-        help="register the callback URL with Partner Center",
-        description="Register (or update) the Partner Center webhook: URL is where this bot "
-        "serves POST /partner-center/webhooks (https). Needs PARTNER_TENANT_ID, "
-        "PARTNER_CENTER_CLIENT_ID, PARTNER_CENTER_CLIENT_SECRET, PARTNER_CENTER_REFRESH_TOKEN.",
+        help="register a callback URL with Partner Center",
+        description="With --org KEY: register that organization's own callback URL "
+        "({PUBLIC_BASE_URL}/partner-center/webhooks/{its token}, see `mcbot webhook show`) "
+        "with Partner Center, through the deployment's credentials (PARTNER_TENANT_ID, "
+        "PARTNER_CENTER_CLIENT_ID, PARTNER_CENTER_CLIENT_SECRET, PARTNER_CENTER_REFRESH_TOKEN), "
+        "which are the connection of the organization PARTNER_ORG_KEY names. For any other "
+        "organization, until each organization connects its own Partner Center, it prints the "
+        "URL and events to register by hand in that organization's Partner Center, and exits "
+        "3; once done, record it with --registered-by-hand. With URL instead of --org: "
+        "register that URL as before (the legacy single-partner form).",
+        epilog="Exit codes: 0 registered (or recorded); 1 the database or Partner Center "
+        "failed; 2 bad input or not configured; 3 nothing registered: register by hand.",
     )
-    r.add_argument("url", help="e.g. https://bot.example.com/partner-center/webhooks")
+    r.add_argument(
+        "url", nargs="?", help="legacy form: e.g. https://bot.example.com/partner-center/webhooks"
+    )
+    r.add_argument("--org", metavar="KEY", help="the organization (mcbot partners list)")
+    r.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="the https origin Partner Center reaches (default: $PUBLIC_BASE_URL)",
+    )
+    r.add_argument(
+        "--registered-by-hand",
+        action="store_true",
+        help="with --org: record that you registered the organization's URL yourself; no call",
+    )
+    r.add_argument("--database-url", metavar="URL", help="default: $DATABASE_URL")
     r.set_defaults(func=_register)
+    s_ = wsub.add_parser(
+        "show",
+        help="print an organization's callback URL and its state",
+        description="Print the organization's own webhook URL "
+        "({PUBLIC_BASE_URL}/partner-center/webhooks/{its token}) and whether it is registered. "
+        "The URL's token is a secret: share it only with that organization's Partner Center.",
+    )
+    s_.add_argument("--org", metavar="KEY", required=True, help="the organization")
+    s_.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="the https origin Partner Center reaches (default: $PUBLIC_BASE_URL)",
+    )
+    s_.add_argument("--database-url", metavar="URL", help="default: $DATABASE_URL")
+    s_.set_defaults(func=_show)
 
 
 # ------------------------------------------------------------------------------ outbox
@@ -176,6 +213,14 @@ def _register(args: argparse.Namespace) -> int:
 
     settings = settings_or_exit(PartnerCenterSettings)
     events = list(SUBSCRIBED_EVENTS)
+    if (args.org is None) == (args.url is None):
+        sys.stderr.write(render_text("text/webhook.txt.j2", what="org_or_url"))
+        return EXIT_BAD_INPUT
+    if args.org is not None:
+        return _register_org(args, settings, events)
+    if args.registered_by_hand:
+        sys.stderr.write(render_text("text/webhook.txt.j2", what="org_or_url"))
+        return EXIT_BAD_INPUT
     if not settings.configured:
         missing = [env for name, env in REQUIRED.items() if not _present(getattr(settings, name))]
         sys.stderr.write(
@@ -185,6 +230,126 @@ def _register(args: argparse.Namespace) -> int:
         )
         return EXIT_BAD_INPUT
     return asyncio.run(_register_with(settings, args.url, events))
+
+
+class _Target:
+    """An organization's webhook facts, read from the database."""
+
+    def __init__(self, key: str, url: str, connected: bool, state: str) -> None:
+        self.key, self.url, self.connected, self.state = key, url, connected, state
+
+
+def _target(args: argparse.Namespace, settings: Any) -> _Target | int:
+    """The organization's URL (or an exit code, its message written)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.core.outbox.inbox import self_org_id
+    from bot.core.outbox.routing import org_webhook_url, webhook_state
+    from bot.core.settings import BotSettings, DatabaseSettings
+    from bot.core.store import db
+    from bot.core.store.directory import org_by_key
+    from bot.core.store.errors import SetupError
+
+    base = args.base_url or settings.public_base_url
+    if not base or not base.startswith("https://"):
+        sys.stderr.write(render_text("text/webhook.txt.j2", what="no_base_url", base=base or ""))
+        return EXIT_BAD_INPUT
+    key = BotSettings().partner_org_key or None
+    url = args.database_url or DatabaseSettings().database_url
+    engine = None
+    try:
+        db.check_schema(url)
+        engine = db.make_engine(url)
+        with db.make_session_factory(engine)() as session:
+            org = org_by_key(session, args.org)
+            if org is None or not org.webhook_token:
+                sys.stderr.write(
+                    render_text("text/webhook.txt.j2", what="unknown_org", key=args.org)
+                )
+                return EXIT_BAD_INPUT
+            legacy = self_org_id(session, key)
+            return _Target(
+                org.key,
+                org_webhook_url(base, org.webhook_token),
+                org.id == legacy,
+                webhook_state(org, legacy).value,
+            )
+    except (SetupError, SQLAlchemyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        sys.stderr.write(f"error: {first}\n")
+        return EXIT_FAILED
+    finally:
+        if engine is not None:
+            engine.dispose()
+
+
+def _record(args: argparse.Namespace, key: str, webhook_url: str) -> None:
+    from sqlalchemy import update
+
+    from bot.core.settings import DatabaseSettings
+    from bot.core.store import db
+    from bot.core.store.clock import utc_now
+    from bot.core.store.models import Organization
+
+    url = args.database_url or DatabaseSettings().database_url
+    engine = db.make_engine(url)
+    try:
+        with db.make_session_factory(engine).begin() as session:
+            session.execute(
+                update(Organization)
+                .where(Organization.key == key)
+                .values(webhook_registered_url=webhook_url, webhook_registered_at=utc_now())
+            )
+    finally:
+        engine.dispose()
+
+
+def _show(args: argparse.Namespace) -> int:
+    from bot.bootstrap.serve import settings_or_exit
+    from bot.core.partner_center.settings import PartnerCenterSettings
+
+    target = _target(args, settings_or_exit(PartnerCenterSettings))
+    if isinstance(target, int):
+        return target
+    sys.stdout.write(
+        render_text(
+            "text/webhook.txt.j2",
+            what="show",
+            key=target.key,
+            url=target.url,
+            state=target.state,
+            connected=target.connected,
+        )
+    )
+    return EXIT_OK
+
+
+def _register_org(args: argparse.Namespace, settings: Any, events: list[str]) -> int:
+    target = _target(args, settings)
+    if isinstance(target, int):
+        return target
+    if args.registered_by_hand:
+        _record(args, target.key, target.url)
+        sys.stdout.write(
+            render_text("text/webhook.txt.j2", what="recorded", key=target.key, url=target.url)
+        )
+        return EXIT_OK
+    if not target.connected or not settings.configured:
+        sys.stdout.write(
+            render_text(
+                "text/webhook.txt.j2",
+                what="by_hand",
+                key=target.key,
+                url=target.url,
+                events=events,
+                connected=target.connected,
+            )
+        )
+        return EXIT_BY_HAND
+    code = asyncio.run(_register_with(settings, target.url, events))
+    if code == EXIT_OK:
+        _record(args, target.key, target.url)
+    return code
 
 
 async def _register_with(settings: Any, url: str, events: list[str]) -> int:

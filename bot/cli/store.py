@@ -17,7 +17,9 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.core.settings import DatabaseSettings
+from bot.core.outbox.inbox import self_org_id
+from bot.core.outbox.routing import webhook_state
+from bot.core.settings import BotSettings, DatabaseSettings
 from bot.core.store import db
 from bot.core.store.directory import import_directory, list_orgs, org_by_key, providers_of
 from bot.core.store.directory_file import read_directory_file
@@ -36,14 +38,28 @@ HELP_DB_CURRENT = "show the database's schema revision and the newest one"
 HELP_PARTNERS = "the partner directory: organizations, their Slack teams and admins"
 HELP_PARTNERS_IMPORT = "import (create or update, by key) organizations from a YAML file"
 HELP_PARTNERS_FILE = "YAML file, see docs/partners.example.yaml"
-HELP_PARTNERS_LIST = "list the organizations"
+HELP_PARTNERS_LIST = (
+    "list the organizations; WEBHOOK is the state of the organization's Partner Center "
+    "webhook URL: registered (its own URL, see mcbot webhook show), legacy (the organization "
+    "PARTNER_ORG_KEY names: /partner-center/webhooks reaches it) or not registered"
+)
 HELP_INVITATIONS = "invitations and their audit trail"
 HELP_EXPORT = "export invitations with their audit trail"
 HELP_EXPORT_FORMAT = "csv (one row per audit event) or json"
 HELP_EXPORT_OUTPUT = "write to this file instead of standard output"
 HELP_EXPORT_ORG = "only the invitations this organization (key) can see"
 
-LIST_HEADER = ("KEY", "ROLE", "NAME", "TENANT", "PARTNER ID", "TEAMS", "CHANNEL", "PROVIDERS")
+LIST_HEADER = (
+    "KEY",
+    "ROLE",
+    "NAME",
+    "TENANT",
+    "PARTNER ID",
+    "TEAMS",
+    "CHANNEL",
+    "PROVIDERS",
+    "WEBHOOK",
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -168,6 +184,7 @@ def _partners_list(args: argparse.Namespace) -> int:
     engine = db.make_engine(url)
     try:
         with db.make_session_factory(engine)() as session:
+            legacy = self_org_id(session, BotSettings().partner_org_key or None)
             rows = [
                 (
                     org.key,
@@ -178,6 +195,7 @@ def _partners_list(args: argparse.Namespace) -> int:
                     ",".join(sorted(team.team_id for team in org.teams)) or "-",
                     org.notification_channel or "-",
                     ",".join(p.key for p in providers_of(session, org)) or "-",
+                    webhook_state(org, legacy).value,
                 )
                 for org in list_orgs(session)
             ]

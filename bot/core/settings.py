@@ -175,9 +175,12 @@ class BotSettings(_Base):
     # -- notifications (docs/webhooks.md) ------------------------------------------------
     partner_org_key: str | None = Field(
         default=None,
-        description="Directory key of the organization this bot instance runs for (the partner "
-        "whose Partner Center webhooks it receives). Unmatched acceptances go to its "
-        "notification channel. Unset: the only non-reseller organization, if there is one",
+        description="Directory key of the organization the deployment's Partner Center "
+        "credentials belong to: the legacy webhook URL /partner-center/webhooks is its URL "
+        "(unmatched acceptances arriving there go to its notification channel), and `mcbot "
+        "webhook register --org` registers through those credentials for it only. Every "
+        "organization also has its own URL (`mcbot webhook show --org KEY`). Unset: the only "
+        "non-reseller organization, if there is one",
     )
     outbox_worker: bool = Field(
         default=True,

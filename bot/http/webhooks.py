@@ -1,13 +1,20 @@
-"""`POST /partner-center/webhooks`: Partner Center's event deliveries (docs/webhooks.md).
+"""`POST /partner-center/webhooks/{token}` (one URL per organization) and the legacy
+`POST /partner-center/webhooks` (the URL of the organization PARTNER_ORG_KEY names): Partner
+Center's event deliveries (docs/webhooks.md).
 
 The request path does only this, and answers fast:
+0. a path that is neither the legacy path nor a well-formed token → 404, before anything else;
 1. read the body, refusing more than `PC_WEBHOOK_MAX_BODY` bytes (413), whether declared in
    Content-Length or sent chunked: never more than that is buffered;
 2. verify the signature (`WebhookVerifier`): refused → its status (401; 503 when the failure is
    ours, e.g. the certificate could not be downloaded: Partner Center retries), nothing stored;
 3. parse the event (`parse_event`): malformed → 400;
 4. `test-created` and unknown events: 200, logged, nothing stored;
-5. ONE transaction: insert the event into the inbox, deduplicated on the delivery's key (UNIQUE):
+5. the organization whose URL it reached (bot/core/outbox/routing.py): an unknown token → 404;
+   a delivery that does not belong to that organization → 403, logged, nothing stored (it is
+   authentic but not this URL's: retrying cannot change that); its Partner Center unreachable
+   while checking → 503 (Partner Center retries);
+6. ONE transaction: insert the event into the inbox, deduplicated on the delivery's key (UNIQUE):
    a repeated delivery is a no-op that still answers 200.
 The outbox worker does the rest (matching, transitions, Slack), off the request path.
 """
@@ -25,14 +32,28 @@ from starlette.routing import Route
 
 from bot.core.outbox.locks import write
 from bot.core.outbox.queue import record_event
-from bot.core.partner_center.events import EventKind, EventParseError, parse_event
+from bot.core.outbox.routing import (
+    TOKEN_SHAPE,
+    WEBHOOK_PATH,
+    Addressee,
+    Verdict,
+    addressee_by_token,
+    customer_confirmed,
+    known_by,
+    legacy_addressee,
+)
+from bot.core.partner_center.events import (
+    EventKind,
+    EventParseError,
+    WebhookEvent,
+    parse_event,
+)
 from bot.core.partner_center.settings import PartnerCenterSettings
 from bot.core.partner_center.signature import WebhookRejected, WebhookVerifier
 from bot.core.services import Services
 from bot.core.store.clock import utc_now
 
 log = logging.getLogger(__name__)
-WEBHOOK_PATH = "/partner-center/webhooks"
 SLOW = 1.0  # seconds: a slower answer is logged (warning) with where the time went
 
 
@@ -48,6 +69,10 @@ def webhook_route(
     max_body = settings.pc_webhook_max_body
 
     async def partner_center_webhook(request: Request) -> Response:
+        suffix = str(request.path_params.get("suffix", ""))
+        token = suffix[1:] if suffix.startswith("/") else None
+        if suffix and (token is None or not TOKEN_SHAPE.match(token)):
+            return PlainTextResponse("not found", status_code=404)
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_body:
             log.warning("webhook refused: body of %s bytes is too large", declared)
@@ -78,9 +103,41 @@ def webhook_route(
         if event.kind is EventKind.UNKNOWN:
             log.info("webhook: ignoring event %r", event.name[:120])
             return JSONResponse({"status": "ignored"})
+        key = services.notify.partner_org_key
+
+        def addressee(session: Session) -> Addressee | None:
+            if token is None:
+                return legacy_addressee(session, key)
+            return addressee_by_token(session, token, key)
+
+        org = await services.run(addressee)
+        if org is None and token is not None:
+            log.warning("webhook refused (404): no organization has this callback URL")
+            return PlainTextResponse("not found", status_code=404)
+        if org is not None:
+            verdict = await _belongs(services, org, event)
+            if verdict is Verdict.TRY_LATER:
+                log.warning("webhook for %s: Partner Center unreachable; try later", org.key)
+                return PlainTextResponse("try again later", status_code=503)
+            if not verdict.belongs:
+                log.warning(
+                    "webhook refused (403): %s for %s reached the URL of %s, which it does not "
+                    "belong to (%s); nothing stored",
+                    event.name[:120],
+                    event.relationship_id or event.customer_id or "-",
+                    org.key,
+                    verdict.value,
+                )
+                return PlainTextResponse(
+                    f"not this organization's delivery: {verdict.value}", status_code=403
+                )
 
         def store(session: Session) -> int | None:
-            return record_event(session, event, now=utc_now())
+            if org is None:
+                return record_event(session, event, now=utc_now())
+            # the legacy URL and its organization's own URL: one delivery, one dedupe key
+            own = org.deployment_org
+            return record_event(session, event, now=utc_now(), org_id=org.org_id, own=own)
 
         verified = time.perf_counter()
         stored = await asyncio.to_thread(write, services.sessions, store)
@@ -99,7 +156,20 @@ def webhook_route(
         services.outbox_wakeup.set()
         return JSONResponse({"status": "accepted", "event": stored})
 
-    return Route(WEBHOOK_PATH, partner_center_webhook, methods=["POST"])
+    return Route(WEBHOOK_PATH + "{suffix:path}", partner_center_webhook, methods=["POST"])
+
+
+async def _belongs(services: Services, org: Addressee, event: WebhookEvent) -> Verdict:
+    """The rule of bot/core/outbox/routing.py, for an authenticated delivery."""
+    mine, others = await services.run(lambda session: known_by(session, org.org_id, event))
+    if mine:
+        return Verdict.KNOWN
+    client = services.partner_center
+    # The deployment's credentials are the connection of PARTNER_ORG_KEY's organization only
+    # (the legacy URL's organization when PARTNER_ORG_KEY is unset).
+    if org.deployment_org and client is not None and event.customer_id:
+        return await customer_confirmed(client, event.customer_id)
+    return Verdict.OTHERS if others else Verdict.NEW
 
 
 async def _read_at_most(request: Request, limit: int) -> bytes | None:

@@ -250,15 +250,20 @@ class BotHarness:
 
     # -- Partner Center deliveries ------------------------------------------------------------
     def webhook(
-        self, payload: dict[str, Any] | bytes, *, headers: dict[str, str] | None = None
+        self,
+        payload: dict[str, Any] | bytes,
+        *,
+        headers: dict[str, str] | None = None,
+        path: str = "/partner-center/webhooks",
     ) -> httpx.Response:
-        """POST a Partner Center event, signed by `signer` unless `headers` are given."""
+        """POST a Partner Center event, signed by `signer` unless `headers` are given, to `path`
+        (default: the legacy URL; an organization's own: /partner-center/webhooks/{token})."""
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         if headers is None:
             assert self.signer is not None, "BotHarness(signer=...) to sign deliveries"
             headers = self.signer.headers(body)
         headers = {"Content-Type": "application/json", **headers}
-        return self.http.post(f"{self.url}/partner-center/webhooks", content=body, headers=headers)
+        return self.http.post(f"{self.url}{path}", content=body, headers=headers)
 
 
 def install_state(page: str) -> str:

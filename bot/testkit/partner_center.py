@@ -38,6 +38,7 @@ import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from bot.core.partner_center.events import SUBSCRIBED_EVENTS
 from bot.testkit.pki import SIGNING_SUBJECT, CertVariant, Issued, stand_in_pki
 
 __all__ = ["CertRoute", "CertVariant", "WebhookSigner"]
@@ -261,6 +262,7 @@ class WebhookSigner:
 # ------------------------------------------------------------------------------ Graph (GDAP)
 GRAPH_RELATIONSHIPS = "/graph/v1.0/tenantRelationships/delegatedAdminRelationships"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+PC_SCOPE = "https://api.partnercenter.microsoft.com/.default offline_access"
 GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _ISO_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
@@ -289,6 +291,15 @@ class GraphStandIn:
       `approvalPending`), else 400; an unknown id is 404;
     - `GET .../{id}`.
 
+    And Partner Center's REST API under `/pc` (docs/partner-center.md §5):
+
+    - token: the refresh-token grant (app+user) for the Partner Center scope, with
+      REFRESH_TOKEN only;
+    - `POST /pc/webhooks/v1/registration` (Partner Center bearer token required): `WebhookUrl`
+      https, `WebhookEvents` a non-empty list of known event names; a second POST while one is
+      registered is 409 (update with `PUT`); `GET` returns it, 404 when none;
+    - `GET /pc/v1/customers/{id}`: the customers of THIS partner (`customers`), else 404.
+
     `approve(id)` plays the customer's admin. For tests and benchmarks only.
 
         graph = GraphStandIn(); settings = graph.settings(); ...; graph.close()
@@ -296,12 +307,16 @@ class GraphStandIn:
 
     CLIENT_ID = "graph-standin-app"
     CLIENT_SECRET = "graph-standin-secret"
+    REFRESH_TOKEN = "pc-standin-refresh-token"
 
     def __init__(self, partner_tenant_id: str = "11111111-2222-3333-4444-555555555555") -> None:
         self.partner_tenant_id = partner_tenant_id
         self.relationships: dict[str, dict[str, Any]] = {}
         self.calls: list[GraphCall] = []
+        self.registration: dict[str, Any] | None = None
+        self.customers: dict[str, dict[str, Any]] = {}  # id → Partner Center's customer
         self._tokens: set[str] = set()
+        self._pc_tokens: set[str] = set()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -321,6 +336,22 @@ class GraphStandIn:
             "partner_center_client_secret": self.CLIENT_SECRET,
             "partner_center_timeout": 5.0,
         }
+
+    def partner_center_overrides(self) -> dict[str, Any]:
+        """The Graph overrides plus Partner Center's REST API and its refresh token."""
+        return {
+            **self.settings_overrides(),
+            "partner_center_api_url": f"{self.origin}/pc",
+            "partner_center_refresh_token": self.REFRESH_TOKEN,
+        }
+
+    def add_customer(self, customer_id: str, company: str, domain: str) -> None:
+        """A customer of this partner, as GET /v1/customers/{id} shows it."""
+        with self._lock:
+            self.customers[customer_id.lower()] = {
+                "id": customer_id.lower(),
+                "companyProfile": {"companyName": company, "domain": domain},
+            }
 
     def reset(self) -> None:
         with self._lock:
@@ -369,6 +400,14 @@ class GraphStandIn:
             self.CLIENT_SECRET,
         ):
             return 401, {"error": "invalid_client"}
+        if form.get("grant_type") == "refresh_token":
+            if form.get("scope") != PC_SCOPE:
+                return 400, {"error": "invalid_scope"}
+            if form.get("refresh_token") != self.REFRESH_TOKEN:
+                return 400, {"error": "invalid_grant"}
+            pc_token = f"pc-token-{uuid.uuid4().hex[:12]}"
+            self._pc_tokens.add(pc_token)
+            return 200, {"token_type": "Bearer", "access_token": pc_token, "expires_in": 3600}
         if form.get("grant_type") != "client_credentials" or form.get("scope") != GRAPH_SCOPE:
             return 400, {"error": "unsupported_grant_type"}
         token = f"graph-token-{uuid.uuid4().hex[:12]}"
@@ -439,6 +478,10 @@ class GraphStandIn:
                 return _graph_error(400, "the body is not JSON")
             self.calls.append(GraphCall(method, path, auth, body))
             token = (auth or "").removeprefix("Bearer ")
+            if path.startswith("/pc/"):
+                if token not in self._pc_tokens:
+                    return _pc_error(401, "a Partner Center bearer token is required")
+                return self._partner_center(method, path[len("/pc") :], body)
             if token not in self._tokens:
                 return _graph_error(401, "a valid bearer token is required")
             if not path.startswith(GRAPH_RELATIONSHIPS):
@@ -451,6 +494,40 @@ class GraphStandIn:
             if method == "GET" and len(rest) == 1 and rest[0] in self.relationships:
                 return 200, dict(self.relationships[rest[0]])
             return _graph_error(404, f"no such resource {path}")
+
+    def _partner_center(self, method: str, path: str, body: Any) -> tuple[int, dict[str, Any]]:
+        if path == "/webhooks/v1/registration":
+            if method == "GET":
+                if self.registration is None:
+                    return _pc_error(404, "no webhook registration")
+                return 200, dict(self.registration)
+            if method not in ("POST", "PUT"):
+                return _pc_error(405, "method not allowed")
+            if not isinstance(body, dict):
+                return _pc_error(400, "the body is not a JSON object")
+            url, events = body.get("WebhookUrl"), body.get("WebhookEvents")
+            if not isinstance(url, str) or not url.startswith("https://"):
+                return _pc_error(400, "WebhookUrl must be an https URL")
+            known = set(SUBSCRIBED_EVENTS) | {"test-created"}
+            if (
+                not isinstance(events, list)
+                or not events
+                or not all(isinstance(e, str) and e in known for e in events)
+            ):
+                return _pc_error(400, "WebhookEvents must list known events")
+            if method == "POST" and self.registration is not None:
+                return _pc_error(409, "a webhook is already registered; update it with PUT")
+            if method == "PUT" and self.registration is None:
+                return _pc_error(404, "no webhook registration to update")
+            self.registration = {"SubscriberId": self.partner_tenant_id, **body}
+            return 200, dict(self.registration)
+        parts = path.strip("/").split("/")
+        if method == "GET" and len(parts) == 3 and parts[:2] == ["v1", "customers"]:
+            customer = self.customers.get(parts[2].lower())
+            if customer is None:
+                return _pc_error(404, f"customer {parts[2]} not found")
+            return 200, dict(customer)
+        return _pc_error(404, f"no such resource {path}")
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         standin = self
@@ -475,10 +552,17 @@ class GraphStandIn:
             def do_POST(self) -> None:
                 self._serve("POST")
 
+            def do_PUT(self) -> None:
+                self._serve("PUT")
+
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
         return Handler
+
+
+def _pc_error(status: int, message: str) -> tuple[int, dict[str, Any]]:
+    return status, {"code": status, "description": message}
 
 
 def _graph_error(status: int, message: str) -> tuple[int, dict[str, Any]]:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.core.gdap import GdapKind, partners_request_own_gdap
 from bot.core.invitations import InvitationProblem
 from bot.core.language import team_language
-from bot.core.outbox.inbox import self_org_id
+from bot.core.outbox.inbox import event_scope, self_org_id
 from bot.core.outbox.notify import change_effects, event_snapshot
 from bot.core.outbox.queue import Effect, enqueue
 from bot.core.partner_center.errors import InvalidRequest, PartnerCenterError
@@ -61,9 +61,10 @@ async def link_acceptance(
         event = session.get(InboxEvent, choice.e)
         if event is None:
             raise InvitationProblem("link_stale")
-        # The event was offered to one organization (plan_event: the partner this deployment
-        # runs for); only its people may link it, whatever invitation they choose.
-        if org.id != self_org_id(session, services.notify.partner_org_key):
+        # The event was offered to one organization (plan_event: the one whose URL it reached;
+        # before revision 0010, the partner this deployment runs for); only its people may
+        # link it, whatever invitation they choose.
+        if org.id != event_scope(session, event, services.notify.partner_org_key):
             raise InvitationProblem("link_not_yours")
         claimed = cast(
             CursorResult[Any],

@@ -148,8 +148,17 @@ def match_acceptance(
     return None, "unmatched"
 
 
+def event_scope(session: Session, event: InboxEvent, key: str | None) -> int | None:
+    """The organization an event is for: the one whose URL it reached; for events stored
+    before revision 0010 (no `org_id`), PARTNER_ORG_KEY's as before."""
+    return event.org_id if event.org_id is not None else self_org_id(session, key)
+
+
 def _needs_profile(session: Session, event: InboxEvent, key: str | None) -> bool:
-    found, why = match_acceptance(session, event.customer_id, None, self_org_id(session, key))
+    scope = event_scope(session, event, key)
+    if event.org_id is not None and scope != self_org_id(session, key):
+        return False  # the deployment's Partner Center client is not this organization's
+    found, why = match_acceptance(session, event.customer_id, None, scope)
     return found is None and why == "unmatched"
 
 
@@ -281,7 +290,7 @@ def plan_event(
     default_edition: str = CURRENT,
 ) -> Plan:
     kind = _kind(event.kind)
-    scope = self_org_id(session, key)
+    scope = event_scope(session, event, key)
     if kind in ACCEPTANCES:
         detail = {**(event.detail or {}), **(profile or {})}
         found, how = match_acceptance(session, event.customer_id, detail, scope)
@@ -304,6 +313,8 @@ def plan_event(
             )
         else:
             query = select(Invitation).where(_has_relationship(event.relationship_id))
+            if event.org_id is not None:  # only the invitations of the URL's organization
+                query = _scoped(query, event.org_id)
         grants = list(session.scalars(query)) if event.customer_id or event.relationship_id else []
         if len(grants) != 1:
             return Plan("no_invitation" if not grants else "ambiguous")
@@ -321,6 +332,8 @@ def plan_event(
     if kind is EventKind.ACCESS_ENDED:
         if event.relationship_id:
             query = select(Invitation).where(_has_relationship(event.relationship_id))
+            if event.org_id is not None:
+                query = _scoped(query, event.org_id)
         else:
             query = _scoped(select(Invitation), scope).where(
                 Invitation.customer_tenant_id == event.customer_id,

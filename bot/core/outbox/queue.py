@@ -11,6 +11,7 @@ building SQLAlchemy statements costs more than running them, and the worker runs
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,11 +37,25 @@ class LeaseLost(RuntimeError):
 
 
 # ------------------------------------------------------------------------------ inserting
-def record_event(session: Session, event: WebhookEvent, *, now: datetime) -> int | None:
-    """Store a verified delivery; None when the same delivery is already stored."""
+def record_event(
+    session: Session,
+    event: WebhookEvent,
+    *,
+    now: datetime,
+    org_id: int | None = None,
+    own: bool = True,
+) -> int | None:
+    """Store a verified delivery; None when the same delivery is already stored. `org_id`:
+    the organization whose URL it reached. `own`: deduplicated on the delivery alone (the
+    legacy URL, as before); else per organization (two organizations' Partner Centers may each
+    send the same event about one customer)."""
     pace_key = event.relationship_id or event.customer_id or event.resource_uri or event.name
+    dedupe = event.dedupe_key
+    if org_id is not None and not own:
+        dedupe = hashlib.sha256(f"org {org_id}\n{dedupe}".encode()).hexdigest()
     values: dict[str, Any] = {
-        "dedupe_key": event.dedupe_key,
+        "dedupe_key": dedupe,
+        "org_id": org_id,
         "event_name": event.name[:120],
         "kind": event.kind.value,
         "resource_uri": event.resource_uri,

@@ -72,6 +72,13 @@ class PartnerCenterSettings(BaseSettings):
         gt=0,
         description="Most certificate URLs kept in the cache (least recently used evicted).",
     )
+    public_base_url: str | None = Field(
+        default=None,
+        description="The https origin where Partner Center reaches this bot, e.g. "
+        "https://bot.example.com: each organization's webhook URL is "
+        "{PUBLIC_BASE_URL}/partner-center/webhooks/{its token} (`mcbot webhook show --org "
+        "KEY`).",
+    )
     partner_center_api_url: str = Field(
         default=DEFAULT_PARTNER_CENTER_API_URL,
         description="Partner Center REST API base URL.",

@@ -7,6 +7,7 @@ Enumerations are stored as their string values with a CHECK constraint.
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -121,6 +122,11 @@ class Base(DeclarativeBase):
     type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}  # noqa: RUF012
 
 
+def new_webhook_token() -> str:
+    """An organization's callback path token: 192 random bits, URL-safe."""
+    return secrets.token_urlsafe(24)
+
+
 class Organization(Base):
     """A partner organization: a direct-bill partner, an indirect provider or a reseller."""
 
@@ -134,6 +140,13 @@ class Organization(Base):
     partner_id: Mapped[str | None] = mapped_column(String(12))  # MPN id, digits
     notification_channel: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
+    # The unguessable part of its callback URL, POST /partner-center/webhooks/{webhook_token}
+    # (docs/webhooks.md); the URL mcbot last registered with Partner Center for it, and when.
+    webhook_token: Mapped[str | None] = mapped_column(
+        String(64), unique=True, index=True, default=new_webhook_token
+    )
+    webhook_registered_url: Mapped[str | None] = mapped_column(String(500))
+    webhook_registered_at: Mapped[datetime | None]
 
     teams: Mapped[list[OrganizationTeam]] = relationship(
         back_populates="org", cascade="all, delete-orphan"
@@ -415,6 +428,9 @@ class InboxEvent(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id"), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The organization whose callback URL the delivery reached; None: the legacy URL (that of
+    # the organization PARTNER_ORG_KEY names).
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"))
 
 
 class OutboxMessage(Base):
