@@ -25,6 +25,7 @@ from babel.messages.pofile import read_po
 
 from bot.cli.main import main as cli_main
 from bot.core.home import HomeData
+from bot.core.onboarding import SetupAccess
 from bot.core.snapshots import InvitationView, OrgView
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.messages import MessageLocation
@@ -416,8 +417,11 @@ NOTICES: list[tuple[str, dict[str, Any]]] = [
         "gdap_error",
         "already_linked",
         "link_stale",
+        "setup_not_allowed",
+        "already_set_up",
     ]
 ] + [
+    ("organization_set_up", {"org": "<b> & Ñandú"}),
     ("language_set", {"lang_chosen": "en"}),
     ("language_set", {"lang_chosen": "es"}),
     ("workspace_language_set", {"lang_chosen": "en"}),
@@ -451,6 +455,12 @@ def test_modal_errors_in_both_languages() -> None:
         "bad_tenant",
         "no_provider",
         "too_long",
+        "required",
+        "too_long_name",
+        "bad_partner_id",
+        "partner_id_required",
+        "tenant_taken",
+        "reseller_needs_join_code",
         "something_new",
     ]
     errors = {f"block_{i}": code for i, code in enumerate(codes)}
@@ -678,6 +688,31 @@ def test_home_view_in_both_languages(org: OrgView | None, customer: str) -> None
         assert len(es["blocks"]) <= 100
 
 
+@pytest.mark.parametrize(
+    "setup",
+    [
+        None,
+        SetupAccess(True, "U0INSTALL1"),
+        SetupAccess(False, "U0INSTALL1"),
+        SetupAccess(False, None),
+    ],
+)
+def test_home_view_of_a_workspace_to_set_up_in_both_languages(setup: SetupAccess | None) -> None:
+    """Not in the directory: the set-up button to who may, else who can do it."""
+    es = check_pair(lambda lang: surfaces.home_view(lang=lang, home=HomeData(setup=setup)))
+    shown = json.dumps(es, ensure_ascii=False)
+    assert ("open_setup_modal" in shown) is bool(setup and setup.allowed)
+    assert ("<@U0INSTALL1>" in shown) is bool(setup and not setup.allowed and setup.installer)
+
+
+def test_setup_modal_in_both_languages() -> None:
+    es = check_pair(lambda lang: surfaces.setup_modal(lang=lang))
+    blocks = [b["block_id"] for b in es["blocks"] if b["type"] == "input"]
+    assert blocks == ["org_name", "org_role", "org_tenant", "org_partner_id", "org_channel"]
+    roles = es["blocks"][2]["element"]["options"]
+    assert [o["value"] for o in roles] == ["direct", "indirect_provider", "indirect_reseller"]
+
+
 def _localized(
     fn: Callable[..., dict[str, Any]], template: str, **context: Any
 ) -> Callable[[str], Any]:
@@ -799,6 +834,7 @@ SURFACE_TESTS = {
     "assess_modal": test_assess_modal_in_both_languages,
     "modal_errors": test_modal_errors_in_both_languages,
     "home_view": test_home_view_in_both_languages,
+    "setup_modal": test_setup_modal_in_both_languages,
     "invitation_message": test_invitation_message_in_both_languages,
     "invite_modal": test_invitation_modals_and_lists_in_both_languages,
     "request_modal": test_invitation_modals_and_lists_in_both_languages,

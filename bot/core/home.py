@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.core.installations import NotInstalled, workspace_client
+from bot.core.onboarding import SetupAccess, setup_access
 from bot.core.services import Services
 from bot.core.snapshots import InvitationView, OrgView, org_views
 from bot.core.store.access import unindexed_state, visibility_clause, visible_invitations
@@ -66,6 +67,9 @@ class HomeData:
     # has no installation of the app (never installed, uninstalled, token revoked).
     unreachable: list[str] = field(default_factory=list)  # their names
     partners: list[tuple[str, str]] = field(default_factory=list)  # (name, team id)
+    # A workspace not in the directory: may this viewer set up its organization, and who
+    # installed the app there (bot/core/onboarding.py)
+    setup: SetupAccess | None = None
 
 
 def _more(session: Session, query: Any, limit: int) -> int | str:
@@ -178,6 +182,8 @@ async def publish_home(
         await services.run(lambda s: remember_viewer(s, user_id, team_id, now))
     lang = await services.language.for_user(client, user_id, team_id)
     data = await services.run(lambda s: load_home(services, s, user_id, team_id))
+    if data.org is None:
+        data.setup = await setup_access(services, client, team_id, user_id)
     for name, partner_team in data.partners:  # look-ups cached (bot/core/installations.py)
         try:
             await workspace_client(services.tokens, client, partner_team)

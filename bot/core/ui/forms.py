@@ -171,3 +171,73 @@ def read_invite_form(
         delegated_admin=bool(admin),
         **({"reseller_key": key} if key_block == "reseller" else {"provider_key": key}),
     )
+
+
+class SetupForm(BaseModel):
+    """The "Set up your organization" modal, read and checked field by field."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    role: Role
+    tenant_id: str
+    partner_id: str | None = None
+    notification_channel: str | None = None
+
+
+ORG_NAME_MAX = 200
+_PARTNER_ID = re.compile(r"^[0-9]{1,12}$")
+_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,30}$")
+
+
+def read_setup_form(values: dict[str, Any]) -> SetupForm:
+    """`values` is `view.state.values`. The same rules as the partner directory file
+    (bot/core/store/directory_file.py): a name of 1-200 characters, a known role, a tenant
+    GUID, a partner id of digits (required for an indirect reseller), a channel id.
+    Raises FormErrors keyed by input block id."""
+    errors: dict[str, str] = {}
+    raw_name = _element(values, "org_name").get("value")
+    name = " ".join(raw_name.split()) if isinstance(raw_name, str) else ""
+    if CONTROL_CHARACTERS.search(name):
+        errors["org_name"] = "control_character"
+    elif not name:
+        errors["org_name"] = "required"
+    elif len(name) > ORG_NAME_MAX:
+        errors["org_name"] = "too_long_name"
+
+    role_value = _selected(values, "org_role")
+    role = None
+    if role_value is None:
+        errors["org_role"] = "required"
+    elif role_value in Role.__members__:
+        role = Role(role_value)
+    else:
+        errors["org_role"] = "unknown_value"
+
+    raw_tenant = _element(values, "org_tenant").get("value")
+    tenant = ""
+    try:
+        tenant = normalize_tenant_id(raw_tenant.strip() if isinstance(raw_tenant, str) else "")
+    except LinkInputError:
+        errors["org_tenant"] = "bad_tenant"
+
+    raw_partner = _element(values, "org_partner_id").get("value")
+    partner = raw_partner.strip() if isinstance(raw_partner, str) and raw_partner.strip() else None
+    if partner is not None and not _PARTNER_ID.match(partner):
+        errors["org_partner_id"] = "bad_partner_id"
+    elif partner is None and role is Role.indirect_reseller:
+        errors["org_partner_id"] = "partner_id_required"
+
+    element = _element(values, "org_channel")
+    channel = element.get("selected_conversation") or element.get("selected_channel")
+    if channel is not None and (not isinstance(channel, str) or not _CHANNEL.match(channel)):
+        errors["org_channel"] = "unknown_value"
+    if errors or role is None:
+        raise FormErrors(errors)
+    return SetupForm(
+        name=name,
+        role=role,
+        tenant_id=tenant,
+        partner_id=partner,
+        notification_channel=channel,
+    )

@@ -221,6 +221,11 @@ def modal_errors(errors: dict[str, str], *, lang: str = EN) -> dict[str, Any]:
     return dict(render_json("slack/modal_errors.json.j2", lang=lang, errors=errors))
 
 
+def setup_modal(*, lang: str = EN) -> dict[str, Any]:
+    """ "Set up your organization" (bot/core/onboarding.py)."""
+    return _view("slack/setup_modal.json.j2", lang)
+
+
 def home_view(*, lang: str = EN, **context: Any) -> dict[str, Any]:
     return _view("slack/home.json.j2", lang, **context)
 
