@@ -25,6 +25,7 @@ from babel.messages.pofile import read_po
 
 from bot.cli.main import main as cli_main
 from bot.core.home import HomeData
+from bot.core.joining import RequestView
 from bot.core.onboarding import SetupAccess
 from bot.core.snapshots import InvitationView, OrgView
 from bot.core.store.lifecycle import InvitationState
@@ -419,8 +420,14 @@ NOTICES: list[tuple[str, dict[str, Any]]] = [
         "link_stale",
         "setup_not_allowed",
         "already_set_up",
+        "join_admins_only",
+        "join_stale",
+        "join_already_linked",
     ]
 ] + [
+    ("organization_set_up_pending", {"org": "<b> & Ñandú", "provider": "Contoso <x>"}),
+    ("join_approved", {"provider": "Contoso <x>"}),
+    ("join_declined", {"provider": "Contoso <x>"}),
     ("organization_set_up", {"org": "<b> & Ñandú"}),
     ("language_set", {"lang_chosen": "en"}),
     ("language_set", {"lang_chosen": "es"}),
@@ -460,7 +467,10 @@ def test_modal_errors_in_both_languages() -> None:
         "bad_partner_id",
         "partner_id_required",
         "tenant_taken",
-        "reseller_needs_join_code",
+        "join_code_required",
+        "join_code_unknown",
+        "join_code_used",
+        "join_code_expired",
         "something_new",
     ]
     errors = {f"block_{i}": code for i, code in enumerate(codes)}
@@ -705,10 +715,60 @@ def test_home_view_of_a_workspace_to_set_up_in_both_languages(setup: SetupAccess
     assert ("<@U0INSTALL1>" in shown) is bool(setup and not setup.allowed and setup.installer)
 
 
+def test_home_view_admin_section_and_waiting_reseller_in_both_languages() -> None:
+    provider = check_pair(
+        lambda lang: surfaces.home_view(lang=lang, home=HomeData(org=PROVIDER, admin=True))
+    )
+    assert "create_join_code" in json.dumps(provider)
+    plain = surfaces.home_view(lang="es", home=HomeData(org=PROVIDER, admin=False))
+    assert "create_join_code" not in json.dumps(plain)
+    waiting = check_pair(
+        lambda lang: surfaces.home_view(
+            lang=lang, home=HomeData(org=RESELLER, admin=True, waiting_for=["Contoso <x>"])
+        )
+    )
+    shown = json.dumps(waiting, ensure_ascii=False)
+    assert "Contoso &lt;x&gt;" in shown and "create_join_code" not in shown
+
+
+def test_join_code_modal_in_both_languages() -> None:
+    es = check_pair(
+        lambda lang: surfaces.join_code_modal(
+            code="ABCD-EFGH-JKMN-PQRS", provider="Contoso <x> & Co", expires_at=NOW, lang=lang
+        )
+    )
+    shown = json.dumps(es, ensure_ascii=False)
+    assert "ABCD-EFGH-JKMN-PQRS" in shown and "&lt;x&gt;" in shown and "submit" not in es
+
+
+@pytest.mark.parametrize("status", ["pending", "approved", "declined"])
+@pytest.mark.parametrize("partner_id", [None, "1234567"])
+def test_join_request_message_in_both_languages(status: str, partner_id: str | None) -> None:
+    request = RequestView(7, 3, status, "U0ASKER001", None if status == "pending" else "U0DECIDER1")
+    reseller = dataclasses.replace(RESELLER, partner_id=partner_id)
+    es = check_pair(
+        lambda lang: surfaces.join_request_message(
+            request=request, reseller=reseller, provider=PROVIDER, lang=lang
+        )
+    )
+    shown = json.dumps(es, ensure_ascii=False)
+    assert ("join_approve" in shown) is (status == "pending")
+    assert "<Distribution>" not in shown
+    if status == "pending":
+        assert json.loads(es["blocks"][-1]["elements"][0]["value"]) == {"r": 7, "v": 3}
+
+
 def test_setup_modal_in_both_languages() -> None:
     es = check_pair(lambda lang: surfaces.setup_modal(lang=lang))
     blocks = [b["block_id"] for b in es["blocks"] if b["type"] == "input"]
-    assert blocks == ["org_name", "org_role", "org_tenant", "org_partner_id", "org_channel"]
+    assert blocks == [
+        "org_name",
+        "org_role",
+        "org_tenant",
+        "org_partner_id",
+        "org_join_code",
+        "org_channel",
+    ]
     roles = es["blocks"][2]["element"]["options"]
     assert [o["value"] for o in roles] == ["direct", "indirect_provider", "indirect_reseller"]
 
@@ -835,6 +895,8 @@ SURFACE_TESTS = {
     "modal_errors": test_modal_errors_in_both_languages,
     "home_view": test_home_view_in_both_languages,
     "setup_modal": test_setup_modal_in_both_languages,
+    "join_code_modal": test_join_code_modal_in_both_languages,
+    "join_request_message": test_join_request_message_in_both_languages,
     "invitation_message": test_invitation_message_in_both_languages,
     "invite_modal": test_invitation_modals_and_lists_in_both_languages,
     "request_modal": test_invitation_modals_and_lists_in_both_languages,

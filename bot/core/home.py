@@ -32,12 +32,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.core.installations import NotInstalled, workspace_client
+from bot.core.joining import pending_providers
 from bot.core.onboarding import SetupAccess, setup_access
 from bot.core.services import Services
 from bot.core.snapshots import InvitationView, OrgView, org_views
 from bot.core.store.access import unindexed_state, visibility_clause, visible_invitations
 from bot.core.store.decisions import recent_decisions
-from bot.core.store.directory import org_for_team
+from bot.core.store.directory import is_admin, org_for_team
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.models import HomeViewer, Invitation, Organization, OrganizationTeam
 from bot.core.ui import surfaces
@@ -70,6 +71,8 @@ class HomeData:
     # A workspace not in the directory: may this viewer set up its organization, and who
     # installed the app there (bot/core/onboarding.py)
     setup: SetupAccess | None = None
+    admin: bool = False  # the viewer is a directory admin of the organization
+    waiting_for: list[str] = field(default_factory=list)  # providers yet to approve a reseller
 
 
 def _more(session: Session, query: Any, limit: int) -> int | str:
@@ -114,6 +117,9 @@ def load_home(services: Services, session: Session, user_id: str, team_id: str) 
     found = [*requested, *opened, *accepted]
     orgs = org_views(session, [org, *(o for i in found for o in (i.provider, i.reseller) if o)])
     data.org = orgs[org.id]
+    data.admin = is_admin(session, org, user_id)
+    if org.role is Role.indirect_reseller:
+        data.waiting_for = pending_providers(session, org)
     views = [InvitationView.of(i, orgs) for i in found]
     n_req, n_open = len(requested), len(opened)
     requested_views, open_views = views[:n_req], views[n_req : n_req + n_open]

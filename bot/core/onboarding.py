@@ -20,15 +20,18 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.core.joining import JoinRefused, provider_for_code, redeem, request_effects
+from bot.core.outbox.queue import enqueue
 from bot.core.services import Services
 from bot.core.store.clock import Clock, utc_now
 from bot.core.store.directory import import_directory, org_for_team
 from bot.core.store.errors import DirectoryError
-from bot.core.store.models import Organization
+from bot.core.store.models import Organization, ResellerProvider
 from bot.core.ui.forms import SetupForm
+from policy.facts import Role
 
 log = logging.getLogger(__name__)
 
@@ -103,19 +106,28 @@ def key_for(session: Session, name: str) -> str:
     return f"{base}-{n}"
 
 
+@dataclass(frozen=True)
+class SetUp:
+    org: str  # its name
+    waiting_for: str | None  # a reseller: the provider whose approval it waits for
+
+
 def set_up_organization(
     session: Session,
     *,
     team_id: str,
     user_id: str,
     form: SetupForm,
-    providers: tuple[str, ...] = (),
     clock: Clock = utc_now,
-) -> Organization:
+) -> SetUp:
     """Write the organization of workspace `team_id` as `mcbot partners import` would, with
-    `user_id` as its first admin. Raises SetupRefused (nothing written)."""
+    `user_id` as its first admin. An indirect reseller names its provider with a join code
+    (bot/core/joining.py): validated as an import naming that provider, the link itself waits
+    for the provider's approval (a pending join request, its Approve/Decline message queued).
+    Raises SetupRefused (nothing written, the code not used)."""
     if org_for_team(session, team_id) is not None:
         raise SetupRefused(code="already_set_up")
+    now = clock()
     key = key_for(session, form.name)
     entry: dict[str, Any] = {
         "key": key,
@@ -129,18 +141,44 @@ def set_up_organization(
         entry["partner_id"] = form.partner_id
     if form.notification_channel is not None:
         entry["notification_channel"] = form.notification_channel
-    if providers:
-        entry["providers"] = list(providers)
+    code = provider = None
+    if form.role is Role.indirect_reseller:
+        try:
+            code, provider = provider_for_code(session, form.join_code or "", now=now)
+        except JoinRefused as refused:
+            raise SetupRefused(errors={"org_join_code": refused.code}) from None
+        entry["providers"] = [provider.key]
     try:
         import_directory(session, {"organizations": [entry]}, clock=clock)
     except DirectoryError as exc:
         raise _refusal(exc) from None
     org = org_for_team(session, team_id)
     assert org is not None
+    if code is not None and provider is not None:
+        # validated as a reseller of `provider`; the link waits for the provider's approval
+        session.execute(
+            delete(ResellerProvider).where(
+                ResellerProvider.reseller_org_id == org.id,
+                ResellerProvider.provider_org_id == provider.id,
+            )
+        )
+        try:
+            request = redeem(
+                session,
+                code,
+                reseller=org,
+                provider=provider,
+                user_id=user_id,
+                team_id=team_id,
+                now=now,
+            )
+        except JoinRefused as refused:
+            raise SetupRefused(errors={"org_join_code": refused.code}) from None
+        enqueue(session, request_effects(session, request), now=now)
     log.info(
         "organization %s (%s) set up in Slack by %s of %s", key, form.role.value, user_id, team_id
     )
-    return org
+    return SetUp(form.name, provider.name if provider is not None else None)
 
 
 def _refusal(exc: DirectoryError) -> SetupRefused:
@@ -149,7 +187,7 @@ def _refusal(exc: DirectoryError) -> SetupRefused:
         if issue.code in ("team_taken", "team_in_two_orgs"):
             return SetupRefused(code="already_set_up")
         if issue.code in ("reseller_needs_provider", "unknown_provider", "not_a_provider"):
-            errors.setdefault("org_role", "reseller_needs_join_code")
+            errors.setdefault("org_join_code", "join_code_unknown")
             continue
         block = _BLOCK_OF.get(issue.field.split(".")[0].split("[")[0], "org_name")
         errors.setdefault(block, issue.code)

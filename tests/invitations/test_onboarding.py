@@ -5,14 +5,28 @@ organization from its Home tab."""
 from __future__ import annotations
 
 import json
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
-from bot.core.store.directory import is_admin, org_for_team
-from bot.core.store.models import Organization
+from bot.core.joining import hash_code
+from bot.core.store.directory import is_admin, org_for_team, providers_of
+from bot.core.store.models import JoinCode, Organization
 from bot.testkit import app_home_opened_event
-from bot.testkit.flows import CONTOSO_TENANT, PROVIDER_TEAM, PROVIDER_USER, opened_view
+from bot.testkit.flows import (
+    CONTOSO_TENANT,
+    PROVIDER_TEAM,
+    PROVIDER_USER,
+    RESELLER_TEAM,
+    buttons,
+    click,
+    opened_view,
+)
 from bot.testkit.harness import BotHarness, ack_json
 from bot.testkit.payloads import (
     block_actions_payload,
@@ -23,6 +37,16 @@ from bot.testkit.payloads import (
 
 TEAM, INSTALLER, MEMBER, SLACK_ADMIN = "T0STRANGER", "U0STRANGER1", "U0STRMEMBER", "U0STRADMIN1"
 TENANT = "3c1e5a7b-2d4f-4a6b-8c9d-0e1f2a3b4c5d"
+
+
+@pytest.fixture()
+def bot() -> Iterator[BotHarness]:
+    """The distributed `bot` of conftest.py, with the outbox worker running (the provider's
+    Approve / Decline message and the reseller's DM go through it)."""
+    from tests.invitations.conftest import distributed_bot
+
+    with distributed_bot(outbox=True) as harness:
+        yield harness
 
 
 def _people(bot: BotHarness) -> None:
@@ -192,14 +216,209 @@ def test_a_member_who_is_no_admin_cannot_set_up_even_with_a_forged_click_or_subm
     assert orgs(bot) == before
 
 
-def test_a_reseller_cannot_set_up_without_its_provider_yet(bot: BotHarness) -> None:
+def test_a_reseller_needs_its_providers_join_code(bot: BotHarness) -> None:
     _people(bot)
     home = open_home(bot, INSTALLER)
     click_setup(bot, INSTALLER, home)
     view = opened_view(bot, "setup_modal")
     answer = submit(bot, form(role="indirect_reseller"), user=INSTALLER, view_id=view["id"])
-    assert set(answer["errors"]) == {"org_role"}
+    assert set(answer["errors"]) == {"org_join_code"}
+    assert "join code" in answer["errors"]["org_join_code"]
     no_partner_id = submit(
-        bot, form(role="indirect_reseller", partner_id=None), user=INSTALLER, view_id=view["id"]
+        bot,
+        reseller_form("AAAA-BBBB-CCCC-DDDD", partner_id=None),
+        user=INSTALLER,
+        view_id=view["id"],
     )
     assert set(no_partner_id["errors"]) == {"org_partner_id"}
+    assert orgs(bot) == sorted(orgs(bot)) and "woodgrove-partners" not in orgs(bot)
+
+
+# ------------------------------------------------------------------- join codes (stage 2)
+PROVIDER_ADMIN = "U0PROVADMIN"
+RESELLER_ADMIN = "U0RESADMIN"  # Fabrikam's admin: another organization
+
+
+def reseller_form(code: str | None, **overrides: Any) -> dict[str, Any]:
+    values = form(role="indirect_reseller", **overrides)
+    values["org_join_code"] = {"org_join_code": text_input(code)}
+    return values
+
+
+def create_join_code(bot: BotHarness, user: str = PROVIDER_ADMIN) -> str:
+    home = open_home(bot, user, PROVIDER_TEAM)
+    assert "create_join_code" in actions(home)
+    opened = len(bot.slack.calls("views.open"))
+    payload = block_actions_payload(
+        "create_join_code", "home", user_id=user, team_id=PROVIDER_TEAM, view=home
+    )
+    assert bot.interact(payload).status_code == 200
+    view = bot.slack.wait_for("views.open", count=opened + 1)[-1].response["view"]
+    assert view["callback_id"] == "join_code_modal"
+    found = re.search(r"`([A-Z0-9]{4}(?:-[A-Z0-9]{4}){3})`", text(view))
+    assert found is not None
+    return found.group(1)
+
+
+def set_up_reseller(bot: BotHarness, code: str, *, view_id: str = "") -> dict[str, Any]:
+    if not view_id:
+        home = open_home(bot, INSTALLER)
+        click_setup(bot, INSTALLER, home)
+        view_id = opened_view(bot, "setup_modal")["id"]
+    return submit(bot, reseller_form(code), user=INSTALLER, view_id=view_id)
+
+
+def provider_message(bot: BotHarness, count: int = 1) -> dict[str, Any]:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        found = [m for m in bot.slack.messages("C0PROVNOTIF") if "join_approve" in json.dumps(m)]
+        if len(found) >= count:
+            return found[-1]
+        time.sleep(0.02)
+    raise AssertionError("no join request in the provider's notification channel")
+
+
+def links(bot: BotHarness, reseller_team: str = TEAM) -> list[str]:
+    with bot.services.sessions() as session:
+        org = org_for_team(session, reseller_team)
+        assert org is not None
+        return [p.key for p in providers_of(session, org)]
+
+
+def responses(bot: BotHarness) -> str:
+    return json.dumps([c.params for c in bot.slack.calls("response_url")], ensure_ascii=False)
+
+
+def test_a_reseller_joins_with_a_code_and_its_provider_approves_end_to_end(
+    bot: BotHarness,
+) -> None:
+    _people(bot)
+    # only the provider's directory admins see the admin section
+    assert "create_join_code" not in actions(open_home(bot, PROVIDER_USER, PROVIDER_TEAM))
+    code = create_join_code(bot)
+    with bot.services.sessions() as session:  # stored hashed, never in clear
+        stored = session.scalars(select(JoinCode.code_hash)).all()
+        assert code not in json.dumps(stored) and hash_code(code) in stored
+
+    assert set_up_reseller(bot, code.lower()) == {}  # typed in any case
+    assert "fabrikam" not in links(bot) and links(bot) == []  # pending: no provider yet
+    pending = dm_texts(bot, INSTALLER)
+    assert "I asked Contoso Distribution to approve you" in pending
+
+    # the Approve / Decline message, posted with the provider's token in its own channel
+    message = provider_message(bot)
+    assert "Woodgrove Partners" in json.dumps(message)
+    assert buttons(message) == ["join_approve", "join_decline"]
+
+    # until approved: assess works, invitations with the provider do not
+    assert "Waiting for Contoso Distribution" in text(open_home(bot, INSTALLER))
+    assert bot.command("assess", team_id=TEAM, user_id=MEMBER).status_code == 200
+    refused = bot.command("invite", team_id=TEAM, user_id=INSTALLER, channel_id="C0STRANGER1")
+    assert "no indirect provider in the partner directory yet" in refused.text
+    assert "ask_provider_for_invitation" not in refused.text
+
+    # refusals: another organization's admin, a provider user who is no admin, a forged value
+    click(bot, message, "join_approve", team=RESELLER_TEAM, user=RESELLER_ADMIN)
+    click(bot, message, "join_approve", team=PROVIDER_TEAM, user=PROVIDER_USER)
+    assert responses(bot).count("Only the Multichannel admins of this indirect provider") == 2
+    forged = block_actions_payload(
+        "join_approve",
+        json.dumps({"r": 1, "v": 7}),
+        user_id=PROVIDER_ADMIN,
+        team_id=PROVIDER_TEAM,
+        response_url=bot.slack.response_url(),
+    )
+    assert bot.interact(forged).status_code == 200
+    assert "This button is out of date" in responses(bot)
+    assert links(bot) == []
+
+    click(bot, message, "join_approve", team=PROVIDER_TEAM, user=PROVIDER_ADMIN)
+    assert links(bot) == ["contoso-dist"]
+    assert f"<@{PROVIDER_ADMIN}> approved" in responses(bot)
+    # the reseller is told in its own workspace (with its own token)
+    deadline = time.monotonic() + 5
+    while "approved you as their indirect reseller" not in dm_texts(bot, INSTALLER):
+        assert time.monotonic() < deadline, "the reseller was not told"
+        time.sleep(0.02)
+    # the same button again: out of date
+    before = responses(bot).count("This button is out of date")
+    click(bot, message, "join_decline", team=PROVIDER_TEAM, user=PROVIDER_ADMIN)
+    assert responses(bot).count("This button is out of date") == before + 1
+    assert links(bot) == ["contoso-dist"]
+
+    # approved: the reseller's status works, and it may ask its provider
+    status = bot.command("status", team_id=TEAM, user_id=INSTALLER, channel_id="C0STRANGER1")
+    assert status.status_code == 200
+    assert "partner directory" not in status.text
+    assert "Waiting for" not in text(open_home(bot, INSTALLER))
+    asked = bot.command("invite", team_id=TEAM, user_id=INSTALLER, channel_id="C0STRANGER1")
+    assert "ask_provider_for_invitation" in asked.text
+
+
+def test_wrong_reused_and_expired_codes_are_refused_and_nothing_is_written(
+    bot: BotHarness,
+) -> None:
+    _people(bot)
+    before = orgs(bot)
+    home = open_home(bot, INSTALLER)
+    click_setup(bot, INSTALLER, home)
+    view_id = opened_view(bot, "setup_modal")["id"]
+
+    wrong = set_up_reseller(bot, "ZZZZ-ZZZZ-ZZZZ-ZZZZ", view_id=view_id)
+    assert "not valid" in wrong["errors"]["org_join_code"]
+
+    with bot.services.sessions.begin() as session:
+        provider = org_for_team(session, PROVIDER_TEAM)
+        assert provider is not None
+        session.add(
+            JoinCode(
+                code_hash=hash_code("OLDC-ODEO-LDCO-DEAA"),
+                provider_org_id=provider.id,
+                created_by_user=PROVIDER_ADMIN,
+                created_at=datetime.now(UTC) - timedelta(days=10),
+                expires_at=datetime.now(UTC) - timedelta(days=3),
+            )
+        )
+    expired = set_up_reseller(bot, "OLDC-ODEO-LDCO-DEAA", view_id=view_id)
+    assert "expired" in expired["errors"]["org_join_code"]
+    assert orgs(bot) == before
+
+    # used once by another workspace, then refused here
+    code = create_join_code(bot)
+    other = "T0NEWRESELL"
+    bot.slack.add_team(other, name="New Reseller").set_user("U0NEWADMIN1", team_id=other)
+    bot.slack.set_channel("C0NEWNOTIF1", team_id=other)
+    assert bot.install(other, "U0NEWADMIN1").status_code == 200
+    home = open_home(bot, "U0NEWADMIN1", other)
+    payload = block_actions_payload(
+        "open_setup_modal", "home", user_id="U0NEWADMIN1", team_id=other, view=home
+    )
+    assert bot.interact(payload).status_code == 200
+    first = opened_view(bot, "setup_modal")["id"]
+    values = reseller_form(code, tenant="11111111-2222-4333-8444-555555555555", channel=None)
+    answer = bot.interact(
+        view_submission_payload(
+            "setup_modal", values, user_id="U0NEWADMIN1", team_id=other, view_id=first
+        )
+    )
+    assert ack_json(answer) == {}
+    reused = set_up_reseller(bot, code, view_id=view_id)
+    assert "used already" in reused["errors"]["org_join_code"]
+    assert sorted([*before, "woodgrove-partners"]) == orgs(bot)  # the new one's key
+    assert links(bot, other) == []
+
+
+def test_only_a_providers_admin_creates_join_codes(bot: BotHarness) -> None:
+    for user, team in ((PROVIDER_USER, PROVIDER_TEAM), (RESELLER_ADMIN, RESELLER_TEAM)):
+        home = open_home(bot, user, team)
+        assert "create_join_code" not in actions(home)
+        payload = block_actions_payload(
+            "create_join_code", "home", user_id=user, team_id=team, view=home
+        )
+        assert bot.interact(payload).status_code == 200
+    deadline = time.monotonic() + 5
+    while dm_texts(bot, "").count("Only the Multichannel admins of this indirect provider") < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    with bot.services.sessions() as session:
+        assert session.scalars(select(JoinCode)).all() == []

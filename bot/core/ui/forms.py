@@ -183,6 +183,7 @@ class SetupForm(BaseModel):
     tenant_id: str
     partner_id: str | None = None
     notification_channel: str | None = None
+    join_code: str | None = None  # an indirect reseller's: its provider's one-time code
 
 
 ORG_NAME_MAX = 200
@@ -232,6 +233,12 @@ def read_setup_form(values: dict[str, Any]) -> SetupForm:
     channel = element.get("selected_conversation") or element.get("selected_channel")
     if channel is not None and (not isinstance(channel, str) or not _CHANNEL.match(channel)):
         errors["org_channel"] = "unknown_value"
+    raw_code = _element(values, "org_join_code").get("value")
+    join_code = raw_code.strip() if isinstance(raw_code, str) and raw_code.strip() else None
+    if join_code is not None and (len(join_code) > 40 or CONTROL_CHARACTERS.search(join_code)):
+        errors["org_join_code"] = "join_code_unknown"
+    elif join_code is None and role is Role.indirect_reseller:
+        errors["org_join_code"] = "join_code_required"
     if errors or role is None:
         raise FormErrors(errors)
     return SetupForm(
@@ -240,4 +247,5 @@ def read_setup_form(values: dict[str, Any]) -> SetupForm:
         tenant_id=tenant,
         partner_id=partner,
         notification_channel=channel,
+        join_code=join_code if role is Role.indirect_reseller else None,
     )

@@ -7,6 +7,7 @@ A surface that fails validation raises BlockKitError: a bug in a template, caugh
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Literal
 
 from bot.core.ui.blockkit import validate_message, validate_view
@@ -224,6 +225,25 @@ def modal_errors(errors: dict[str, str], *, lang: str = EN) -> dict[str, Any]:
 def setup_modal(*, lang: str = EN) -> dict[str, Any]:
     """ "Set up your organization" (bot/core/onboarding.py)."""
     return _view("slack/setup_modal.json.j2", lang)
+
+
+def join_code_modal(
+    *, code: str, provider: str, expires_at: datetime, lang: str = EN
+) -> dict[str, Any]:
+    """A provider's new join code, shown once (bot/core/joining.py)."""
+    return _view(
+        "slack/join_code_modal.json.j2", lang, code=code, provider=provider, expires_at=expires_at
+    )
+
+
+def join_request_message(
+    *, request: Any, reseller: Any, provider: Any, lang: str = EN
+) -> dict[str, Any]:
+    """A reseller's request to buy through `provider`, with Approve / Decline while pending
+    (`request` a bot.core.joining.RequestView, the others OrgViews)."""
+    return _message(
+        "slack/join_request.json.j2", lang, request=request, reseller=reseller, provider=provider
+    )
 
 
 def home_view(*, lang: str = EN, **context: Any) -> dict[str, Any]:

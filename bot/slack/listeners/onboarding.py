@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.delivery import tell_user
 from bot.core.home import publish_home
 from bot.core.installations import NotInstalled, workspace_client
+from bot.core.joining import JoinRefused, create_code, decide
 from bot.core.modals import open_modal
 from bot.core.onboarding import SetupRefused, set_up_organization, setup_access
 from bot.core.services import Services
 from bot.core.ui import surfaces
 from bot.core.ui.forms import FormErrors, read_setup_form
+from bot.core.ui.metadata import JoinButton, MetadataError, load
 from bot.slack.listeners import user_and_team
 
 
@@ -66,7 +68,7 @@ def register(app: AsyncApp, services: Services) -> None:
             )
             return
         try:
-            await services.run(
+            done = await services.run(
                 lambda s: set_up_organization(
                     s, team_id=team_id, user_id=user_id, form=form, clock=services.clock
                 )
@@ -82,9 +84,90 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         services.forget_membership(team_id)
-        await tell_user(
-            client,
-            surfaces.notice_message("organization_set_up", lang=lang, org=form.name),
-            user=user_id,
-        )
+        services.outbox_wakeup.set()  # a reseller's request for its provider's approval
+        if done.waiting_for is not None:
+            notice = surfaces.notice_message(
+                "organization_set_up_pending", lang=lang, org=done.org, provider=done.waiting_for
+            )
+        else:
+            notice = surfaces.notice_message("organization_set_up", lang=lang, org=done.org)
+        await tell_user(client, notice, user=user_id)
         await publish_home(services, client, user_id, team_id, opened=False)
+
+    @app.action("create_join_code")
+    async def create_join_code(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user_id, team_id = user_and_team(body)
+        client = await own_client(client, team_id)
+        lang = await services.language.for_user(client, user_id, team_id)
+        now = services.clock()
+        try:
+            new = await services.run(
+                lambda s: create_code(s, team_id=team_id, user_id=user_id, now=now)
+            )
+        except JoinRefused as refused:
+            await tell_user(client, surfaces.notice_message(refused.code, lang=lang), user=user_id)
+            return
+        # shown once, in a modal: never in a message that stays in the conversation history
+        await client.views_open(
+            trigger_id=body["trigger_id"],
+            view=surfaces.join_code_modal(
+                code=new.code, provider=new.provider, expires_at=new.expires_at, lang=lang
+            ),
+        )
+
+    async def join_decision(
+        approve: bool,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
+        user_id, team_id = user_and_team(body)
+        lang = await services.language.for_user(await own_client(client, team_id), user_id, team_id)
+        try:
+            button = load(JoinButton, action.get("value"))
+        except MetadataError:
+            await respond(**surfaces.notice_message("join_stale", lang=lang))
+            return
+        now = services.clock()
+        try:
+            decided = await services.run(
+                lambda s: decide(
+                    s,
+                    request_id=button.r,
+                    version=button.v,
+                    approve=approve,
+                    team_id=team_id,
+                    user_id=user_id,
+                    now=now,
+                )
+            )
+        except JoinRefused as refused:
+            await respond(**surfaces.notice_message(refused.code, lang=lang))
+            return
+        services.forget_membership(team_id)
+        services.outbox_wakeup.set()
+        await respond(replace_original=True, **decided.message)
+
+    @app.action("join_approve")
+    async def join_approve(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
+        await ack()
+        await join_decision(True, body, action, respond, client)
+
+    @app.action("join_decline")
+    async def join_decline(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
+        await ack()
+        await join_decision(False, body, action, respond, client)
