@@ -38,7 +38,7 @@ from bot.core.services import Services
 from bot.core.snapshots import InvitationView, OrgView, org_views
 from bot.core.store.access import unindexed_state, visibility_clause, visible_invitations
 from bot.core.store.decisions import recent_decisions
-from bot.core.store.directory import is_admin, org_for_team
+from bot.core.store.directory import org_and_admin
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.models import HomeViewer, Invitation, Organization, OrganizationTeam
 from bot.core.ui import surfaces
@@ -101,9 +101,10 @@ def load_home(services: Services, session: Session, user_id: str, team_id: str) 
     """What the user's Home tab shows. Reads only (see `remember_viewer`)."""
     now = services.clock()
     data = HomeData(decisions=recent_decisions(session, user_id, limit=LIMITS["decisions"]))
-    org = org_for_team(session, team_id)
-    if org is None:
+    found_org = org_and_admin(session, team_id, user_id)  # one statement for both
+    if found_org is None:
         return data
+    org, data.admin = found_org
     requested = _newest(session, org, (S.requested,), LIMITS["requests"])
     opened = _newest(session, org, OPEN, LIMITS["open"])
     accepted_query = _recently_accepted(session, org, now - RECENT)
@@ -117,7 +118,6 @@ def load_home(services: Services, session: Session, user_id: str, team_id: str) 
     found = [*requested, *opened, *accepted]
     orgs = org_views(session, [org, *(o for i in found for o in (i.provider, i.reseller) if o)])
     data.org = orgs[org.id]
-    data.admin = is_admin(session, org, user_id)
     if org.role is Role.indirect_reseller:
         data.waiting_for = pending_providers(session, org)
     views = [InvitationView.of(i, orgs) for i in found]
