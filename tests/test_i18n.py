@@ -27,6 +27,7 @@ from bot.cli.main import main as cli_main
 from bot.core.home import HomeData
 from bot.core.joining import RequestView
 from bot.core.onboarding import SetupAccess
+from bot.core.org_admin import OrgSettings
 from bot.core.snapshots import InvitationView, OrgView
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.messages import MessageLocation
@@ -423,10 +424,12 @@ NOTICES: list[tuple[str, dict[str, Any]]] = [
         "join_admins_only",
         "join_stale",
         "join_already_linked",
+        "org_admins_only",
     ]
 ] + [
     ("organization_set_up_pending", {"org": "<b> & Ñandú", "provider": "Contoso <x>"}),
     ("join_approved", {"provider": "Contoso <x>"}),
+    ("org_settings_saved", {"org": "Contoso <x>"}),
     ("join_declined", {"provider": "Contoso <x>"}),
     ("organization_set_up", {"org": "<b> & Ñandú"}),
     ("language_set", {"lang_chosen": "en"}),
@@ -471,6 +474,9 @@ def test_modal_errors_in_both_languages() -> None:
         "join_code_unknown",
         "join_code_used",
         "join_code_expired",
+        "no_admin",
+        "too_many_admins",
+        "admin_not_in_workspace",
         "something_new",
     ]
     errors = {f"block_{i}": code for i, code in enumerate(codes)}
@@ -720,8 +726,10 @@ def test_home_view_admin_section_and_waiting_reseller_in_both_languages() -> Non
         lambda lang: surfaces.home_view(lang=lang, home=HomeData(org=PROVIDER, admin=True))
     )
     assert "create_join_code" in json.dumps(provider)
+    assert "open_org_settings" in json.dumps(provider)
     plain = surfaces.home_view(lang="es", home=HomeData(org=PROVIDER, admin=False))
     assert "create_join_code" not in json.dumps(plain)
+    assert "open_org_settings" not in json.dumps(plain)
     waiting = check_pair(
         lambda lang: surfaces.home_view(
             lang=lang, home=HomeData(org=RESELLER, admin=True, waiting_for=["Contoso <x>"])
@@ -729,6 +737,18 @@ def test_home_view_admin_section_and_waiting_reseller_in_both_languages() -> Non
     )
     shown = json.dumps(waiting, ensure_ascii=False)
     assert "Contoso &lt;x&gt;" in shown and "create_join_code" not in shown
+    assert "open_org_settings" in shown
+
+
+@pytest.mark.parametrize("channel", [None, "C0PROV"])
+@pytest.mark.parametrize("admins", [(), ("U0ADMIN001", "U0ADMIN002")])
+def test_org_settings_modal_in_both_languages(channel: str | None, admins: tuple[str, ...]) -> None:
+    settings = OrgSettings("Contoso <x> & Co", channel, admins)
+    es = check_pair(lambda lang: surfaces.org_settings_modal(settings=settings, lang=lang))
+    shown = json.dumps(es, ensure_ascii=False)
+    assert "&lt;x&gt;" in shown
+    assert ("initial_conversation" in shown) is bool(channel)
+    assert ("initial_users" in shown) is bool(admins)
 
 
 def test_join_code_modal_in_both_languages() -> None:
@@ -896,6 +916,7 @@ SURFACE_TESTS = {
     "home_view": test_home_view_in_both_languages,
     "setup_modal": test_setup_modal_in_both_languages,
     "join_code_modal": test_join_code_modal_in_both_languages,
+    "org_settings_modal": test_org_settings_modal_in_both_languages,
     "join_request_message": test_join_request_message_in_both_languages,
     "invitation_message": test_invitation_message_in_both_languages,
     "invite_modal": test_invitation_modals_and_lists_in_both_languages,

@@ -422,3 +422,94 @@ def test_only_a_providers_admin_creates_join_codes(bot: BotHarness) -> None:
         time.sleep(0.02)
     with bot.services.sessions() as session:
         assert session.scalars(select(JoinCode)).all() == []
+
+
+# ------------------------------------------- channel and admins (stage 3)
+def settings_form(channel: str | None, admins: list[str]) -> dict[str, Any]:
+    return {
+        "org_channel": {
+            "org_channel": {"type": "conversations_select", "selected_conversation": channel}
+        },
+        "org_admins": {"org_admins": {"type": "multi_users_select", "selected_users": admins}},
+    }
+
+
+def submit_settings(
+    bot: BotHarness, values: dict[str, Any], *, user: str, team: str, view_id: str
+) -> dict[str, Any]:
+    payload = view_submission_payload(
+        "org_settings_modal", values, user_id=user, team_id=team, view_id=view_id
+    )
+    response = bot.interact(payload)
+    assert response.status_code == 200
+    return ack_json(response)
+
+
+def test_a_directory_admin_changes_its_channel_and_admins(bot: BotHarness) -> None:
+    bot.slack.set_channel("C0PROVNEW01", team_id=PROVIDER_TEAM)
+    home = open_home(bot, PROVIDER_ADMIN, PROVIDER_TEAM)
+    assert "open_org_settings" in actions(home)
+    payload = block_actions_payload(
+        "open_org_settings", "home", user_id=PROVIDER_ADMIN, team_id=PROVIDER_TEAM, view=home
+    )
+    assert bot.interact(payload).status_code == 200
+    view = opened_view(bot, "org_settings_modal")
+    shown = text(view)
+    assert "C0PROVNOTIF" in shown and PROVIDER_ADMIN in shown  # the current values
+
+    # validated: at least one admin, people of this workspace only
+    none = submit_settings(
+        bot,
+        settings_form("C0PROVNEW01", []),
+        user=PROVIDER_ADMIN,
+        team=PROVIDER_TEAM,
+        view_id=view["id"],
+    )
+    assert set(none["errors"]) == {"org_admins"}
+    foreign = submit_settings(
+        bot,
+        settings_form("C0PROVNEW01", [PROVIDER_ADMIN, RESELLER_ADMIN]),
+        user=PROVIDER_ADMIN,
+        team=PROVIDER_TEAM,
+        view_id=view["id"],
+    )
+    assert "people of this Slack workspace" in foreign["errors"]["org_admins"]
+
+    saved = submit_settings(
+        bot,
+        settings_form("C0PROVNEW01", [PROVIDER_ADMIN, PROVIDER_USER]),
+        user=PROVIDER_ADMIN,
+        team=PROVIDER_TEAM,
+        view_id=view["id"],
+    )
+    assert saved == {}
+    with bot.services.sessions() as session:
+        org = org_for_team(session, PROVIDER_TEAM)
+        assert org is not None and org.notification_channel == "C0PROVNEW01"
+        assert is_admin(session, org, PROVIDER_USER) and is_admin(session, org, PROVIDER_ADMIN)
+    assert "open_org_settings" in actions(open_home(bot, PROVIDER_USER, PROVIDER_TEAM))
+
+
+def test_only_a_directory_admin_changes_channel_and_admins(bot: BotHarness) -> None:
+    home = open_home(bot, PROVIDER_USER, PROVIDER_TEAM)
+    assert "open_org_settings" not in actions(home)
+    opened = len(bot.slack.calls("views.open"))
+    payload = block_actions_payload(
+        "open_org_settings", "home", user_id=PROVIDER_USER, team_id=PROVIDER_TEAM, view=home
+    )
+    assert bot.interact(payload).status_code == 200  # a forged click: refused, no modal
+    forged = settings_form("C0MCDESK01", [PROVIDER_USER])
+    assert (
+        submit_settings(bot, forged, user=PROVIDER_USER, team=PROVIDER_TEAM, view_id="V0FORGEDORG")
+        == {}
+    )
+    # another organization's admin, on its own workspace, changes only its own organization
+    deadline = time.monotonic() + 5
+    while dm_texts(bot, "").count("Only your organization's Multichannel admins") < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert len(bot.slack.calls("views.open")) == opened
+    with bot.services.sessions() as session:
+        org = org_for_team(session, PROVIDER_TEAM)
+        assert org is not None and org.notification_channel == "C0PROVNOTIF"
+        assert not is_admin(session, org, PROVIDER_USER)

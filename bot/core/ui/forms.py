@@ -249,3 +249,35 @@ def read_setup_form(values: dict[str, Any]) -> SetupForm:
         notification_channel=channel,
         join_code=join_code if role is Role.indirect_reseller else None,
     )
+
+
+class OrgSettingsForm(BaseModel):
+    """The directory admin's "Notification channel and admins" modal."""
+
+    model_config = ConfigDict(frozen=True)
+
+    notification_channel: str | None
+    admins: tuple[str, ...]
+
+
+ADMINS_MAX = 20
+_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+
+
+def read_org_settings_form(values: dict[str, Any]) -> OrgSettingsForm:
+    """`values` is `view.state.values`. Raises FormErrors keyed by input block id."""
+    errors: dict[str, str] = {}
+    element = _element(values, "org_channel")
+    channel = element.get("selected_conversation") or element.get("selected_channel")
+    if channel is not None and (not isinstance(channel, str) or not _CHANNEL.match(channel)):
+        errors["org_channel"] = "unknown_value"
+    users = _element(values, "org_admins").get("selected_users") or []
+    if not isinstance(users, list) or not all(isinstance(u, str) and _USER.match(u) for u in users):
+        errors["org_admins"] = "unknown_value"
+    elif not users:
+        errors["org_admins"] = "no_admin"
+    elif len(set(users)) > ADMINS_MAX:
+        errors["org_admins"] = "too_many_admins"
+    if errors:
+        raise FormErrors(errors)
+    return OrgSettingsForm(notification_channel=channel, admins=tuple(sorted(set(users))))

@@ -227,6 +227,12 @@ def setup_modal(*, lang: str = EN) -> dict[str, Any]:
     return _view("slack/setup_modal.json.j2", lang)
 
 
+def org_settings_modal(*, settings: Any, lang: str = EN) -> dict[str, Any]:
+    """A directory admin's notification channel and admins (`settings` a
+    bot.core.org_admin.OrgSettings)."""
+    return _view("slack/org_settings_modal.json.j2", lang, settings=settings)
+
+
 def join_code_modal(
     *, code: str, provider: str, expires_at: datetime, lang: str = EN
 ) -> dict[str, Any]:

@@ -1,5 +1,8 @@
-"""Onboarding in Slack (bot/core/onboarding.py): the Home tab's "Set up your organization"
-button and its modal. Permission is checked on the click and again on the submission."""
+"""Onboarding in Slack: the Home tab's "Set up your organization" button and modal
+(bot/core/onboarding.py), a provider's join codes and the Approve / Decline buttons of a
+reseller's request (bot/core/joining.py), and a directory admin's "Notification channel and
+admins" modal (bot/core/org_admin.py). Permission is checked on the click and again on the
+submission, server-side."""
 
 from __future__ import annotations
 
@@ -14,9 +17,16 @@ from bot.core.installations import NotInstalled, workspace_client
 from bot.core.joining import JoinRefused, create_code, decide
 from bot.core.modals import open_modal
 from bot.core.onboarding import SetupRefused, set_up_organization, setup_access
+from bot.core.org_admin import (
+    AdminRefused,
+    admin_org,
+    current_settings,
+    people_outside,
+    save_settings,
+)
 from bot.core.services import Services
 from bot.core.ui import surfaces
-from bot.core.ui.forms import FormErrors, read_setup_form
+from bot.core.ui.forms import FormErrors, read_org_settings_form, read_setup_form
 from bot.core.ui.metadata import JoinButton, MetadataError, load
 from bot.slack.listeners import user_and_team
 
@@ -171,3 +181,67 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         await ack()
         await join_decision(False, body, action, respond, client)
+
+    @app.action("open_org_settings")
+    async def open_org_settings(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        user_id, team_id = user_and_team(body)
+        client = await own_client(client, team_id)
+        lang = await services.language.for_user(client, user_id, team_id)
+        try:
+            current = await services.run(
+                lambda s: current_settings(s, team_id=team_id, user_id=user_id)
+            )
+        except AdminRefused as refused:
+            await tell_user(client, surfaces.notice_message(refused.code, lang=lang), user=user_id)
+            return
+        await open_modal(
+            services,
+            client,
+            trigger_id=body["trigger_id"],
+            view=surfaces.org_settings_modal(settings=current, lang=lang),
+            team_id=team_id,
+            user_id=user_id,
+        )
+
+    @app.view("org_settings_modal")
+    async def org_settings_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        user_id, team_id = user_and_team(body)
+        client = await own_client(client, team_id)
+        lang = await services.language.for_user(client, user_id, team_id)
+        try:
+            form = read_org_settings_form((view.get("state") or {}).get("values") or {})
+        except FormErrors as invalid:
+            await ack(**surfaces.modal_errors(invalid.errors, lang=lang))
+            return
+        try:  # an admin, before any call about the people chosen
+            await services.run(lambda s: admin_org(s, team_id, user_id).id)
+        except AdminRefused as refused:
+            await ack()
+            await tell_user(client, surfaces.notice_message(refused.code, lang=lang), user=user_id)
+            return
+        if await people_outside(client, team_id, form.admins):
+            errors = {"org_admins": "admin_not_in_workspace"}
+            await ack(**surfaces.modal_errors(errors, lang=lang))
+            return
+        await ack()
+        try:
+            saved = await services.run(
+                lambda s: save_settings(
+                    s,
+                    team_id=team_id,
+                    user_id=user_id,
+                    channel=form.notification_channel,
+                    admins=form.admins,
+                )
+            )
+        except AdminRefused as refused:
+            await tell_user(client, surfaces.notice_message(refused.code, lang=lang), user=user_id)
+            return
+        notice = surfaces.notice_message("org_settings_saved", lang=lang, org=saved.name)
+        await tell_user(client, notice, user=user_id)
+        await publish_home(services, client, user_id, team_id, opened=False)
