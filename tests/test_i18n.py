@@ -25,6 +25,9 @@ from babel.messages.pofile import read_po
 
 from bot.cli.main import main as cli_main
 from bot.core.home import HomeData
+from bot.core.joining import RequestView
+from bot.core.onboarding import SetupAccess
+from bot.core.org_admin import OrgSettings
 from bot.core.snapshots import InvitationView, OrgView
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.messages import MessageLocation
@@ -416,8 +419,19 @@ NOTICES: list[tuple[str, dict[str, Any]]] = [
         "gdap_error",
         "already_linked",
         "link_stale",
+        "setup_not_allowed",
+        "already_set_up",
+        "join_admins_only",
+        "join_stale",
+        "join_already_linked",
+        "org_admins_only",
     ]
 ] + [
+    ("organization_set_up_pending", {"org": "<b> & Ñandú", "provider": "Contoso <x>"}),
+    ("join_approved", {"provider": "Contoso <x>"}),
+    ("org_settings_saved", {"org": "Contoso <x>"}),
+    ("join_declined", {"provider": "Contoso <x>"}),
+    ("organization_set_up", {"org": "<b> & Ñandú"}),
     ("language_set", {"lang_chosen": "en"}),
     ("language_set", {"lang_chosen": "es"}),
     ("workspace_language_set", {"lang_chosen": "en"}),
@@ -451,6 +465,18 @@ def test_modal_errors_in_both_languages() -> None:
         "bad_tenant",
         "no_provider",
         "too_long",
+        "required",
+        "too_long_name",
+        "bad_partner_id",
+        "partner_id_required",
+        "tenant_taken",
+        "join_code_required",
+        "join_code_unknown",
+        "join_code_used",
+        "join_code_expired",
+        "no_admin",
+        "too_many_admins",
+        "admin_not_in_workspace",
         "something_new",
     ]
     errors = {f"block_{i}": code for i, code in enumerate(codes)}
@@ -678,6 +704,95 @@ def test_home_view_in_both_languages(org: OrgView | None, customer: str) -> None
         assert len(es["blocks"]) <= 100
 
 
+@pytest.mark.parametrize(
+    "setup",
+    [
+        None,
+        SetupAccess(True, "U0INSTALL1"),
+        SetupAccess(False, "U0INSTALL1"),
+        SetupAccess(False, None),
+    ],
+)
+def test_home_view_of_a_workspace_to_set_up_in_both_languages(setup: SetupAccess | None) -> None:
+    """Not in the directory: the set-up button to who may, else who can do it."""
+    es = check_pair(lambda lang: surfaces.home_view(lang=lang, home=HomeData(setup=setup)))
+    shown = json.dumps(es, ensure_ascii=False)
+    assert ("open_setup_modal" in shown) is bool(setup and setup.allowed)
+    assert ("<@U0INSTALL1>" in shown) is bool(setup and not setup.allowed and setup.installer)
+
+
+def test_home_view_admin_section_and_waiting_reseller_in_both_languages() -> None:
+    provider = check_pair(
+        lambda lang: surfaces.home_view(lang=lang, home=HomeData(org=PROVIDER, admin=True))
+    )
+    assert "create_join_code" in json.dumps(provider)
+    assert "open_org_settings" in json.dumps(provider)
+    plain = surfaces.home_view(lang="es", home=HomeData(org=PROVIDER, admin=False))
+    assert "create_join_code" not in json.dumps(plain)
+    assert "open_org_settings" not in json.dumps(plain)
+    waiting = check_pair(
+        lambda lang: surfaces.home_view(
+            lang=lang, home=HomeData(org=RESELLER, admin=True, waiting_for=["Contoso <x>"])
+        )
+    )
+    shown = json.dumps(waiting, ensure_ascii=False)
+    assert "Contoso &lt;x&gt;" in shown and "create_join_code" not in shown
+    assert "open_org_settings" in shown
+
+
+@pytest.mark.parametrize("channel", [None, "C0PROV"])
+@pytest.mark.parametrize("admins", [(), ("U0ADMIN001", "U0ADMIN002")])
+def test_org_settings_modal_in_both_languages(channel: str | None, admins: tuple[str, ...]) -> None:
+    settings = OrgSettings("Contoso <x> & Co", channel, admins)
+    es = check_pair(lambda lang: surfaces.org_settings_modal(settings=settings, lang=lang))
+    shown = json.dumps(es, ensure_ascii=False)
+    assert "&lt;x&gt;" in shown
+    assert ("initial_conversation" in shown) is bool(channel)
+    assert ("initial_users" in shown) is bool(admins)
+
+
+def test_join_code_modal_in_both_languages() -> None:
+    es = check_pair(
+        lambda lang: surfaces.join_code_modal(
+            code="ABCD-EFGH-JKMN-PQRS", provider="Contoso <x> & Co", expires_at=NOW, lang=lang
+        )
+    )
+    shown = json.dumps(es, ensure_ascii=False)
+    assert "ABCD-EFGH-JKMN-PQRS" in shown and "&lt;x&gt;" in shown and "submit" not in es
+
+
+@pytest.mark.parametrize("status", ["pending", "approved", "declined"])
+@pytest.mark.parametrize("partner_id", [None, "1234567"])
+def test_join_request_message_in_both_languages(status: str, partner_id: str | None) -> None:
+    request = RequestView(7, 3, status, "U0ASKER001", None if status == "pending" else "U0DECIDER1")
+    reseller = dataclasses.replace(RESELLER, partner_id=partner_id)
+    es = check_pair(
+        lambda lang: surfaces.join_request_message(
+            request=request, reseller=reseller, provider=PROVIDER, lang=lang
+        )
+    )
+    shown = json.dumps(es, ensure_ascii=False)
+    assert ("join_approve" in shown) is (status == "pending")
+    assert "<Distribution>" not in shown
+    if status == "pending":
+        assert json.loads(es["blocks"][-1]["elements"][0]["value"]) == {"r": 7, "v": 3}
+
+
+def test_setup_modal_in_both_languages() -> None:
+    es = check_pair(lambda lang: surfaces.setup_modal(lang=lang))
+    blocks = [b["block_id"] for b in es["blocks"] if b["type"] == "input"]
+    assert blocks == [
+        "org_name",
+        "org_role",
+        "org_tenant",
+        "org_partner_id",
+        "org_join_code",
+        "org_channel",
+    ]
+    roles = es["blocks"][2]["element"]["options"]
+    assert [o["value"] for o in roles] == ["direct", "indirect_provider", "indirect_reseller"]
+
+
 def _localized(
     fn: Callable[..., dict[str, Any]], template: str, **context: Any
 ) -> Callable[[str], Any]:
@@ -799,6 +914,10 @@ SURFACE_TESTS = {
     "assess_modal": test_assess_modal_in_both_languages,
     "modal_errors": test_modal_errors_in_both_languages,
     "home_view": test_home_view_in_both_languages,
+    "setup_modal": test_setup_modal_in_both_languages,
+    "join_code_modal": test_join_code_modal_in_both_languages,
+    "org_settings_modal": test_org_settings_modal_in_both_languages,
+    "join_request_message": test_join_request_message_in_both_languages,
     "invitation_message": test_invitation_message_in_both_languages,
     "invite_modal": test_invitation_modals_and_lists_in_both_languages,
     "request_modal": test_invitation_modals_and_lists_in_both_languages,

@@ -32,11 +32,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.core.installations import NotInstalled, workspace_client
+from bot.core.joining import pending_providers
+from bot.core.onboarding import SetupAccess, setup_access
 from bot.core.services import Services
 from bot.core.snapshots import InvitationView, OrgView, org_views
 from bot.core.store.access import unindexed_state, visibility_clause, visible_invitations
 from bot.core.store.decisions import recent_decisions
-from bot.core.store.directory import org_for_team
+from bot.core.store.directory import org_and_admin
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.models import HomeViewer, Invitation, Organization, OrganizationTeam
 from bot.core.ui import surfaces
@@ -66,6 +68,11 @@ class HomeData:
     # has no installation of the app (never installed, uninstalled, token revoked).
     unreachable: list[str] = field(default_factory=list)  # their names
     partners: list[tuple[str, str]] = field(default_factory=list)  # (name, team id)
+    # A workspace not in the directory: may this viewer set up its organization, and who
+    # installed the app there (bot/core/onboarding.py)
+    setup: SetupAccess | None = None
+    admin: bool = False  # the viewer is a directory admin of the organization
+    waiting_for: list[str] = field(default_factory=list)  # providers yet to approve a reseller
 
 
 def _more(session: Session, query: Any, limit: int) -> int | str:
@@ -94,9 +101,10 @@ def load_home(services: Services, session: Session, user_id: str, team_id: str) 
     """What the user's Home tab shows. Reads only (see `remember_viewer`)."""
     now = services.clock()
     data = HomeData(decisions=recent_decisions(session, user_id, limit=LIMITS["decisions"]))
-    org = org_for_team(session, team_id)
-    if org is None:
+    found_org = org_and_admin(session, team_id, user_id)  # one statement for both
+    if found_org is None:
         return data
+    org, data.admin = found_org
     requested = _newest(session, org, (S.requested,), LIMITS["requests"])
     opened = _newest(session, org, OPEN, LIMITS["open"])
     accepted_query = _recently_accepted(session, org, now - RECENT)
@@ -110,6 +118,8 @@ def load_home(services: Services, session: Session, user_id: str, team_id: str) 
     found = [*requested, *opened, *accepted]
     orgs = org_views(session, [org, *(o for i in found for o in (i.provider, i.reseller) if o)])
     data.org = orgs[org.id]
+    if org.role is Role.indirect_reseller:
+        data.waiting_for = pending_providers(session, org)
     views = [InvitationView.of(i, orgs) for i in found]
     n_req, n_open = len(requested), len(opened)
     requested_views, open_views = views[:n_req], views[n_req : n_req + n_open]
@@ -178,6 +188,8 @@ async def publish_home(
         await services.run(lambda s: remember_viewer(s, user_id, team_id, now))
     lang = await services.language.for_user(client, user_id, team_id)
     data = await services.run(lambda s: load_home(services, s, user_id, team_id))
+    if data.org is None:
+        data.setup = await setup_access(services, client, team_id, user_id)
     for name, partner_team in data.partners:  # look-ups cached (bot/core/installations.py)
         try:
             await workspace_client(services.tokens, client, partner_team)

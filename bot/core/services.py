@@ -169,6 +169,11 @@ class Services:
         self._directory_cache[team_id] = (time.monotonic() + DIRECTORY_TTL, role, org_id)
         return role, org_id
 
+    def forget_membership(self, team_id: str) -> None:
+        """Drop the cached membership of a team whose organization just changed (set-up in
+        Slack), so that this process sees it at once (other replicas within DIRECTORY_TTL)."""
+        self._directory_cache.pop(team_id, None)
+
     async def role_for(self, team_id: str | None) -> Role | None:
         """The requester's role, from the partner directory (None when the team is unknown)."""
         return (await self.membership(team_id))[0]

@@ -20,7 +20,15 @@ from bot.core.services import Services
 from bot.core.settings import SlackSettings
 from bot.core.ui.render import render_text
 from bot.slack.errors import register_error_handler
-from bot.slack.listeners import actions, commands, events, gdap, invitations, views
+from bot.slack.listeners import (
+    actions,
+    commands,
+    events,
+    gdap,
+    invitations,
+    onboarding,
+    views,
+)
 
 log = logging.getLogger(__name__)
 ACK_DEADLINE = 2.0  # seconds; Slack gives up on an answer after 3
@@ -155,4 +163,5 @@ def build_app(settings: SlackSettings, services: Services) -> AsyncApp:
     events.register(app, services)
     invitations.register(app, services)
     gdap.register(app, services)
+    onboarding.register(app, services)
     return app

@@ -321,6 +321,8 @@ class SlackStandIn:
         tz: str | None = None,
         email: str | None = None,
         is_bot: bool | None = None,
+        is_admin: bool | None = None,
+        is_owner: bool | None = None,
     ) -> User:
         """Describe a user for `users.info`; unset fields keep their value (locale "en-US").
         A user of a team added with `add_team` is set in that team."""
@@ -335,6 +337,8 @@ class SlackStandIn:
             tz=tz,
             email=email,
             is_bot=is_bot,
+            is_admin=is_admin,
+            is_owner=is_owner,
         )
 
     def set_channel(

@@ -39,6 +39,8 @@ class User:
     tz: str = "America/Los_Angeles"
     email: str | None = None
     is_bot: bool = False
+    is_admin: bool = False  # a Slack workspace admin
+    is_owner: bool = False  # a Slack workspace owner
 
     def to_api(self, *, include_locale: bool) -> dict[str, Any]:
         """The user object of `users.info`; `locale` only with `include_locale`, as Slack does."""
@@ -62,8 +64,8 @@ class User:
             "tz_label": self.tz,
             "tz_offset": offset,
             "profile": profile,
-            "is_admin": False,
-            "is_owner": False,
+            "is_admin": self.is_admin or self.is_owner,
+            "is_owner": self.is_owner,
             "is_bot": self.is_bot,
             "is_app_user": False,
             "updated": 1_700_000_000,

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +40,14 @@ def bot() -> Iterator[BotHarness]:
     provider (Contoso, team T0PROVIDER), a reseller (Fabrikam, T0RESELLER) of it, a direct
     partner (Adatum)... each organization in its own workspace, which installed the app
     through /slack/install; every call is made with the token of the workspace it targets."""
-    with BotHarness(distributed=True) as harness:
+    with distributed_bot() as harness:
+        yield harness
+
+
+@contextmanager
+def distributed_bot(**options: Any) -> Iterator[BotHarness]:
+    """The `bot` fixture's set-up; `options` for BotHarness (e.g. outbox=True)."""
+    with BotHarness(distributed=True, **options) as harness:
         with harness.services.sessions.begin() as session:
             import_directory(session, read_directory_file(DIRECTORY))
         for team, (name, users, channels) in TEAMS.items():

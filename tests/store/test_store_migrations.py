@@ -38,6 +38,8 @@ TABLES = {
     "workspace_editions",
     "webhook_inbox",
     "outbox",
+    "join_codes",
+    "join_requests",
 }
 
 

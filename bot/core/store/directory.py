@@ -196,6 +196,22 @@ def org_for_team(session: Session, team_id: str) -> Organization | None:
     )
 
 
+def org_and_admin(session: Session, team_id: str, user_id: str) -> tuple[Organization, bool] | None:
+    """The organization of a Slack team and whether `user_id` is one of its directory admins,
+    in one statement; None if the team is unknown."""
+    admin = (
+        exists()
+        .where(OrganizationAdmin.org_id == Organization.id, OrganizationAdmin.user_id == user_id)
+        .correlate(Organization)
+    )
+    row = session.execute(
+        select(Organization, admin.label("admin"))
+        .join(OrganizationTeam)
+        .where(OrganizationTeam.team_id == team_id)
+    ).first()
+    return None if row is None else (row[0], bool(row[1]))
+
+
 def org_by_key(session: Session, key: str) -> Organization | None:
     return session.scalar(select(Organization).where(Organization.key == key))
 

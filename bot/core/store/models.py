@@ -199,6 +199,48 @@ class ResellerProvider(Base):
     )
 
 
+class JoinCode(Base):
+    """A one-time code an indirect provider's directory admin created in Slack for a reseller
+    to name it as its provider. Only its SHA-256 is stored; single use, expiring."""
+
+    __tablename__ = "join_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    provider_org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    created_by_user: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL")
+    )
+
+
+class JoinRequest(Base):
+    """A reseller asked (with a join code) to buy through a provider; the provider's admins
+    approve (a `reseller_providers` row is written) or decline in Slack. `version` rises with
+    each decision: a click on an older message is refused as out of date."""
+
+    __tablename__ = "join_requests"
+    __table_args__ = (Index("ix_join_requests_pair", "reseller_org_id", "provider_org_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reseller_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    provider_org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    requested_by_user: Mapped[str] = mapped_column(String(32))
+    requested_by_team: Mapped[str] = mapped_column(String(32))
+    requested_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # pending | approved | declined
+    version: Mapped[int] = mapped_column(Integer)
+    decided_by_user: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None]
+
+
 class Invitation(Base):
     """A reseller-relationship invitation for one customer, from request to GDAP approval.
 

@@ -171,3 +171,113 @@ def read_invite_form(
         delegated_admin=bool(admin),
         **({"reseller_key": key} if key_block == "reseller" else {"provider_key": key}),
     )
+
+
+class SetupForm(BaseModel):
+    """The "Set up your organization" modal, read and checked field by field."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    role: Role
+    tenant_id: str
+    partner_id: str | None = None
+    notification_channel: str | None = None
+    join_code: str | None = None  # an indirect reseller's: its provider's one-time code
+
+
+ORG_NAME_MAX = 200
+_PARTNER_ID = re.compile(r"^[0-9]{1,12}$")
+_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,30}$")
+
+
+def read_setup_form(values: dict[str, Any]) -> SetupForm:
+    """`values` is `view.state.values`. The same rules as the partner directory file
+    (bot/core/store/directory_file.py): a name of 1-200 characters, a known role, a tenant
+    GUID, a partner id of digits (required for an indirect reseller), a channel id.
+    Raises FormErrors keyed by input block id."""
+    errors: dict[str, str] = {}
+    raw_name = _element(values, "org_name").get("value")
+    name = " ".join(raw_name.split()) if isinstance(raw_name, str) else ""
+    if CONTROL_CHARACTERS.search(name):
+        errors["org_name"] = "control_character"
+    elif not name:
+        errors["org_name"] = "required"
+    elif len(name) > ORG_NAME_MAX:
+        errors["org_name"] = "too_long_name"
+
+    role_value = _selected(values, "org_role")
+    role = None
+    if role_value is None:
+        errors["org_role"] = "required"
+    elif role_value in Role.__members__:
+        role = Role(role_value)
+    else:
+        errors["org_role"] = "unknown_value"
+
+    raw_tenant = _element(values, "org_tenant").get("value")
+    tenant = ""
+    try:
+        tenant = normalize_tenant_id(raw_tenant.strip() if isinstance(raw_tenant, str) else "")
+    except LinkInputError:
+        errors["org_tenant"] = "bad_tenant"
+
+    raw_partner = _element(values, "org_partner_id").get("value")
+    partner = raw_partner.strip() if isinstance(raw_partner, str) and raw_partner.strip() else None
+    if partner is not None and not _PARTNER_ID.match(partner):
+        errors["org_partner_id"] = "bad_partner_id"
+    elif partner is None and role is Role.indirect_reseller:
+        errors["org_partner_id"] = "partner_id_required"
+
+    element = _element(values, "org_channel")
+    channel = element.get("selected_conversation") or element.get("selected_channel")
+    if channel is not None and (not isinstance(channel, str) or not _CHANNEL.match(channel)):
+        errors["org_channel"] = "unknown_value"
+    raw_code = _element(values, "org_join_code").get("value")
+    join_code = raw_code.strip() if isinstance(raw_code, str) and raw_code.strip() else None
+    if join_code is not None and (len(join_code) > 40 or CONTROL_CHARACTERS.search(join_code)):
+        errors["org_join_code"] = "join_code_unknown"
+    elif join_code is None and role is Role.indirect_reseller:
+        errors["org_join_code"] = "join_code_required"
+    if errors or role is None:
+        raise FormErrors(errors)
+    return SetupForm(
+        name=name,
+        role=role,
+        tenant_id=tenant,
+        partner_id=partner,
+        notification_channel=channel,
+        join_code=join_code if role is Role.indirect_reseller else None,
+    )
+
+
+class OrgSettingsForm(BaseModel):
+    """The directory admin's "Notification channel and admins" modal."""
+
+    model_config = ConfigDict(frozen=True)
+
+    notification_channel: str | None
+    admins: tuple[str, ...]
+
+
+ADMINS_MAX = 20
+_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+
+
+def read_org_settings_form(values: dict[str, Any]) -> OrgSettingsForm:
+    """`values` is `view.state.values`. Raises FormErrors keyed by input block id."""
+    errors: dict[str, str] = {}
+    element = _element(values, "org_channel")
+    channel = element.get("selected_conversation") or element.get("selected_channel")
+    if channel is not None and (not isinstance(channel, str) or not _CHANNEL.match(channel)):
+        errors["org_channel"] = "unknown_value"
+    users = _element(values, "org_admins").get("selected_users") or []
+    if not isinstance(users, list) or not all(isinstance(u, str) and _USER.match(u) for u in users):
+        errors["org_admins"] = "unknown_value"
+    elif not users:
+        errors["org_admins"] = "no_admin"
+    elif len(set(users)) > ADMINS_MAX:
+        errors["org_admins"] = "too_many_admins"
+    if errors:
+        raise FormErrors(errors)
+    return OrgSettingsForm(notification_channel=channel, admins=tuple(sorted(set(users))))

@@ -62,6 +62,13 @@ class InvitationButton(_Meta):
     v: DbInt
 
 
+class JoinButton(_Meta):
+    """Approve / Decline on a reseller's join request: which request, at which version."""
+
+    r: DbInt
+    v: DbInt
+
+
 class InviteContext(_Meta):
     """Carried by the "Create invitation" / "Ask my provider" buttons and their modals."""
 

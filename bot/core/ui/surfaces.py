@@ -7,6 +7,7 @@ A surface that fails validation raises BlockKitError: a bug in a template, caugh
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Literal
 
 from bot.core.ui.blockkit import validate_message, validate_view
@@ -219,6 +220,36 @@ def assess_modal(
 def modal_errors(errors: dict[str, str], *, lang: str = EN) -> dict[str, Any]:
     """`response_action: errors`; keys are input block ids, values error codes."""
     return dict(render_json("slack/modal_errors.json.j2", lang=lang, errors=errors))
+
+
+def setup_modal(*, lang: str = EN) -> dict[str, Any]:
+    """ "Set up your organization" (bot/core/onboarding.py)."""
+    return _view("slack/setup_modal.json.j2", lang)
+
+
+def org_settings_modal(*, settings: Any, lang: str = EN) -> dict[str, Any]:
+    """A directory admin's notification channel and admins (`settings` a
+    bot.core.org_admin.OrgSettings)."""
+    return _view("slack/org_settings_modal.json.j2", lang, settings=settings)
+
+
+def join_code_modal(
+    *, code: str, provider: str, expires_at: datetime, lang: str = EN
+) -> dict[str, Any]:
+    """A provider's new join code, shown once (bot/core/joining.py)."""
+    return _view(
+        "slack/join_code_modal.json.j2", lang, code=code, provider=provider, expires_at=expires_at
+    )
+
+
+def join_request_message(
+    *, request: Any, reseller: Any, provider: Any, lang: str = EN
+) -> dict[str, Any]:
+    """A reseller's request to buy through `provider`, with Approve / Decline while pending
+    (`request` a bot.core.joining.RequestView, the others OrgViews)."""
+    return _message(
+        "slack/join_request.json.j2", lang, request=request, reseller=reseller, provider=provider
+    )
 
 
 def home_view(*, lang: str = EN, **context: Any) -> dict[str, Any]:

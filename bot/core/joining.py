@@ -1,0 +1,306 @@
+"""A reseller names its indirect provider with a one-time join code (onboarding in Slack).
+
+1. A directory admin of an indirect provider creates a code in its Home tab (`create_code`):
+   shown once, only its SHA-256 is stored, it expires after JOIN_CODE_TTL and works once.
+2. A reseller's admin enters it when setting up its organization (bot/core/onboarding.py):
+   `redeem` marks the code used and records a pending `JoinRequest`. Until a provider admin
+   approves it the reseller has no provider in the directory: it may assess, but sees no
+   invitations and cannot ask that provider for one.
+3. The provider's admins get an Approve / Decline message in the provider's notification
+   channel (else each admin by DM), sent through the outbox with the provider's workspace token.
+   `decide` checks, server-side, that the clicking user is an admin of that provider and that the
+   click is for the request's current version; approving writes the `reseller_providers` row
+   `mcbot partners import` writes. The reseller's requester is told by DM (its own token).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.core.outbox.notify import user_language
+from bot.core.outbox.queue import Effect, enqueue
+from bot.core.snapshots import org_views
+from bot.core.store.directory import is_admin, is_provider_of, org_for_team
+from bot.core.store.models import (
+    JoinCode,
+    JoinRequest,
+    Organization,
+    OrganizationAdmin,
+    OrganizationTeam,
+    OutboxEffect,
+    ResellerProvider,
+)
+from bot.core.ui import surfaces
+from policy.facts import Role
+
+JOIN_CODE_TTL = timedelta(days=7)
+_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud or retyped
+_LENGTH = 16  # ~79 bits
+PENDING, APPROVED, DECLINED = "pending", "approved", "declined"
+
+
+class JoinRefused(Exception):
+    """`code`: why (a notice or modal error code)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class NewCode:
+    code: str  # shown once, never stored
+    provider: str  # its name
+    expires_at: datetime
+
+
+def normalize(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(normalize(code).encode()).hexdigest()
+
+
+def provider_admin_org(session: Session, team_id: str, user_id: str) -> Organization:
+    """The indirect provider `user_id` of `team_id` administers; JoinRefused otherwise."""
+    org = org_for_team(session, team_id)
+    if org is None or org.role is not Role.indirect_provider or not is_admin(session, org, user_id):
+        raise JoinRefused("join_admins_only")
+    return org
+
+
+def create_code(session: Session, *, team_id: str, user_id: str, now: datetime) -> NewCode:
+    provider = provider_admin_org(session, team_id, user_id)
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(_LENGTH))
+    code = "-".join(raw[i : i + 4] for i in range(0, _LENGTH, 4))
+    expires = now + JOIN_CODE_TTL
+    session.add(
+        JoinCode(
+            code_hash=hash_code(code),
+            provider_org_id=provider.id,
+            created_by_user=user_id,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
+    session.flush()
+    return NewCode(code, provider.name, expires)
+
+
+def provider_for_code(
+    session: Session, code: str, *, now: datetime
+) -> tuple[JoinCode, Organization]:
+    """The unused, unexpired code and its provider; JoinRefused (`join_code_unknown`,
+    `join_code_used`, `join_code_expired`) otherwise. Reads only."""
+    if not normalize(code):
+        raise JoinRefused("join_code_unknown")
+    row = session.scalar(select(JoinCode).where(JoinCode.code_hash == hash_code(code)))
+    if row is None:
+        raise JoinRefused("join_code_unknown")
+    if row.used_at is not None:
+        raise JoinRefused("join_code_used")
+    if row.expires_at <= now:
+        raise JoinRefused("join_code_expired")
+    provider = session.get(Organization, row.provider_org_id)
+    if provider is None or provider.role is not Role.indirect_provider:
+        raise JoinRefused("join_code_unknown")
+    return row, provider
+
+
+def redeem(
+    session: Session,
+    code: JoinCode,
+    *,
+    reseller: Organization,
+    provider: Organization,
+    user_id: str,
+    team_id: str,
+    now: datetime,
+) -> JoinRequest:
+    """Use the code (once: a concurrent use of the same code loses) and record the pending
+    request. The caller's transaction holds both, or neither."""
+    if reseller.id == provider.id:
+        raise JoinRefused("join_code_unknown")
+    used = session.execute(
+        update(JoinCode)
+        .where(JoinCode.id == code.id, JoinCode.used_at.is_(None))
+        .values(used_at=now, used_by_org_id=reseller.id)
+        .execution_options(synchronize_session=False)
+    )
+    if used.rowcount != 1:  # type: ignore[attr-defined]
+        raise JoinRefused("join_code_used")
+    if is_provider_of(session, provider, reseller):
+        raise JoinRefused("join_already_linked")
+    request = JoinRequest(
+        reseller_org_id=reseller.id,
+        provider_org_id=provider.id,
+        requested_by_user=user_id,
+        requested_by_team=team_id,
+        requested_at=now,
+        status=PENDING,
+        version=1,
+    )
+    session.add(request)
+    session.flush()
+    return request
+
+
+def _first_team(session: Session, org_id: int) -> str | None:
+    return session.scalar(
+        select(func.min(OrganizationTeam.team_id)).where(OrganizationTeam.org_id == org_id)
+    )
+
+
+def request_effects(session: Session, request: JoinRequest) -> list[Effect]:
+    """The Approve / Decline message for the provider's admins: in its notification channel,
+    else a DM to each of its admins; with the provider's workspace token."""
+    reseller = session.get(Organization, request.reseller_org_id)
+    provider = session.get(Organization, request.provider_org_id)
+    assert reseller is not None and provider is not None
+    views = org_views(session, [reseller, provider])
+    message = surfaces.join_request_message(
+        request=request_view(request),
+        reseller=views[reseller.id],
+        provider=views[provider.id],
+        lang=views[provider.id].lang,
+    )
+    payload = {"message": {"text": message["text"], "blocks": message["blocks"]}}
+    team = views[provider.id].team_id
+    base = f"join{request.id}.v{request.version}"
+    if provider.notification_channel:
+        return [
+            Effect(
+                f"{base}.post",
+                OutboxEffect.post,
+                provider.notification_channel,
+                payload,
+                team_id=team,
+            )
+        ]
+    admins = session.scalars(
+        select(OrganizationAdmin.user_id)
+        .where(OrganizationAdmin.org_id == provider.id)
+        .order_by(OrganizationAdmin.user_id)
+        .limit(20)
+    )
+    return [
+        Effect(f"{base}.dm.{admin}", OutboxEffect.dm, admin, payload, team_id=team)
+        for admin in admins
+    ]
+
+
+@dataclass(frozen=True)
+class RequestView:
+    id: int
+    version: int
+    status: str
+    requested_by_user: str
+    decided_by_user: str | None
+
+
+def request_view(request: JoinRequest) -> RequestView:
+    return RequestView(
+        request.id,
+        request.version,
+        request.status,
+        request.requested_by_user,
+        request.decided_by_user,
+    )
+
+
+@dataclass(frozen=True)
+class Decided:
+    message: dict[str, Any]  # the provider's message, as it now reads (no buttons)
+
+
+def decide(
+    session: Session,
+    *,
+    request_id: int,
+    version: int,
+    approve: bool,
+    team_id: str,
+    user_id: str,
+    now: datetime,
+) -> Decided:
+    """Approve or decline, and queue the requester's DM. JoinRefused `join_stale` (no such
+    request, decided already, or an older version of the message) or `join_admins_only` (not
+    an admin of that provider)."""
+    request = session.get(JoinRequest, request_id)
+    if request is None or request.status != PENDING or request.version != version:
+        raise JoinRefused("join_stale")
+    acting = org_for_team(session, team_id)
+    if (
+        acting is None
+        or acting.id != request.provider_org_id
+        or not is_admin(session, acting, user_id)
+    ):
+        raise JoinRefused("join_admins_only")
+    claimed = session.execute(
+        update(JoinRequest)
+        .where(JoinRequest.id == request.id, JoinRequest.version == version)
+        .values(
+            status=APPROVED if approve else DECLINED,
+            version=version + 1,
+            decided_by_user=user_id,
+            decided_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise JoinRefused("join_stale")
+    session.expire(request)
+    reseller = session.get(Organization, request.reseller_org_id)
+    assert reseller is not None
+    if approve and not is_provider_of(session, acting, reseller):
+        session.add(ResellerProvider(reseller_org_id=reseller.id, provider_org_id=acting.id))
+        session.flush()
+    views = org_views(session, [reseller, acting])
+    shown = request_view(request)
+    message = surfaces.join_request_message(
+        request=shown,
+        reseller=views[reseller.id],
+        provider=views[acting.id],
+        lang=views[acting.id].lang,
+    )
+    dm = surfaces.notice_message(
+        "join_approved" if approve else "join_declined",
+        lang=user_language(session, request.requested_by_user, reseller.key),
+        provider=acting.name,
+    )
+    effects = [
+        Effect(
+            f"join{request.id}.decided.dm",
+            OutboxEffect.dm,
+            request.requested_by_user,
+            {"message": {"text": dm["text"], "blocks": [_section(dm["text"])]}},
+            team_id=request.requested_by_team,
+        )
+    ]
+    enqueue(session, effects, now=now)
+    return Decided(message)
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "block_id": "notice", "text": {"type": "mrkdwn", "text": text}}
+
+
+def pending_providers(session: Session, reseller: Organization) -> list[str]:
+    """Names of the providers whose approval this reseller waits for."""
+    return list(
+        session.scalars(
+            select(Organization.name)
+            .join(JoinRequest, JoinRequest.provider_org_id == Organization.id)
+            .where(JoinRequest.reseller_org_id == reseller.id, JoinRequest.status == PENDING)
+            .order_by(Organization.name)
+            .limit(10)
+        )
+    )
