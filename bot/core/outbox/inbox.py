@@ -14,7 +14,9 @@ the request path).
 Per event: first a reading step (match, decide, render the notifications from the invitation
 as it will be), then ONE writing transaction: the event is marked done (conditional on our
 lease), the invitation moves (audited, `actor_org=None`, conditional on the version read) and
-the notifications are queued — all committed together or not at all.
+the notifications are queued — all committed together or not at all. The worker hands over
+the events it claimed together (`process_events`): one reading transaction plans them all and
+one writing transaction applies them all (one event's failure: each is handled again alone).
 """
 
 from __future__ import annotations
@@ -204,11 +206,25 @@ async def process_event(
     run = run if run is not None else services.run
     read = read if read is not None else services.run
     profile = await _profile(services, event, final, read)
+    return await _process_one(services, event, profile, worker=worker, now=now, run=run, read=read)
+
+
+async def _process_one(
+    services: Services,
+    event: InboxEvent,
+    profile: dict[str, Any] | None,
+    *,
+    worker: str,
+    now: Callable[[], datetime],
+    run: Runner,
+    read: Runner,
+) -> str:
     key = services.notify.partner_org_key
     default = services.policy_edition
 
     def decide(session: Session) -> Plan:
-        return plan_event(session, event, profile, key, services.clock, default_edition=default)
+        scope = self_org_id(session, key)
+        return plan_event(session, event, profile, scope, services.clock, default_edition=default)
 
     plan = await read(decide)
 
@@ -216,10 +232,82 @@ async def process_event(
         return _apply(session, event, plan, profile, worker=worker, now=now(), clock=services.clock)
 
     outcome: str = await run(apply)
+    _logged(event, outcome)
+    return outcome
+
+
+def _logged(event: InboxEvent, outcome: str) -> None:
     log.info(
         "partner center event %s (%s, %s): %s", event.id, event.event_name, event.pace_key, outcome
     )
-    return outcome
+
+
+async def process_events(
+    services: Services,
+    events: list[InboxEvent],
+    *,
+    worker: str,
+    now: Callable[[], datetime],
+    final: Callable[[InboxEvent], bool] = lambda event: False,
+    run: Runner | None = None,
+    read: Runner | None = None,
+) -> list[str | Exception]:
+    """Handle claimed events together: ONE reading transaction plans them all (the partner
+    organization looked up once), ONE writing transaction applies them all. Returns, per
+    event in order, its outcome or the exception it raised (RetryLater, queue.LeaseLost,
+    ConflictError...; nothing of that event is then written).
+
+    When the batch's reading or writing fails (an event's lease lost, an invitation changed
+    meanwhile — two events of one batch for the same invitation, say), nothing of the batch is
+    written and each event is handled again on its own (`process_event`'s path), so one
+    event's failure never costs another its outcome."""
+    run = run if run is not None else services.run
+    read = read if read is not None else services.run
+    results: dict[int, str | Exception] = {}
+    profiles: dict[int, dict[str, Any] | None] = {}
+    for event in events:
+        try:
+            profiles[event.id] = await _profile(services, event, final(event), read)
+        except Exception as exc:  # Partner Center unreachable: this event only
+            results[event.id] = exc
+    todo = [event for event in events if event.id not in results]
+    key = services.notify.partner_org_key
+    default = services.policy_edition
+    clock = services.clock
+
+    def decide(session: Session) -> list[Plan]:
+        scope = self_org_id(session, key)
+        return [
+            plan_event(session, e, profiles[e.id], scope, clock, default_edition=default)
+            for e in todo
+        ]
+
+    try:
+        plans = await read(decide) if todo else []
+
+        def apply(session: Session) -> list[str]:
+            at = now()  # when it runs
+            return [
+                _apply(session, e, plan, profiles[e.id], worker=worker, now=at, clock=clock)
+                for e, plan in zip(todo, plans, strict=True)
+            ]
+
+        outcomes = await run(apply) if todo else []
+    except Exception as exc:
+        if len(todo) > 1:
+            log.info("a batch of %s events failed (%s): one at a time", len(todo), exc)
+        for event in todo:
+            try:
+                results[event.id] = await _process_one(
+                    services, event, profiles[event.id], worker=worker, now=now, run=run, read=read
+                )
+            except Exception as one:
+                results[event.id] = one
+    else:
+        for event, outcome in zip(todo, outcomes, strict=True):
+            _logged(event, outcome)
+            results[event.id] = outcome
+    return [results[event.id] for event in events]
 
 
 def _apply(
@@ -275,13 +363,13 @@ def plan_event(
     session: Session,
     event: InboxEvent,
     profile: dict[str, Any] | None,
-    key: str | None,
+    scope: int | None,
     clock: Clock,
     *,
     default_edition: str = CURRENT,
 ) -> Plan:
+    """What `event` does. `scope`: the partner organization's id (`self_org_id`)."""
     kind = _kind(event.kind)
-    scope = self_org_id(session, key)
     if kind in ACCEPTANCES:
         detail = {**(event.detail or {}), **(profile or {})}
         found, how = match_acceptance(session, event.customer_id, detail, scope)

@@ -167,7 +167,6 @@ def _lock_for_migration(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
-
 def _migrate(url: str | URL, revision: str, *, up: bool) -> None:
     from alembic import command  # imported only to migrate: Alembic brings Mako and more
 
