@@ -305,6 +305,10 @@ async def test_a_batch_plans_in_one_read_and_applies_in_one_write(services: Serv
     lookup = "SELECT organizations.id \nFROM organizations"
     lookups = [s for s in statements if s.startswith(lookup)]
     assert len(lookups) == 1
+    # each organization's workspace language is read once for the batch (provider, reseller;
+    # and at most one read of the creator's own choice), not once per event and side
+    languages = [s for s in statements if "FROM language_preferences" in s]
+    assert 1 <= len(languages) <= 3
     assert len({row.dedupe_key for row in outbox(services)}) == len(outbox(services)) == 4 * 4
 
 

@@ -35,7 +35,7 @@ from bot.core.outbox.notify import PENDING_STATES, change_effects, event_snapsho
 from bot.core.partner_center.errors import PartnerCenterError
 from bot.core.partner_center.events import EventKind
 from bot.core.services import Services
-from bot.core.snapshots import InvitationView
+from bot.core.snapshots import InvitationView, OrgView
 from bot.core.store.access import unindexed_state
 from bot.core.store.clock import Clock
 from bot.core.store.invitations import grant_reseller_gdap, transition
@@ -277,8 +277,9 @@ async def process_events(
 
     def decide(session: Session) -> list[Plan]:
         scope = self_org_id(session, key)
+        orgs: dict[int, OrgView] = {}  # each organization's snapshot read once per batch
         return [
-            plan_event(session, e, profiles[e.id], scope, clock, default_edition=default)
+            plan_event(session, e, profiles[e.id], scope, clock, default_edition=default, orgs=orgs)
             for e in todo
         ]
 
@@ -367,15 +368,21 @@ def plan_event(
     clock: Clock,
     *,
     default_edition: str = CURRENT,
+    orgs: dict[int, OrgView] | None = None,
 ) -> Plan:
-    """What `event` does. `scope`: the partner organization's id (`self_org_id`)."""
+    """What `event` does. `scope`: the partner organization's id (`self_org_id`); `orgs`:
+    snapshots of organizations already taken in this transaction (filled as they are read:
+    a batch reads each organization's workspace and language once)."""
     kind = _kind(event.kind)
+    orgs = orgs if orgs is not None else {}
     if kind in ACCEPTANCES:
         detail = {**(event.detail or {}), **(profile or {})}
         found, how = match_acceptance(session, event.customer_id, detail, scope)
         if found is not None:
             invitation = get_invitation(session, found)
-            return _change(session, event, invitation, S.accepted, how, clock, default_edition)
+            return _change(
+                session, event, invitation, S.accepted, how, clock, default_edition, orgs
+            )
         if how == "already":
             return Plan("already")
         org = session.get(Organization, scope) if scope is not None else None
@@ -398,14 +405,14 @@ def plan_event(
         invitation = grants[0]
         mine = event.relationship_id is not None and kind in GDAP_GRANTS
         if mine and invitation.gdap_relationship_id != event.relationship_id:
-            return _reseller_grant(session, event, invitation, clock, default_edition)
+            return _reseller_grant(session, event, invitation, clock, default_edition, orgs)
         if invitation.state is S.delegated_admin_granted:
             return Plan("already", invitation.id)
         if invitation.state not in GRANTABLE:
             return Plan("invalid_state", invitation.id)
         how = "relationship" if kind in GDAP_GRANTS else "tenant"
         state = S.delegated_admin_granted
-        return _change(session, event, invitation, state, how, clock, default_edition)
+        return _change(session, event, invitation, state, how, clock, default_edition, orgs)
     if kind is EventKind.ACCESS_ENDED:
         if event.relationship_id:
             query = select(Invitation).where(_has_relationship(event.relationship_id))
@@ -417,7 +424,7 @@ def plan_event(
         ended = list(session.scalars(query)) if event.customer_id or event.relationship_id else []
         if len(ended) != 1:
             return Plan("no_invitation" if not ended else "ambiguous")
-        view = InvitationView.of(ended[0])
+        view = _view(ended[0], orgs)
         effects = change_effects(
             session, view, "access_ended", event_id=event.id, event_name=event.event_name
         )
@@ -433,9 +440,10 @@ def _change(
     how: str,
     clock: Clock,
     default_edition: str = CURRENT,
+    orgs: dict[int, OrgView] | None = None,
 ) -> Plan:
     """The move and its notifications, rendered from the invitation as it will be after it."""
-    now = InvitationView.of(invitation)
+    now = _view(invitation, orgs if orgs is not None else {})
     after = replace(
         now,
         state=state,
@@ -457,6 +465,14 @@ def _change(
     return Plan("notified", now.id, now.version, state, how, effects)
 
 
+def _view(invitation: Invitation, orgs: dict[int, OrgView]) -> InvitationView:
+    """The invitation's snapshot, its organizations' taken once per transaction (`orgs`)."""
+    for org in (invitation.provider, invitation.reseller):
+        if org is not None and org.id not in orgs:
+            orgs[org.id] = OrgView.of(org)
+    return InvitationView.of(invitation, orgs)
+
+
 def _has_relationship(relationship_id: str | None) -> Any:
     """Invitations recording this GDAP relationship: the provider's (or the one it asked for
     its reseller) or the reseller's own."""
@@ -467,13 +483,18 @@ def _has_relationship(relationship_id: str | None) -> Any:
 
 
 def _reseller_grant(
-    session: Session, event: InboxEvent, invitation: Invitation, clock: Clock, default: str
+    session: Session,
+    event: InboxEvent,
+    invitation: Invitation,
+    clock: Clock,
+    default: str,
+    orgs: dict[int, OrgView],
 ) -> Plan:
     """The customer approved the reseller's own relationship: the invitation's state stays
     (it follows the provider's); the approval is recorded and said, to both sides."""
     if invitation.reseller_gdap_granted_at is not None:
         return Plan("already", invitation.id)
-    after = replace(InvitationView.of(invitation), reseller_gdap_granted=True, updated_at=clock())
+    after = replace(_view(invitation, orgs), reseller_gdap_granted=True, updated_at=clock())
     effects = change_effects(
         session,
         after,
