@@ -19,6 +19,10 @@ the ratios against the targets:
 
   ours' throughput >= 0.9 x bare's      ours' p99 under load <= 1.2 x bare's
   ours' lone-request p50 <= 1 ms
+  ours' cold start <= 1.5 x bare's      ours' peak memory (process tree) <= 2 x bare's
+
+Peak memory: after the last round, the sum over the target's process and its descendants
+(ours: the decision log's writer) of each one's peak resident set (VmHWM, Linux), in MB.
 
 Every response must be 200; ours must carry the decision (JSON with "blocks"), bare's is "ok".
 Exit status 1 when any response failed (2 on bad arguments); --strict also fails on a missed
@@ -63,6 +67,8 @@ COMMAND_TEXT = "assess ea:license"
 TARGET_THROUGHPUT_RATIO = 0.9
 TARGET_P99_RATIO = 1.2
 TARGET_LONE_P50_MS = 1.0
+TARGET_COLD_RATIO = 1.5  # spawn -> first command 200, ours against bare Bolt
+TARGET_MEMORY_RATIO = 2.0  # peak resident memory of the process tree, ours against bare Bolt
 TARGET_DISTRIBUTED_RATIO = 0.9  # distributed mode's throughput against single-workspace mode
 CLIENT_ID, CLIENT_SECRET = "1111111111.2222222222", "bench-client-secret"
 HERE = Path(__file__).resolve().parent
@@ -88,6 +94,7 @@ class Target:
     lone: list[LoneResult] = field(default_factory=list)
     failures: int = 0
     failure_samples: list[str] = field(default_factory=list)
+    peak_rss: float | None = None  # bytes: the process tree's peaks summed (after the rounds)
 
     @property
     def url(self) -> str:
@@ -412,6 +419,32 @@ def spawn(target: Target, env: dict[str, str], workdir: Path) -> float:
     return started
 
 
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (Linux /proc), parents first."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError, ValueError):
+                todo.extend(int(child) for child in task.read_text().split())
+    return found
+
+
+def tree_peak_rss(pid: int) -> float | None:
+    """The sum of each process's peak resident set (VmHWM) in `pid`'s tree, in bytes; None
+    when /proc does not tell (not Linux). An upper bound of the tree's peak: the peaks of
+    the processes need not coincide."""
+    total, seen = 0.0, False
+    for each in descendants(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += float(line.split()[1]) * 1024
+                    seen = True
+    return total if seen else None
+
+
 def stop(target: Target) -> None:
     proc, target.proc = target.proc, None
     if proc is None or proc.poll() is not None:
@@ -547,6 +580,10 @@ def report(targets: list[Target], args: argparse.Namespace) -> bool:
         print(f"  {t.name:<13} first command ms: {runs}{extra}")
     client = ", ".join(f"{t.name} {rows[t.name]['client_cpu'] * 1e6:.0f}" for t in targets)
     print(f"load generator CPU µs/req (shares the 2 cores): {client}")
+    peaks = ", ".join(
+        f"{t.name} {t.peak_rss / 2**20:.1f}" for t in targets if t.peak_rss is not None
+    )
+    print(f"peak memory MB (each process's VmHWM summed over the process tree): {peaks}")
     print("srv CPU: the server process and its children (ours: the decision log's writer)")
 
     ours, bare = rows["ours"], rows["bare"]
@@ -586,6 +623,24 @@ def report(targets: list[Target], args: argparse.Namespace) -> bool:
             ours["lone_p50"] * 1000 <= TARGET_LONE_P50_MS,
         ),
     ]
+    cold_ratio = ours["cold"] / bare["cold"]
+    checks.append(
+        (
+            f"cold start ours/bare = {cold_ratio:.2f}x",
+            f"<= {TARGET_COLD_RATIO}x",
+            cold_ratio <= TARGET_COLD_RATIO,
+        )
+    )
+    ours_rss, bare_rss = by_name["ours"].peak_rss, by_name["bare"].peak_rss
+    if ours_rss is not None and bare_rss:
+        memory_ratio = ours_rss / bare_rss
+        checks.append(
+            (
+                f"peak memory ours/bare = {memory_ratio:.2f}x",
+                f"<= {TARGET_MEMORY_RATIO}x",
+                memory_ratio <= TARGET_MEMORY_RATIO,
+            )
+        )
     if "distributed" in by_name:
         dist_ratios = [
             d.rps / o.rps
@@ -701,6 +756,9 @@ async def bench(
                 f"  round {r + 1}/{args.rounds} {t.name:<13} {t.load[-1].rps:8,.0f} req/s, "
                 f"lone p50 {ms(percentile(t.lone[-1].latencies, 0.5))} ms"
             )
+    for t in targets:
+        if t.proc is not None:
+            t.peak_rss = tree_peak_rss(t.proc.pid)
 
 
 # ---------------------------------------------------------------------------- --profile

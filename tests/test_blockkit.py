@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
+from bot.core.ui import blockkit
 from bot.core.ui.blockkit import (
     ACCESSORY_ELEMENT_TYPES,
     ACTIONS_ELEMENT_TYPES,
@@ -534,6 +535,30 @@ def test_slack_sdk_second_opinion_is_reported_with_the_block_path() -> None:
     # We do not check date formats ourselves; slack_sdk's to_dict() does.
     bad_date = {"type": "datepicker", "action_id": "d", "initial_date": "23/11/2026"}
     fails(message(actions(bad_date)), "blocks[0]", "rejected by slack_sdk: initial_date")
+
+
+def test_slack_sdk_parses_a_block_it_accepted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block slack_sdk accepted is not parsed again (the same JSON, the same verdict); one
+    it rejected is rejected every time; a different block is parsed."""
+    parsed: list[Any] = []
+    parse = Block.parse
+
+    def counting(block: Any) -> Any:
+        parsed.append(block)
+        return parse(block)
+
+    monkeypatch.setattr(blockkit.Block, "parse", counting)
+    monkeypatch.setattr(blockkit, "_SDK_ACCEPTED", {})
+    block = section("cached once", block_id="b1")
+    validate_message(message(block))
+    validate_message(message(copy.deepcopy(block)))
+    assert len(parsed) == 1
+    validate_message(message(section("another", block_id="b1")))
+    assert len(parsed) == 2
+    bad_date = {"type": "datepicker", "action_id": "d", "initial_date": "23/11/2026"}
+    for _ in range(2):
+        fails(message(actions(bad_date)), "blocks[0]", "rejected by slack_sdk: initial_date")
+    assert len(parsed) == 4
 
 
 @pytest.mark.parametrize(

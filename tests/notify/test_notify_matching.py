@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from bot.core.outbox import claims, queue
-from bot.core.outbox.inbox import RetryLater, process_event
+from bot.core.outbox.inbox import RetryLater, process_event, process_events
 from bot.core.outbox.notify import change_effects
 from bot.core.outbox.options import NotifyOptions
 from bot.core.partner_center.client import Customer
@@ -254,3 +255,103 @@ async def test_gdap_dap_and_ended_access(services: Services) -> None:
     with services.sessions() as session:
         view = InvitationView.of(get_invitation(session, gdap))
     assert view.state is S.delegated_admin_granted
+
+
+# ------------------------------------------------------------------------------ batches
+def claim_all(services: Services, payloads: list[dict[str, Any]]) -> list[InboxEvent]:
+    now = utc_now()
+    with services.sessions.begin() as session:
+        for payload in payloads:
+            event = parse_event(json.dumps(payload).encode())
+            assert queue.record_event(session, event, now=now) is not None
+    with services.sessions.begin() as session:
+        return claims.claim(
+            session, InboxEvent, worker="t", now=now, lease=timedelta(seconds=30), limit=50
+        )
+
+
+async def test_a_batch_plans_in_one_read_and_applies_in_one_write(services: Services) -> None:
+    tenants = [f"4b2a6e33-8791-4386-bd2b-0d55baf2{n:04d}" for n in range(4)]
+    invs = [invite(services, f"Customer {n}", tenant=t) for n, t in enumerate(tenants)]
+    events = claim_all(services, [tk.acceptance(t) for t in tenants])
+    assert len(events) == 4
+    transactions: list[str] = []
+
+    async def read(fn: Any) -> Any:
+        transactions.append("read")
+        return await services.run(fn)
+
+    async def run(fn: Any) -> Any:
+        transactions.append("write")
+        return await services.run(fn)
+
+    statements: list[str] = []
+    engine = services.sessions.kw["bind"]
+
+    def listen(*args: Any) -> None:
+        statements.append(args[2])
+
+    sa_event.listen(engine, "before_cursor_execute", listen)
+    try:
+        results = await process_events(
+            services, events, worker="t", now=utc_now, run=run, read=read
+        )
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", listen)
+    assert results == ["notified"] * 4
+    assert transactions == ["read", "write"]
+    assert all(state(services, inv) is S.accepted for inv in invs)
+    # the partner organization is looked up once for the batch, not once per event
+    lookup = "SELECT organizations.id \nFROM organizations"
+    lookups = [s for s in statements if s.startswith(lookup)]
+    assert len(lookups) == 1
+    # each organization's workspace language is read once for the batch (provider, reseller;
+    # and at most one read of the creator's own choice), not once per event and side
+    languages = [s for s in statements if "FROM language_preferences" in s]
+    assert 1 <= len(languages) <= 3
+    assert len({row.dedupe_key for row in outbox(services)}) == len(outbox(services)) == 4 * 4
+
+
+async def test_a_batch_that_fails_is_handled_one_event_at_a_time(services: Services) -> None:
+    """An invitation accepted by someone else between the batch's read and its write: the
+    batch's write conflicts and nothing of it is written; then each event alone: the first
+    notifies, the second finds its invitation already accepted, and a third whose lease was
+    taken over loses only its own outcome."""
+    third_tenant = "0c0ffee0-0000-4000-8000-000000000002"
+    inv = invite(services, "Contoso Ltd", tenant=TENANT)
+    other = invite(services, "Other Ltd", tenant=OTHER)
+    third = invite(services, "Third Ltd", tenant=third_tenant)
+    events = claim_all(services, [tk.acceptance(t) for t in (TENANT, OTHER, third_tenant)])
+    assert len(events) == 3
+    with services.sessions.begin() as session:  # another worker took the last one over
+        stolen = session.get(InboxEvent, events[2].id)
+        assert stolen is not None
+        stolen.locked_by = "someone-else"
+    writes: list[int] = []
+
+    async def run(fn: Any) -> Any:
+        if not writes:  # meanwhile, someone marks `other` accepted
+
+            def accept(session: Any) -> None:
+                transition(
+                    session,
+                    other,
+                    S.accepted,
+                    actor_user="U0SOMEONE1",
+                    actor_team="T0PROVIDER",
+                    expected_version=None,
+                    customer_tenant_id=OTHER,
+                )
+
+            await services.run(accept)
+        writes.append(1)
+        return await services.run(fn)
+
+    results = await process_events(services, events, worker="t", now=utc_now, run=run)
+    assert results[:2] == ["notified", "already"]
+    assert isinstance(results[2], queue.LeaseLost)
+    assert len(writes) == 1 + 3  # the batch's, then one per event
+    assert state(services, inv) is S.accepted and state(services, other) is S.accepted
+    assert state(services, third) is S.created  # nothing of the stolen event was written
+    keys = [row.dedupe_key for row in outbox(services)]
+    assert len(keys) == len(set(keys)) == 4  # the first event's notifications, once each

@@ -14,7 +14,9 @@ the request path).
 Per event: first a reading step (match, decide, render the notifications from the invitation
 as it will be), then ONE writing transaction: the event is marked done (conditional on our
 lease), the invitation moves (audited, `actor_org=None`, conditional on the version read) and
-the notifications are queued — all committed together or not at all.
+the notifications are queued — all committed together or not at all. The worker hands over
+the events it claimed together (`process_events`): one reading transaction plans them all and
+one writing transaction applies them all (one event's failure: each is handled again alone).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from bot.core.outbox.notify import PENDING_STATES, change_effects, event_snapsho
 from bot.core.partner_center.errors import PartnerCenterError
 from bot.core.partner_center.events import EventKind
 from bot.core.services import Services
-from bot.core.snapshots import InvitationView
+from bot.core.snapshots import InvitationView, OrgView
 from bot.core.store.access import unindexed_state
 from bot.core.store.clock import Clock
 from bot.core.store.invitations import grant_reseller_gdap, transition
@@ -213,11 +215,25 @@ async def process_event(
     run = run if run is not None else services.run
     read = read if read is not None else services.run
     profile = await _profile(services, event, final, read)
+    return await _process_one(services, event, profile, worker=worker, now=now, run=run, read=read)
+
+
+async def _process_one(
+    services: Services,
+    event: InboxEvent,
+    profile: dict[str, Any] | None,
+    *,
+    worker: str,
+    now: Callable[[], datetime],
+    run: Runner,
+    read: Runner,
+) -> str:
     key = services.notify.partner_org_key
     default = services.policy_edition
 
     def decide(session: Session) -> Plan:
-        return plan_event(session, event, profile, key, services.clock, default_edition=default)
+        scope = event_scope(session, event, key)
+        return plan_event(session, event, profile, scope, services.clock, default_edition=default)
 
     plan = await read(decide)
 
@@ -225,10 +241,93 @@ async def process_event(
         return _apply(session, event, plan, profile, worker=worker, now=now(), clock=services.clock)
 
     outcome: str = await run(apply)
+    _logged(event, outcome)
+    return outcome
+
+
+def _logged(event: InboxEvent, outcome: str) -> None:
     log.info(
         "partner center event %s (%s, %s): %s", event.id, event.event_name, event.pace_key, outcome
     )
-    return outcome
+
+
+async def process_events(
+    services: Services,
+    events: list[InboxEvent],
+    *,
+    worker: str,
+    now: Callable[[], datetime],
+    final: Callable[[InboxEvent], bool] = lambda event: False,
+    run: Runner | None = None,
+    read: Runner | None = None,
+) -> list[str | Exception]:
+    """Handle claimed events together: ONE reading transaction plans them all (the partner
+    organization looked up once), ONE writing transaction applies them all. Returns, per
+    event in order, its outcome or the exception it raised (RetryLater, queue.LeaseLost,
+    ConflictError...; nothing of that event is then written).
+
+    When the batch's reading or writing fails (an event's lease lost, an invitation changed
+    meanwhile — two events of one batch for the same invitation, say), nothing of the batch is
+    written and each event is handled again on its own (`process_event`'s path), so one
+    event's failure never costs another its outcome."""
+    run = run if run is not None else services.run
+    read = read if read is not None else services.run
+    results: dict[int, str | Exception] = {}
+    profiles: dict[int, dict[str, Any] | None] = {}
+    for event in events:
+        try:
+            profiles[event.id] = await _profile(services, event, final(event), read)
+        except Exception as exc:  # Partner Center unreachable: this event only
+            results[event.id] = exc
+    todo = [event for event in events if event.id not in results]
+    key = services.notify.partner_org_key
+    default = services.policy_edition
+    clock = services.clock
+
+    def decide(session: Session) -> list[Plan]:
+        # each event is for the organization whose URL it reached (event_scope); events stored
+        # before revision 0010 for PARTNER_ORG_KEY's, looked up once per batch
+        fallback = self_org_id(session, key)
+        orgs: dict[int, OrgView] = {}  # each organization's snapshot read once per batch
+        return [
+            plan_event(
+                session,
+                e,
+                profiles[e.id],
+                e.org_id if e.org_id is not None else fallback,
+                clock,
+                default_edition=default,
+                orgs=orgs,
+            )
+            for e in todo
+        ]
+
+    try:
+        plans = await read(decide) if todo else []
+
+        def apply(session: Session) -> list[str]:
+            at = now()  # when it runs
+            return [
+                _apply(session, e, plan, profiles[e.id], worker=worker, now=at, clock=clock)
+                for e, plan in zip(todo, plans, strict=True)
+            ]
+
+        outcomes = await run(apply) if todo else []
+    except Exception as exc:
+        if len(todo) > 1:
+            log.info("a batch of %s events failed (%s): one at a time", len(todo), exc)
+        for event in todo:
+            try:
+                results[event.id] = await _process_one(
+                    services, event, profiles[event.id], worker=worker, now=now, run=run, read=read
+                )
+            except Exception as one:
+                results[event.id] = one
+    else:
+        for event, outcome in zip(todo, outcomes, strict=True):
+            _logged(event, outcome)
+            results[event.id] = outcome
+    return [results[event.id] for event in events]
 
 
 def _apply(
@@ -284,19 +383,25 @@ def plan_event(
     session: Session,
     event: InboxEvent,
     profile: dict[str, Any] | None,
-    key: str | None,
+    scope: int | None,
     clock: Clock,
     *,
     default_edition: str = CURRENT,
+    orgs: dict[int, OrgView] | None = None,
 ) -> Plan:
+    """What `event` does. `scope`: the organization the event is for (`event_scope`); `orgs`:
+    snapshots of organizations already taken in this transaction (filled as they are read:
+    a batch reads each organization's workspace and language once)."""
     kind = _kind(event.kind)
-    scope = event_scope(session, event, key)
+    orgs = orgs if orgs is not None else {}
     if kind in ACCEPTANCES:
         detail = {**(event.detail or {}), **(profile or {})}
         found, how = match_acceptance(session, event.customer_id, detail, scope)
         if found is not None:
             invitation = get_invitation(session, found)
-            return _change(session, event, invitation, S.accepted, how, clock, default_edition)
+            return _change(
+                session, event, invitation, S.accepted, how, clock, default_edition, orgs
+            )
         if how == "already":
             return Plan("already")
         org = session.get(Organization, scope) if scope is not None else None
@@ -321,14 +426,14 @@ def plan_event(
         invitation = grants[0]
         mine = event.relationship_id is not None and kind in GDAP_GRANTS
         if mine and invitation.gdap_relationship_id != event.relationship_id:
-            return _reseller_grant(session, event, invitation, clock, default_edition)
+            return _reseller_grant(session, event, invitation, clock, default_edition, orgs)
         if invitation.state is S.delegated_admin_granted:
             return Plan("already", invitation.id)
         if invitation.state not in GRANTABLE:
             return Plan("invalid_state", invitation.id)
         how = "relationship" if kind in GDAP_GRANTS else "tenant"
         state = S.delegated_admin_granted
-        return _change(session, event, invitation, state, how, clock, default_edition)
+        return _change(session, event, invitation, state, how, clock, default_edition, orgs)
     if kind is EventKind.ACCESS_ENDED:
         if event.relationship_id:
             query = select(Invitation).where(_has_relationship(event.relationship_id))
@@ -342,7 +447,7 @@ def plan_event(
         ended = list(session.scalars(query)) if event.customer_id or event.relationship_id else []
         if len(ended) != 1:
             return Plan("no_invitation" if not ended else "ambiguous")
-        view = InvitationView.of(ended[0])
+        view = _view(ended[0], orgs)
         effects = change_effects(
             session, view, "access_ended", event_id=event.id, event_name=event.event_name
         )
@@ -358,9 +463,10 @@ def _change(
     how: str,
     clock: Clock,
     default_edition: str = CURRENT,
+    orgs: dict[int, OrgView] | None = None,
 ) -> Plan:
     """The move and its notifications, rendered from the invitation as it will be after it."""
-    now = InvitationView.of(invitation)
+    now = _view(invitation, orgs if orgs is not None else {})
     after = replace(
         now,
         state=state,
@@ -382,6 +488,14 @@ def _change(
     return Plan("notified", now.id, now.version, state, how, effects)
 
 
+def _view(invitation: Invitation, orgs: dict[int, OrgView]) -> InvitationView:
+    """The invitation's snapshot, its organizations' taken once per transaction (`orgs`)."""
+    for org in (invitation.provider, invitation.reseller):
+        if org is not None and org.id not in orgs:
+            orgs[org.id] = OrgView.of(org)
+    return InvitationView.of(invitation, orgs)
+
+
 def _has_relationship(relationship_id: str | None) -> Any:
     """Invitations recording this GDAP relationship: the provider's (or the one it asked for
     its reseller) or the reseller's own."""
@@ -392,13 +506,18 @@ def _has_relationship(relationship_id: str | None) -> Any:
 
 
 def _reseller_grant(
-    session: Session, event: InboxEvent, invitation: Invitation, clock: Clock, default: str
+    session: Session,
+    event: InboxEvent,
+    invitation: Invitation,
+    clock: Clock,
+    default: str,
+    orgs: dict[int, OrgView],
 ) -> Plan:
     """The customer approved the reseller's own relationship: the invitation's state stays
     (it follows the provider's); the approval is recorded and said, to both sides."""
     if invitation.reseller_gdap_granted_at is not None:
         return Plan("already", invitation.id)
-    after = replace(InvitationView.of(invitation), reseller_gdap_granted=True, updated_at=clock())
+    after = replace(_view(invitation, orgs), reseller_gdap_granted=True, updated_at=clock())
     effects = change_effects(
         session,
         after,

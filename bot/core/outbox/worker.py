@@ -36,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.core.outbox import claims, queue
-from bot.core.outbox.inbox import process_event
+from bot.core.outbox.inbox import process_events
 from bot.core.outbox.locks import write
 from bot.core.outbox.options import WorkerOptions
 from bot.core.outbox.recorder import Recorder
@@ -50,6 +50,7 @@ T = TypeVar("T")
 MIN_WAIT = 0.05  # at most 20 rounds a second
 LOOKAHEAD = timedelta(seconds=0.5)
 LEASE_MARGIN = timedelta(seconds=2)  # do not start a send this close to the end of our lease
+EVENT_BATCH = 16  # events planned in one reading and applied in one writing transaction
 
 
 def worker_name() -> str:
@@ -87,6 +88,7 @@ class OutboxWorker:
         self.sender = SlackSender(services, client, run=self.read)
         self.recorder = Recorder(self.run, self.stats)
         self._events: set[asyncio.Task[None]] = set()
+        self._events_in_flight = 0
         self._sends: set[asyncio.Task[None]] = set()
         self._next_allowed: dict[str, float] = {}
         self._wakes: list[float] = []  # loop times when paced channels' next rows are claimable
@@ -159,7 +161,7 @@ class OutboxWorker:
         while self._wakes and self._wakes[0] <= horizon_loop:
             heapq.heappop(self._wakes)
         opts = self.options
-        free_events = opts.event_concurrency - len(self._events)
+        free_events = opts.event_concurrency - self._events_in_flight
         free_sends = opts.concurrency - len(self._sends)
         lease = timedelta(seconds=opts.lease_seconds)
 
@@ -186,8 +188,10 @@ class OutboxWorker:
             return events, rows, min(moments) if moments else None
 
         events, rows, due = await self.run(claim)
-        for event in events:
-            self._spawn(self._process(event), self._events)
+        for start in range(0, len(events), EVENT_BATCH):
+            batch = events[start : start + EVENT_BATCH]
+            self._events_in_flight += len(batch)
+            self._spawn(self._process(batch), self._events)
         for row in rows:
             self._spawn(self._send(row), self._sends)
         if due is None:
@@ -216,28 +220,38 @@ class OutboxWorker:
         task.add_done_callback(tasks.discard)
 
     # ------------------------------------------------------------------------ events
-    async def _process(self, event: InboxEvent) -> None:
-        final = event.attempts >= self.options.max_attempts
+    async def _process(self, events: list[InboxEvent]) -> None:
+        """Events claimed together, processed together (`inbox.process_events`)."""
+        limit = self.options.max_attempts
         try:
-            outcome = await process_event(
-                self.services,
-                event,
-                worker=self.name,
-                now=self.now,
-                final=final,
-                run=lambda fn: self._write(self._pool, fn),
-                read=lambda fn: self._read(self._pool, fn),
-            )
-        except queue.LeaseLost as exc:
-            log.warning("%s", exc)
-            return
-        except Exception as exc:  # Partner Center down, a concurrent change, the database...
-            error = f"{type(exc).__name__}: {exc}"[:500]
+            try:
+                results = await process_events(
+                    self.services,
+                    events,
+                    worker=self.name,
+                    now=self.now,
+                    final=lambda event: event.attempts >= limit,
+                    run=lambda fn: self._write(self._pool, fn),
+                    read=lambda fn: self._read(self._pool, fn),
+                )
+            except Exception as exc:  # not one event's failure (say, the loop's executor)
+                results = [exc] * len(events)
+            for event, result in zip(events, results, strict=True):
+                self._settle(event, result)
+        finally:
+            self._events_in_flight -= len(events)
+        self.services.outbox_wakeup.set()  # their notifications are queued
+
+    def _settle(self, event: InboxEvent, result: str | Exception) -> None:
+        if isinstance(result, queue.LeaseLost):
+            log.warning("%s", result)
+        elif isinstance(result, Exception):  # Partner Center down, a concurrent change, ...
+            final = event.attempts >= self.options.max_attempts
+            error = f"{type(result).__name__}: {result}"[:500]
             log.warning("event %s failed (try %s): %s", event.id, event.attempts, error)
             self._failed(InboxEvent, event, error, final)
-            return
-        self.stats[f"event_{outcome}"] += 1
-        self.services.outbox_wakeup.set()  # its notifications are queued
+        else:
+            self.stats[f"event_{result}"] += 1
 
     # ------------------------------------------------------------------------ sending
     async def _send(self, row: OutboxMessage) -> None:

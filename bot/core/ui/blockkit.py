@@ -19,6 +19,7 @@ Lengths are counted in Python characters (code points).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
@@ -371,8 +372,21 @@ def _dict(value: Any, path: str) -> None:
         raise BlockKitError(path, f"must be an object, not {type(value).__name__}")
 
 
+#: blocks slack_sdk accepted, by their canonical JSON: the same block (a context line, a row
+#: of buttons, a header) recurs across messages, and its verdict cannot change; bounded
+_SDK_ACCEPTED: dict[str, None] = {}
+SDK_ACCEPTED_MAX = 4096
+
+
 def _sdk_block(block: dict[str, Any], path: str) -> None:
-    """Second opinion from slack_sdk; what it raises about the input becomes a BlockKitError."""
+    """Second opinion from slack_sdk; what it raises about the input becomes a BlockKitError.
+    A block it accepted before (the same JSON) is not parsed again."""
+    try:
+        key: str | None = json.dumps(block, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):  # not JSON at all: slack_sdk says what is wrong
+        key = None
+    if key is not None and key in _SDK_ACCEPTED:
+        return
     try:
         parsed = Block.parse(block)
         if parsed is not None:
@@ -381,6 +395,10 @@ def _sdk_block(block: dict[str, Any], path: str) -> None:
         raise BlockKitError(path, f"rejected by slack_sdk: {exc}") from exc
     if parsed is None:  # Block.parse logs and returns None for a type it does not know
         raise BlockKitError(f"{path}.type", f"unknown block type {block.get('type')!r}")
+    if key is not None:
+        if len(_SDK_ACCEPTED) >= SDK_ACCEPTED_MAX:
+            _SDK_ACCEPTED.clear()
+        _SDK_ACCEPTED[key] = None
 
 
 _BLOCK_CHECKS: dict[str, Callable[[dict[str, Any], str], None]] = {
