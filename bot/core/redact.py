@@ -35,7 +35,8 @@ def install_token_redaction() -> None:
         record = previous(*args, **kwargs)
         try:
             message = record.getMessage()
-        except Exception:  # a malformed record: leave it to logging's own error handling
+        except (TypeError, ValueError, KeyError):  # arguments that do not fit the message:
+            # logging's own error handling reports them when the record is formatted
             return record
         clean = redact(message)
         if clean is not message and clean != message:

@@ -12,7 +12,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from bot.core.partner_center.errors import InvalidRequest, PartnerCenterError
-from bot.core.partner_center.rest import Sleep, json_object, send
+from bot.core.partner_center.rest import Sleep
 from bot.core.partner_center.settings import PartnerCenterSettings
 from bot.core.partner_center.tokens import Audience, TokenProvider
 
@@ -115,28 +115,16 @@ class PartnerCenterClient:
         return await self._call("PUT", "/webhooks/v1/registration", json_body=payload)
 
     async def _call(self, method: str, path: str, *, json_body: Any = None) -> dict[str, Any]:
-        token = await self.tokens.partner_center_token()
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/json",
-            "MS-RequestId": str(uuid.uuid4()),
-            "MS-CorrelationId": str(uuid.uuid4()),
-        }
-        try:
-            response = await send(
-                self._http,
-                method,
-                self._base + path,
-                headers=headers,
-                json_body=json_body,
-                timeout=self._settings.partner_center_timeout,
-                sleep=self._sleep,
-            )
-        except PartnerCenterError as exc:
-            if exc.status == 401:
-                self.tokens.invalidate(Audience.PARTNER_CENTER)
-            raise
-        return json_object(response)
+        request_ids = {"MS-RequestId": str(uuid.uuid4()), "MS-CorrelationId": str(uuid.uuid4())}
+        return await self.tokens.call(
+            self._http,
+            Audience.PARTNER_CENTER,
+            method,
+            self._base + path,
+            json_body=json_body,
+            headers=request_ids,
+            sleep=self._sleep,
+        )
 
 
 def _already_registered(error: PartnerCenterError) -> bool:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.core.partner_center.client import require_guid
 from bot.core.partner_center.errors import InvalidRequest, PartnerCenterError
-from bot.core.partner_center.rest import Sleep, json_object, send
+from bot.core.partner_center.rest import Sleep
 from bot.core.partner_center.settings import PartnerCenterSettings
 from bot.core.partner_center.tokens import Audience, TokenProvider
 from policy.links import gdap_approval_link
@@ -118,23 +118,14 @@ class GraphGdapClient:
         return _relationship(await self._call("GET", f"/{_relationship_id(relationship_id)}"))
 
     async def _call(self, method: str, path: str, *, json_body: Any = None) -> dict[str, Any]:
-        token = await self.tokens.graph_token()
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        try:
-            response = await send(
-                self._http,
-                method,
-                self._base + path,
-                headers=headers,
-                json_body=json_body,
-                timeout=self._settings.partner_center_timeout,
-                sleep=self._sleep,
-            )
-        except PartnerCenterError as exc:
-            if exc.status == 401:
-                self.tokens.invalidate(Audience.GRAPH)
-            raise
-        return json_object(response)
+        return await self.tokens.call(
+            self._http,
+            Audience.GRAPH,
+            method,
+            self._base + path,
+            json_body=json_body,
+            sleep=self._sleep,
+        )
 
 
 def _relationship_id(value: str) -> str:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import httpx
 
@@ -61,6 +62,38 @@ class TokenProvider:
 
     async def graph_token(self) -> str:
         return await self._token(Audience.GRAPH)
+
+    async def call(
+        self,
+        http: httpx.AsyncClient,
+        audience: Audience,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> dict[str, Any]:
+        """An API call with this provider's token for `audience` (Partner Center's REST API or
+        Graph); its JSON object. A 401 forgets the cached token, so the next call gets a new
+        one."""
+        token = await self._token(audience)
+        sent = {"Authorization": f"Bearer {token}", "Accept": "application/json", **(headers or {})}
+        try:
+            response = await send(
+                http,
+                method,
+                url,
+                headers=sent,
+                json_body=json_body,
+                timeout=self._settings.partner_center_timeout,
+                sleep=sleep,
+            )
+        except PartnerCenterError as exc:
+            if exc.status == 401:
+                self.invalidate(audience)
+            raise
+        return json_object(response)
 
     def invalidate(self, audience: Audience) -> None:
         """Forget a cached token (after the API answered 401)."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.store.errors import SetupError
@@ -273,7 +274,7 @@ def _read_version(url: str | URL) -> str | None:
     try:
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    except Exception:  # no table yet, or unreadable: Alembic will say
+    except (SQLAlchemyError, OSError):  # no table yet, or unreadable: Alembic will say
         return None
     finally:
         engine.dispose()

@@ -93,6 +93,33 @@ def _audit(
     session.flush()
 
 
+def _insert(
+    session: Session,
+    invitation: Invitation,
+    action: AuditAction,
+    user_id: str,
+    team_id: str,
+    *,
+    detail: dict[str, Any] | None,
+) -> Invitation:
+    """Store a new invitation with its search keys and the audit event of its first state."""
+    session.add(invitation)
+    session.flush()
+    _add_search_keys(session, invitation)
+    _audit(
+        session,
+        invitation,
+        at=invitation.created_at,
+        action=action,
+        old_state=None,
+        user_id=user_id,
+        team_id=team_id,
+        decision_id=invitation.decision_id,
+        detail=detail,
+    )
+    return invitation
+
+
 def request_invitation(
     session: Session,
     *,
@@ -131,21 +158,9 @@ def request_invitation(
         decision_id=decision_id,
         version=1,
     )
-    session.add(invitation)
-    session.flush()
-    _add_search_keys(session, invitation)
-    _audit(
-        session,
-        invitation,
-        at=now,
-        action=AuditAction.request,
-        old_state=None,
-        user_id=requested_by_user,
-        team_id=requested_by_team,
-        decision_id=decision_id,
-        detail=None,
+    return _insert(
+        session, invitation, AuditAction.request, requested_by_user, requested_by_team, detail=None
     )
-    return invitation
 
 
 def create_invitation(
@@ -202,21 +217,14 @@ def create_invitation(
         decision_id=decision_id,
         version=1,
     )
-    session.add(invitation)
-    session.flush()
-    _add_search_keys(session, invitation)
-    _audit(
+    return _insert(
         session,
         invitation,
-        at=now,
-        action=AuditAction.create,
-        old_state=None,
-        user_id=created_by_user,
-        team_id=created_by_team,
-        decision_id=decision_id,
+        AuditAction.create,
+        created_by_user,
+        created_by_team,
         detail={"link_source": link_source.value},
     )
-    return invitation
 
 
 def fulfil_request(
