@@ -696,7 +696,8 @@ def distributed_env(workdir: Path) -> dict[str, str]:
     from slack_sdk.oauth.installation_store.models.installation import Installation
 
     from bot.core.store import db
-    from bot.core.store.installations import EncryptedInstallationStore, TokenCipher
+    from bot.core.store.installations import EncryptedInstallationStore
+    from bot.core.store.secrets import TokenCipher
     from bot.testkit.identity import DEFAULT_BOT_ID, DEFAULT_BOT_USER_ID, DEFAULT_TEAM_ID
 
     key = Fernet.generate_key().decode()

@@ -102,7 +102,7 @@ def mode_problems_or_exit(slack: Any) -> bool:
     """Print what is missing for single-workspace or distributed mode (and a malformed
     ENCRYPTION_KEYS), as settings errors; True when there was something."""
     from bot.core.settings import SlackSettings
-    from bot.core.store.installations import EncryptionKeyError, TokenCipher
+    from bot.core.store.secrets import EncryptionKeyError, TokenCipher
 
     problems = [
         {

@@ -30,7 +30,7 @@ def _engine(args: argparse.Namespace) -> Any:
 def _cipher() -> Any:
     import os
 
-    from bot.core.store.installations import TokenCipher
+    from bot.core.store.secrets import TokenCipher
 
     value = os.environ.get("ENCRYPTION_KEYS", "")
     if not value.strip():
@@ -49,7 +49,7 @@ def _cipher() -> Any:
 def _reencrypt(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.core.store.installations import EncryptionKeyError, TokenUnreadable, reencrypt_all
+    from bot.core.store.secrets import EncryptionKeyError, TokenUnreadable, reencrypt_all
 
     try:
         cipher = _cipher()
@@ -68,7 +68,7 @@ def _reencrypt(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     finally:
         engine.dispose()
-    print(_msg("reencrypted", installations=done.installations, bots=done.bots))
+    print(_msg("reencrypted", installations=done["Slack installations"], bots=done["Slack bots"]))
     return EXIT_OK
 
 

@@ -30,7 +30,8 @@ from sqlalchemy import Engine
 
 from bot.core.installations import AsyncInstallations, AsyncStateStore
 from bot.core.settings import SlackSettings
-from bot.core.store.installations import EncryptedInstallationStore, TokenCipher
+from bot.core.store.installations import EncryptedInstallationStore
+from bot.core.store.secrets import TokenCipher
 from bot.core.ui.i18n import DEFAULT_LANGUAGE
 from bot.core.ui.render import environment
 

@@ -130,7 +130,8 @@ def test_key_rotation_reencrypts_every_token_and_prints_none(
     from cryptography.fernet import Fernet
 
     from bot.cli.main import main
-    from bot.core.store.installations import EncryptedInstallationStore, TokenCipher
+    from bot.core.store.installations import EncryptedInstallationStore
+    from bot.core.store.secrets import TokenCipher
     from bot.testkit.harness import ENCRYPTION_KEY
 
     bot.install(PROVIDER, "U0PROVIUSR")

@@ -10,13 +10,9 @@ from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import select, update
 
-from bot.core.store.installations import (
-    EncryptedInstallationStore,
-    TokenCipher,
-    TokenUnreadable,
-    reencrypt_all,
-)
+from bot.core.store.installations import EncryptedInstallationStore
 from bot.core.store.models import SLACK_BOTS, SLACK_INSTALLATIONS
+from bot.core.store.secrets import TokenCipher, TokenUnreadable, reencrypt_all
 from bot.core.store.testing import Database
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
@@ -60,7 +56,7 @@ def test_reencrypt_with_a_new_first_key(store: Database) -> None:
     )
     rotated = TokenCipher([NEW, OLD])
     done = reencrypt_all(store.engine, rotated)
-    assert (done.installations, done.bots) == (1, 1)
+    assert (done["Slack installations"], done["Slack bots"]) == (1, 1)
     only_new = EncryptedInstallationStore("111.222", store.engine, TokenCipher([NEW]))
     found = only_new.find_installation(enterprise_id=None, team_id="T0A")
     assert found is not None and found.bot_token == "xoxb-a"
