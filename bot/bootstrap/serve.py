@@ -102,7 +102,7 @@ def mode_problems_or_exit(slack: Any) -> bool:
     """Print what is missing for single-workspace or distributed mode (and a malformed
     ENCRYPTION_KEYS), as settings errors; True when there was something."""
     from bot.core.settings import SlackSettings
-    from bot.core.store.secrets import EncryptionKeyError, TokenCipher
+    from bot.core.store.secrets import EncryptionKeyError
 
     problems = [
         {
@@ -113,9 +113,9 @@ def mode_problems_or_exit(slack: Any) -> bool:
         }
         for variable, message in slack.mode_problems()
     ]
-    if not problems and slack.distributed:
+    if not problems:
         try:
-            TokenCipher.from_setting(slack.encryption_keys.get_secret_value())
+            slack.cipher()  # distributed mode needs it; any mode uses it when it is set
         except EncryptionKeyError as exc:
             problems.append(
                 {
@@ -131,15 +131,16 @@ def mode_problems_or_exit(slack: Any) -> bool:
 
 
 def build_services(database_url: str) -> Any:
-    """Services from the environment: the database (migrated), the invitation expiry, and the
-    Partner Center client when its credentials are configured."""
+    """Services from the environment: the database (migrated), the invitation expiry, the
+    cipher of ENCRYPTION_KEYS (checked by `mode_problems_or_exit`) and the Partner Center client
+    when its credentials are configured."""
     from datetime import timedelta
 
     import httpx
 
     from bot.core.partner_center.client import PartnerCenterClient
     from bot.core.partner_center.settings import PartnerCenterSettings
-    from bot.core.settings import BotSettings, PolicySettings
+    from bot.core.settings import BotSettings, EncryptionSettings, PolicySettings
 
     bot_settings = settings_or_exit(BotSettings)
     policy_settings = settings_or_exit(PolicySettings)
@@ -153,6 +154,7 @@ def build_services(database_url: str) -> Any:
         partner_center=partner_center,
         invitation_expiry=timedelta(days=bot_settings.invitation_expiry_days),
         policy_edition=policy_settings.policy_edition,
+        cipher=settings_or_exit(EncryptionSettings).cipher(),
     )
 
 

@@ -417,6 +417,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     from bot.cli.decisions import register as register_decision
     from bot.cli.installations import register as register_installations
     from bot.cli.outbox import register as register_outbox
+    from bot.cli.secrets import register as register_secrets
     from bot.cli.store import register as register_store
     from bot.cli.trying import register as register_try
 
@@ -426,6 +427,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     register_outbox(sub)
     register_decision(sub)
     register_installations(sub)
+    register_secrets(sub)
     return parser
 
 

@@ -11,6 +11,7 @@ import asyncio
 import sys
 from typing import Any
 
+from bot.cli.secrets import keys_or_exit
 from bot.core.ui.render import render_text
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_BY_HAND = 0, 1, 2, 3
@@ -249,12 +250,14 @@ def _target(args: argparse.Namespace, settings: Any) -> _Target | int:
     from bot.core.store import db
     from bot.core.store.directory import org_by_key
     from bot.core.store.errors import SetupError
+    from bot.core.store.secrets import TokenUnreadable, unseal
 
     base = args.base_url or settings.public_base_url
     if not base or not base.startswith("https://"):
         sys.stderr.write(render_text("text/webhook.txt.j2", what="no_base_url", base=base or ""))
         return EXIT_BAD_INPUT
     key = BotSettings().partner_org_key or None
+    cipher = keys_or_exit()  # the token is stored encrypted (docs/secrets.md)
     url = args.database_url or DatabaseSettings().database_url
     engine = None
     try:
@@ -268,9 +271,16 @@ def _target(args: argparse.Namespace, settings: Any) -> _Target | int:
                 )
                 return EXIT_BAD_INPUT
             legacy = self_org_id(session, key)
+            try:
+                token = unseal(cipher, org.webhook_token)
+            except TokenUnreadable:
+                sys.stderr.write(
+                    render_text("text/webhook.txt.j2", what="token_unreadable", key=org.key)
+                )
+                return EXIT_FAILED
             return _Target(
                 org.key,
-                org_webhook_url(base, org.webhook_token),
+                org_webhook_url(base, token),
                 org.id == legacy,
                 webhook_state(org, legacy).value,
             )

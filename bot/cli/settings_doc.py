@@ -11,7 +11,13 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
 from bot.core.partner_center.settings import PartnerCenterSettings
-from bot.core.settings import BotSettings, DatabaseSettings, PolicySettings, SlackSettings
+from bot.core.settings import (
+    BotSettings,
+    DatabaseSettings,
+    EncryptionSettings,
+    PolicySettings,
+    SlackSettings,
+)
 
 GROUPS: list[tuple[str, type[BaseSettings], str]] = [
     (
@@ -21,6 +27,15 @@ GROUPS: list[tuple[str, type[BaseSettings], str]] = [
         "workspace) or `SLACK_CLIENT_ID` + `SLACK_CLIENT_SECRET` + `ENCRYPTION_KEYS` "
         "(distributed mode: each workspace installs the app at `/slack/install`; "
         "[slack-app.md](slack-app.md)). `mcbot try` needs none of them.",
+    ),
+    (
+        "Secrets",
+        EncryptionSettings,
+        "Every secret the bot keeps, where it lives and how keys are rotated: "
+        "[secrets.md](secrets.md). Any setting may also come from a file: set the environment "
+        "variable `SECRETS_DIR` to a directory (e.g. `/run/secrets`) holding one file per "
+        "setting, named after it (`slack_bot_token` for `SLACK_BOT_TOKEN`; case does not "
+        "matter); the environment and `.env` come first.",
     ),
     (
         "Storage",
@@ -57,6 +72,14 @@ def _default(cls: type[BaseSettings], name: str) -> str:
     return f"`{default}`"
 
 
+def _elsewhere(cls: type[BaseSettings], name: str) -> bool:
+    """A field `cls` inherits from another group's class is documented in that group."""
+    return any(
+        other is not cls and issubclass(cls, other) and name in other.model_fields
+        for _, other, _ in GROUPS
+    )
+
+
 def render() -> str:
     lines = [
         "# Settings",
@@ -76,6 +99,8 @@ def render() -> str:
             "|---|---|---|",
         ]
         for name, field in cls.model_fields.items():
+            if _elsewhere(cls, name):
+                continue
             description = (field.description or "").replace("|", "\\|")
             lines.append(f"| `{name.upper()}` | {_default(cls, name)} | {description} |")
         lines.append("")

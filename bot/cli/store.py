@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.cli.secrets import keys_or_exit
 from bot.core.outbox.inbox import self_org_id
 from bot.core.outbox.routing import webhook_state
 from bot.core.settings import BotSettings, DatabaseSettings
@@ -162,6 +163,7 @@ def _db_current(args: argparse.Namespace) -> int:
 
 def _partners_import(args: argparse.Namespace) -> int:
     data = read_directory_file(args.file)  # before touching the database
+    cipher = keys_or_exit()  # new organizations' webhook URL tokens are sealed with it
     url = _url(args)
     # Migrate on first use, as `mcbot serve` does (under the migration lock; nothing to do on
     # a database already at head): the README loads the directory before anything else.
@@ -169,7 +171,7 @@ def _partners_import(args: argparse.Namespace) -> int:
     engine = db.make_engine(url)
     try:
         with db.make_session_factory(engine).begin() as session:
-            result = import_directory(session, data)
+            result = import_directory(session, data, cipher=cipher)
     finally:
         engine.dispose()
     created, updated, same = len(result.created), len(result.updated), len(result.unchanged)

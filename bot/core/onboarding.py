@@ -30,6 +30,7 @@ from bot.core.store.clock import Clock, utc_now
 from bot.core.store.directory import import_directory, org_for_team
 from bot.core.store.errors import DirectoryError
 from bot.core.store.models import Organization, ResellerProvider
+from bot.core.store.secrets import TokenCipher
 from bot.core.ui.forms import SetupForm
 from policy.facts import Role
 
@@ -118,13 +119,15 @@ def set_up_organization(
     team_id: str,
     user_id: str,
     form: SetupForm,
+    cipher: TokenCipher | None = None,
     clock: Clock = utc_now,
 ) -> SetUp:
     """Write the organization of workspace `team_id` as `mcbot partners import` would, with
-    `user_id` as its first admin. An indirect reseller names its provider with a join code
-    (bot/core/joining.py): validated as an import naming that provider, the link itself waits
-    for the provider's approval (a pending join request, its Approve/Decline message queued).
-    Raises SetupRefused (nothing written, the code not used)."""
+    `user_id` as its first admin (its webhook URL token sealed with `cipher`). An indirect
+    reseller names its provider with a join code (bot/core/joining.py): validated as an import
+    naming that provider, the link itself waits for the provider's approval (a pending join
+    request, its Approve/Decline message queued). Raises SetupRefused (nothing written, the
+    code not used)."""
     if org_for_team(session, team_id) is not None:
         raise SetupRefused(code="already_set_up")
     now = clock()
@@ -149,7 +152,7 @@ def set_up_organization(
             raise SetupRefused(errors={"org_join_code": refused.code}) from None
         entry["providers"] = [provider.key]
     try:
-        import_directory(session, {"organizations": [entry]}, clock=clock)
+        import_directory(session, {"organizations": [entry]}, cipher=cipher, clock=clock)
     except DirectoryError as exc:
         raise _refusal(exc) from None
     org = org_for_team(session, team_id)

@@ -29,6 +29,7 @@ from bot.core.store.db import make_engine, make_session_factory, upgrade
 from bot.core.store.decision_process import DecisionLogProcess
 from bot.core.store.decisions import DecisionWriter
 from bot.core.store.directory import org_for_team
+from bot.core.store.secrets import TokenCipher
 from policy import CURRENT, Decision, Role
 
 T = TypeVar("T")
@@ -49,6 +50,8 @@ class Services:
     invitation_expiry: timedelta = timedelta(days=30)
     graph: GraphGdapClient | None = None  # GDAP requests through Microsoft Graph
     notify: NotifyOptions = field(default_factory=NotifyOptions)  # webhooks and GDAP
+    # ENCRYPTION_KEYS: seals the secrets the bot writes (docs/secrets.md); None: plaintext
+    cipher: TokenCipher | None = None
     # The bot token of each workspace (bot/core/installations.py): set by build_app; deferred
     # work (the outbox, Home tabs, invitation copies, expiry) sends with the target's token.
     tokens: Tokens | None = None

@@ -9,16 +9,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
 
 from bot.core.outbox.options import DEFAULT_GDAP_ROLE_IDS
+from bot.core.store.secrets import SettingsBase, TokenCipher
 
 DEFAULT_DATABASE_URL = "sqlite:///multichannel.sqlite3"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
-class _Base(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+class _Base(SettingsBase):
+    pass
 
 
 class DatabaseSettings(_Base):
@@ -60,7 +61,28 @@ MANIFEST_BOT_SCOPES = (
 )
 
 
-class SlackSettings(_Base):
+class EncryptionSettings(_Base):
+    """The keys of every secret the bot stores in its database (docs/secrets.md)."""
+
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated Fernet keys that encrypt every secret stored in the "
+        "database (Slack tokens, webhook URL tokens; docs/secrets.md): the first encrypts, all "
+        "decrypt. Required in distributed mode; without it, secrets are stored in plaintext. "
+        "Rotation: put a new key first, run `mcbot secrets reencrypt`, check `mcbot secrets "
+        "status`, then drop the old key. Make a key with: python -c "
+        '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"',
+    )
+
+    def cipher(self) -> TokenCipher | None:
+        """The cipher of ENCRYPTION_KEYS, None when it is unset or blank; EncryptionKeyError
+        (the message never holds a key) when it is malformed."""
+        if self.encryption_keys is None or not self.encryption_keys.get_secret_value().strip():
+            return None
+        return TokenCipher.from_setting(self.encryption_keys.get_secret_value())
+
+
+class SlackSettings(EncryptionSettings):
     """Single workspace: SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET. Distributed (each company
     installs the app in its own workspace through /slack/install): SLACK_CLIENT_ID +
     SLACK_CLIENT_SECRET + SLACK_SIGNING_SECRET + ENCRYPTION_KEYS, and no SLACK_BOT_TOKEN."""
@@ -93,13 +115,6 @@ class SlackSettings(_Base):
         description="Distributed mode: the OAuth redirect URL, "
         "https://YOUR-HOST/slack/oauth_redirect; needed only when the app lists more than one "
         "redirect URL (OAuth & Permissions → Redirect URLs)",
-    )
-    encryption_keys: SecretStr | None = Field(
-        default=None,
-        description="Distributed mode (required): comma-separated Fernet keys that encrypt the "
-        "stored Slack tokens; the first encrypts, all decrypt. After putting a new key first, "
-        "run `mcbot installations reencrypt`, then drop the old one. Make a key with: python -c "
-        '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"',
     )
     token_cache_seconds: float = Field(
         default=60.0,

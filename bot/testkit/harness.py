@@ -107,6 +107,7 @@ class BotHarness:
     def start(self) -> Self:
         from bot.core.services import Services
         from bot.core.settings import SlackSettings
+        from bot.core.store.secrets import TokenCipher
         from bot.http.asgi import build_web_app
         from bot.slack.app import build_app
 
@@ -137,7 +138,8 @@ class BotHarness:
                 slack_bot_token=BOT_TOKEN,
                 slack_api_url=self.slack.base_url,
             )
-        self.services = Services.from_url(self.database_url, **self.services_options)
+        options = {"cipher": TokenCipher.from_setting(self.encryption_keys)}
+        self.services = Services.from_url(self.database_url, **options | self.services_options)
         app = build_app(settings, self.services)
         if not (self.outbox or self.signer is not None):
             self._server = ServerThread(

@@ -2,7 +2,8 @@
 "Webhooks per organization"). Run on the request path AFTER the signature is verified: nothing
 here reads, writes or calls out for a request that has not proved it comes from Partner Center.
 
-Each organization has its own callback URL, `POST /partner-center/webhooks/{webhook_token}`;
+Each organization has its own callback URL, `POST /partner-center/webhooks/{token}` (the
+token is a secret: found by its SHA-256, `organizations.webhook_token_hash`; docs/secrets.md);
 the legacy `POST /partner-center/webhooks` is the URL of the organization PARTNER_ORG_KEY names
 (else of the only organization that is not an indirect reseller, as before).
 
@@ -32,6 +33,7 @@ from bot.core.partner_center.client import PartnerCenterClient
 from bot.core.partner_center.errors import PartnerCenterError
 from bot.core.partner_center.events import WebhookEvent
 from bot.core.store.models import Invitation, Organization
+from bot.core.store.secrets import token_hash
 
 # What new_webhook_token() makes (token_urlsafe(24): 32 characters); checked before any
 # database read, so a malformed path costs nothing.
@@ -66,11 +68,13 @@ class Verdict(enum.StrEnum):
 def addressee_by_token(
     session: Session, token: str, partner_org_key: str | None
 ) -> Addressee | None:
-    """The organization with this callback token (a unique index read), or None."""
+    """The organization with this callback token (a unique index read by its hash), or None."""
     if not TOKEN_SHAPE.match(token):
         return None
     row = session.execute(
-        select(Organization.id, Organization.key).where(Organization.webhook_token == token)
+        select(Organization.id, Organization.key).where(
+            Organization.webhook_token_hash == token_hash(token)
+        )
     ).first()
     if row is None:
         return None
@@ -146,15 +150,14 @@ def org_webhook_url(base_url: str, token: str) -> str:
 
 
 def webhook_state(org: Organization, legacy_org_id: int | None) -> WebhookState:
-    """registered: the URL recorded for it is its own URL (whatever the origin); legacy: it is
+    """registered: the URL recorded for it is its own URL (whatever the origin: its last path
+    segment is the token whose hash the organization has; nothing is decrypted); legacy: it is
     the organization the legacy URL reaches and its own URL is not registered; else not."""
     registered = org.webhook_registered_url
-    if (
-        registered
-        and org.webhook_token
-        and registered.endswith(org_webhook_path(org.webhook_token))
-    ):
-        return WebhookState.REGISTERED
+    if registered and org.webhook_token_hash:
+        prefix, _, token = registered.rpartition("/")
+        if prefix.endswith(WEBHOOK_PATH) and token_hash(token) == org.webhook_token_hash:
+            return WebhookState.REGISTERED
     if legacy_org_id is not None and org.id == legacy_org_id:
         return WebhookState.LEGACY
     return WebhookState.NOT_REGISTERED

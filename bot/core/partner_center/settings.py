@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from bot.core.store.secrets import SettingsBase
 
 DEFAULT_CERT_HOST = "3psostorageacct.blob.core.windows.net"
 DEFAULT_CERT_SUBJECT = "pcnotifications-dispatch.microsoft.com"
@@ -20,7 +22,7 @@ DEFAULT_GRAPH_API_URL = "https://graph.microsoft.com"
 DEFAULT_AZURE_AD_TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
 
 
-class PartnerCenterSettings(BaseSettings):
+class PartnerCenterSettings(SettingsBase):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     pc_webhook_cert_hosts: Annotated[list[str], NoDecode] = Field(

@@ -25,7 +25,9 @@ from bot.core.store.models import (
     OrganizationAdmin,
     OrganizationTeam,
     ResellerProvider,
+    new_webhook_token,
 )
+from bot.core.store.secrets import TokenCipher, seal, token_hash
 from policy.facts import Role
 
 
@@ -37,10 +39,16 @@ class ImportResult:
 
 
 def import_directory(
-    session: Session, data: dict[str, Any], *, clock: Clock = utc_now
+    session: Session,
+    data: dict[str, Any],
+    *,
+    cipher: TokenCipher | None = None,
+    clock: Clock = utc_now,
 ) -> ImportResult:
-    """Validate `data` (the parsed YAML) and upsert its organizations by key.
-    Raises `DirectoryError` listing every problem; nothing is written then."""
+    """Validate `data` (the parsed YAML) and upsert its organizations by key. A new
+    organization gets its webhook URL token, sealed with `cipher` (ENCRYPTION_KEYS; None: in
+    plaintext until `mcbot secrets reencrypt`). Raises `DirectoryError` listing every problem;
+    nothing is written then."""
     entries = parse_entries(data)
     existing = {org.key: org for org in session.scalars(select(Organization))}
     _raise_database_issues(session, entries, existing)
@@ -54,7 +62,13 @@ def import_directory(
     for entry in entries:
         org = orgs.get(entry.key)
         if org is None:
-            org = Organization(key=entry.key, created_at=clock())
+            token = new_webhook_token()
+            org = Organization(
+                key=entry.key,
+                created_at=clock(),
+                webhook_token_hash=token_hash(token),
+                webhook_token=seal(cipher, token),
+            )
             session.add(org)
             orgs[entry.key] = org
         org.name = entry.name

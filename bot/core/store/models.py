@@ -140,11 +140,14 @@ class Organization(Base):
     partner_id: Mapped[str | None] = mapped_column(String(12))  # MPN id, digits
     notification_channel: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
-    # The unguessable part of its callback URL, POST /partner-center/webhooks/{webhook_token}
-    # (docs/webhooks.md); the URL mcbot last registered with Partner Center for it, and when.
-    webhook_token: Mapped[str | None] = mapped_column(
-        String(64), unique=True, index=True, default=new_webhook_token
-    )
+    # The unguessable part of its callback URL, POST /partner-center/webhooks/{token}
+    # (docs/webhooks.md), a secret (docs/secrets.md): its SHA-256 (hex) finds the organization
+    # a delivery reached; the token itself, encrypted (bot/core/store/secrets.py: `enc:` +
+    # Fernet; plaintext without ENCRYPTION_KEYS), is what `mcbot webhook show` prints.
+    # Both are set together when the organization is created (bot/core/store/directory.py).
+    webhook_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    webhook_token: Mapped[str | None] = mapped_column(String(200))
+    # the URL mcbot last registered with Partner Center for it, and when
     webhook_registered_url: Mapped[str | None] = mapped_column(String(500))
     webhook_registered_at: Mapped[datetime | None]
 

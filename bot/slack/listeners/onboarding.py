@@ -80,7 +80,12 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             done = await services.run(
                 lambda s: set_up_organization(
-                    s, team_id=team_id, user_id=user_id, form=form, clock=services.clock
+                    s,
+                    team_id=team_id,
+                    user_id=user_id,
+                    form=form,
+                    cipher=services.cipher,
+                    clock=services.clock,
                 )
             )
         except SetupRefused as refused:
