@@ -432,6 +432,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from bot.core.redact import install_token_redaction
+
+    install_token_redaction()  # no secret in a log line (docs/secrets.md)
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(words[0] if words else None)
     args = parser.parse_args(argv)

@@ -39,9 +39,9 @@ def _msg(part: str, **values: Any) -> str:
     return render_text("text/secrets.txt.j2", part=part, **values).rstrip("\n")
 
 
-def keys_or_exit(*, required: bool = False) -> Any:
-    """The cipher of ENCRYPTION_KEYS (None when unset, unless `required`). A malformed (or a
-    missing required) setting is one line on stderr, then exit status 2."""
+def keys_or_code(*, required: bool = False) -> Any:
+    """The cipher of ENCRYPTION_KEYS (None when unset, unless `required`), or, after one line
+    on stderr saying what is wrong with the setting (never a key), exit status 2."""
     from bot.core.settings import EncryptionSettings
     from bot.core.store.secrets import EncryptionKeyError
 
@@ -49,10 +49,18 @@ def keys_or_exit(*, required: bool = False) -> Any:
         cipher = EncryptionSettings().cipher()
     except EncryptionKeyError as exc:
         print(_msg("bad_keys", error=str(exc)), file=sys.stderr)
-        raise SystemExit(EXIT_BAD_INPUT) from None
+        return EXIT_BAD_INPUT
     if cipher is None and required:
         print(_msg("no_keys"), file=sys.stderr)
-        raise SystemExit(EXIT_BAD_INPUT)
+        return EXIT_BAD_INPUT
+    return cipher
+
+
+def keys_or_exit() -> Any:
+    """`keys_or_code()`, exiting with its status when ENCRYPTION_KEYS is malformed."""
+    cipher = keys_or_code()
+    if isinstance(cipher, int):
+        raise SystemExit(cipher)
     return cipher
 
 
@@ -79,7 +87,9 @@ def reencrypt(args: argparse.Namespace) -> int:
     from bot.core.store.errors import StoreError
     from bot.core.store.secrets import TokenUnreadable, reencrypt_all
 
-    cipher = keys_or_exit(required=True)
+    cipher = keys_or_code(required=True)
+    if isinstance(cipher, int):
+        return cipher
     try:
         engine = engine_for(args)
         try:
@@ -101,7 +111,9 @@ def status(args: argparse.Namespace) -> int:
     from bot.core.store.errors import StoreError
     from bot.core.store.secrets import KeyState, secret_status
 
-    cipher = keys_or_exit()
+    cipher = keys_or_code()
+    if isinstance(cipher, int):
+        return cipher
     try:
         engine = engine_for(args)
         try:

@@ -141,7 +141,9 @@ def test_key_rotation_reencrypts_every_token_and_prints_none(
     monkeypatch.setenv("ENCRYPTION_KEYS", f"{new_key},{ENCRYPTION_KEY}")
     assert main(["installations", "reencrypt", "--database-url", bot.database_url]) == 0
     out = capsys.readouterr()
-    assert "2 installation(s) and 2 bot record(s)" in out.out
+    # an alias of `mcbot secrets reencrypt`: every kind of secret, counted
+    assert "Slack installations (bot and user tokens): 2 row(s)" in out.out
+    assert "Slack bots (bot tokens): 2 row(s)" in out.out
     after = {row["id"]: row["bot_token"] for row in _rows(bot, SLACK_BOTS)}
     assert after.keys() == before.keys() and all(after[i] != before[i] for i in after)
     # the new key alone reads every token now; the old key alone reads none
