@@ -29,9 +29,11 @@ STATUS_HELP = "how many stored secrets each key of ENCRYPTION_KEYS is needed for
 STATUS_DESCRIPTION = (
     "Per kind of secret: how many stored values are encrypted with the first key of "
     "ENCRYPTION_KEYS, with an older key, stored in plaintext, or unreadable with the current "
-    "keys. A key after the first can be removed once no value needs it (older: 0). Reads "
-    "only; never prints a value. Exit status: 0 reported; 1 some value is unreadable with the "
-    "current keys, or the database failed; 2 ENCRYPTION_KEYS is malformed."
+    "keys. A key after the first can be removed once no value needs it (older: 0) and none "
+    "is in plaintext or unreadable. Changes no secret (the schema is migrated on first use, "
+    "as `mcbot serve` does); never prints a value. Exit status: 0 reported; 1 some value is "
+    "unreadable with the current keys, or the database failed; 2 ENCRYPTION_KEYS is "
+    "malformed."
 )
 
 

@@ -86,7 +86,7 @@ def _try(args: argparse.Namespace) -> int:
             try:
                 data = read_directory_file(Path(args.partners))
                 with bot.services.sessions.begin() as session:
-                    import_directory(session, data)
+                    import_directory(session, data, cipher=bot.services.cipher)
             except StoreError as exc:
                 sys.stderr.write(
                     render_text(

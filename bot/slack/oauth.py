@@ -31,7 +31,6 @@ from sqlalchemy import Engine
 from bot.core.installations import AsyncInstallations, AsyncStateStore
 from bot.core.settings import SlackSettings
 from bot.core.store.installations import EncryptedInstallationStore
-from bot.core.store.secrets import TokenCipher
 from bot.core.ui.i18n import DEFAULT_LANGUAGE
 from bot.core.ui.render import environment
 
@@ -121,8 +120,8 @@ class _Bounded(OrderedDict[str, Any]):
 
 def installations_for(settings: SlackSettings, engine: Engine) -> AsyncInstallations:
     """The installation store of distributed mode, on the project's database."""
-    assert settings.slack_client_id is not None and settings.encryption_keys is not None
-    cipher = TokenCipher.from_setting(settings.encryption_keys.get_secret_value())
+    cipher = settings.cipher()
+    assert settings.slack_client_id is not None and cipher is not None
     store = EncryptedInstallationStore(settings.slack_client_id, engine, cipher)
     return AsyncInstallations(store, ttl=settings.token_cache_seconds)
 
