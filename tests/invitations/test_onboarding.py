@@ -17,6 +17,7 @@ from sqlalchemy import select
 from bot.core.joining import hash_code
 from bot.core.store.directory import is_admin, org_for_team, providers_of
 from bot.core.store.models import JoinCode, Organization
+from bot.core.store.secrets import token_hash
 from bot.testkit import app_home_opened_event
 from bot.testkit.flows import (
     CONTOSO_TENANT,
@@ -179,6 +180,10 @@ def test_the_installer_sets_up_a_direct_partner_written_as_an_import_would(
         )
         assert is_admin(session, org, INSTALLER)
         assert not is_admin(session, org, SLACK_ADMIN)
+        # its webhook URL token: encrypted with ENCRYPTION_KEYS, found by its hash
+        assert org.webhook_token is not None and org.webhook_token.startswith("enc:")
+        plain = bot.services.cipher.decrypt(org.webhook_token)
+        assert token_hash(plain) == org.webhook_token_hash
     assert sorted([*before, "woodgrove-partners"]) == orgs(bot)
     # told, and the Home tab republished with the organization
     assert "Woodgrove Partners* is set up" in dm_texts(bot, INSTALLER) or (
