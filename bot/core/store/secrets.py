@@ -57,7 +57,7 @@ SECRETS_DIR = "SECRETS_DIR"  # an environment variable only: where settings file
 
 class SettingsBase(BaseSettings):
     """The base of every settings class: a setting comes from the environment, else the `.env`
-    file, else a file named after it (lowercase) in the directory the SECRETS_DIR environment
+    file, else a file named after it (any case) in the directory the SECRETS_DIR environment
     variable names, e.g. /run/secrets/slack_bot_token for SLACK_BOT_TOKEN (docs/secrets.md)."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
