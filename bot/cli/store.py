@@ -25,6 +25,7 @@ from bot.core.store.directory import import_directory, list_orgs, org_by_key, pr
 from bot.core.store.directory_file import read_directory_file
 from bot.core.store.errors import DirectoryError, SetupError, StoreError
 from bot.core.store.export import FORMATS, ExportFormat, stream_export
+from bot.core.store.models import Organization
 from bot.core.ui.render import render_text
 
 # Argument help (like every mcbot command); the output text is in templates/text/store.txt.j2.
@@ -193,7 +194,7 @@ def _partners_list(args: argparse.Namespace) -> int:
                     org.tenant_id,
                     org.partner_id or "-",
                     ",".join(sorted(team.team_id for team in org.teams)) or "-",
-                    org.notification_channel or "-",
+                    _channel(org),
                     ",".join(p.key for p in providers_of(session, org)) or "-",
                     webhook_state(org, legacy).value,
                 )
@@ -206,6 +207,14 @@ def _partners_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(_table([LIST_HEADER, *rows]))
     return EXIT_OK
+
+
+def _channel(org: Organization) -> str:
+    """Its notification channel; `C…@T…` when another workspace hosts it (Slack Connect)."""
+    if not org.notification_channel:
+        return "-"
+    host = org.notification_channel_team
+    return f"{org.notification_channel}@{host}" if host else org.notification_channel
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:

@@ -129,7 +129,7 @@ def change_effects(
                 loc.channel,
                 message,
                 ts=loc.ts,
-                team_id=org.team_id,
+                team_id=org.team_for(loc.channel),
             )
     thread = next((loc for loc in view.locations if loc.purpose is MessagePurpose.provider), None)
     if thread is not None:
@@ -140,7 +140,7 @@ def change_effects(
             thread.channel,
             message,
             thread_ts=thread.ts,
-            team_id=provider.team_id,
+            team_id=provider.team_for(thread.channel),
         )
     elif provider.notification_channel:
         message = note("provider", provider.lang)
@@ -149,7 +149,7 @@ def change_effects(
             OutboxEffect.post,
             provider.notification_channel,
             message,
-            team_id=provider.team_id,
+            team_id=provider.team_for(provider.notification_channel),
         )
     if view.created_by_user and not own_gdap:  # the provider's person: not the reseller's news
         lang = user_language(session, view.created_by_user, provider.key)
@@ -162,7 +162,7 @@ def change_effects(
             OutboxEffect.post,
             reseller.notification_channel,
             message,
-            team_id=reseller.team_id,
+            team_id=reseller.team_for(reseller.notification_channel),
         )
     return effects
 
@@ -252,7 +252,7 @@ def unmatched_effects(
     message = surfaces.unmatched_message(event=snapshot, options=options, more=more, lang=lang)
     key = f"evt{snapshot['id']}.unmatched"
     channel = org.notification_channel
-    team = min((t.team_id for t in org.teams), default=None)
+    team = org.notification_channel_team or min((t.team_id for t in org.teams), default=None)
     return [
         Effect(
             key,

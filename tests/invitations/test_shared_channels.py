@@ -1,0 +1,236 @@
+"""The shared-channel set-up in distributed mode (docs/slack-app.md): a reseller that never
+installs the app, reached only through a Slack Connect channel its provider's workspace hosts.
+
+The directory says so (`notification_channel_host`, organizations.notification_channel_team);
+every delivery to that channel goes out with the host's token; the reseller's people, external
+members of the channel, click the buttons of the bot's messages and each click is credited to
+the reseller (`user.team_id`), on the strict multi-workspace stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from bot.core.store.directory import import_directory, org_for_team
+from bot.core.store.directory_file import read_directory_file
+from bot.core.store.errors import DirectoryError
+from bot.core.store.models import AuditEvent, Invitation, JobStatus, OutboxMessage
+from bot.testkit import notify as tk
+from bot.testkit.flows import (
+    PROVIDER_TEAM,
+    PROVIDER_USER,
+    RESELLER_TEAM,
+    RESELLER_USER,
+    click,
+    invite_form,
+    state_of,
+    submit,
+)
+from bot.testkit.harness import BotHarness
+from bot.testkit.partner_center import WebhookSigner
+
+from .conftest import DIRECTORY
+
+SHARED = "C0FABSHARE1"  # hosted by the provider, shared with the reseller's workspace
+DESK = "C0MCDESK01"  # the provider's own desk
+CUSTOMER = "7d6c5b4a-3928-4f1e-8d7c-6b5a49382716"
+
+
+def shared_directory() -> dict[str, Any]:
+    """The example directory, with Fabrikam reached through the provider's shared channel."""
+    data = read_directory_file(DIRECTORY)
+    for entry in data["organizations"]:
+        if entry["key"] == "fabrikam":
+            entry["notification_channel"] = SHARED
+            entry["notification_channel_host"] = PROVIDER_TEAM
+    return data
+
+
+@pytest.fixture()
+def signer() -> Iterator[WebhookSigner]:
+    with WebhookSigner() as instance:
+        yield instance
+
+
+@pytest.fixture()
+def bot(signer: WebhookSigner) -> Iterator[BotHarness]:
+    """Distributed mode: the provider installed the app; Fabrikam did not (its workspace only
+    shares the provider's channel)."""
+    from tests.notify.helpers import fast_settings
+
+    with BotHarness(
+        distributed=True, outbox=True, signer=signer, bot_settings=fast_settings()
+    ) as harness:
+        provider = harness.slack.add_team(PROVIDER_TEAM, name="Contoso")
+        provider.set_user(PROVIDER_USER, team_id=PROVIDER_TEAM)
+        provider.set_channel(DESK, name="desk")
+        provider.set_channel("C0PROVNOTIF", name="contoso-notifications")
+        provider.set_channel(SHARED, name="contoso-fabrikam")
+        reseller = harness.slack.add_team(RESELLER_TEAM, name="Fabrikam")
+        reseller.set_user(RESELLER_USER, team_id=RESELLER_TEAM)
+        harness.slack.share_channel(SHARED, PROVIDER_TEAM, RESELLER_TEAM)
+        assert harness.install(PROVIDER_TEAM, PROVIDER_USER).status_code == 200
+        with harness.services.sessions.begin() as session:
+            import_directory(session, shared_directory())
+        yield harness
+
+
+def token_of(bot: BotHarness, team: str) -> str:
+    return f"Bearer {bot.slack.tokens_of(team)[-1]}"
+
+
+def latest(bot: BotHarness, channel: str) -> dict[str, Any]:
+    messages = bot.slack.team_workspace(PROVIDER_TEAM).messages(channel)
+    assert messages, f"no message in {channel}"
+    return messages[-1]
+
+
+def audit(bot: BotHarness) -> list[tuple[str | None, str | None, str]]:
+    with bot.services.sessions() as session:
+        rows = session.execute(
+            select(AuditEvent.user_id, AuditEvent.team_id, AuditEvent.new_state).order_by(
+                AuditEvent.id
+            )
+        ).all()
+    return [(user, team, state.value) for user, team, state in rows]
+
+
+def test_the_same_flow_in_a_slack_connect_channel_credited_to_the_acting_organization(
+    bot: BotHarness,
+) -> None:
+    from tests.notify.helpers import drained, wait_until
+
+    submit(
+        bot,
+        "invite_modal",
+        invite_form(reseller="fabrikam", tenant=CUSTOMER),
+        team=PROVIDER_TEAM,
+        user=PROVIDER_USER,
+    )
+    bot.slack.clear()
+    click(bot, latest(bot, DESK), "inv_send_reseller", team=PROVIDER_TEAM, user=PROVIDER_USER)
+    # the reseller's copy is in the shared channel, posted with the host's (provider's) token
+    copy = latest(bot, SHARED)
+    assert "sent to the reseller" in state_of(copy)
+    (post,) = bot.slack.calls("chat.postMessage")
+    assert post.ok and post.params["channel"] == SHARED
+    assert post.headers["authorization"] == token_of(bot, PROVIDER_TEAM)
+    assert bot.slack.tokens_of(RESELLER_TEAM) == []  # Fabrikam never installed the app
+
+    # a Fabrikam person, an external member, cannot use the provider's own buttons
+    bot.slack.clear()
+    before = audit(bot)
+    click(
+        bot,
+        latest(bot, DESK),
+        "inv_cancel",
+        team=RESELLER_TEAM,
+        user=RESELLER_USER,
+        channel_team=PROVIDER_TEAM,
+    )
+    assert bot.slack.calls("chat.update") == [] and audit(bot) == before
+    told = bot.slack.wait_for("response_url")[-1].params["text"]
+    assert "Your organization cannot do that with this invitation; its provider can." in told
+    assert "sent to the reseller" in state_of(latest(bot, DESK))
+    # ... but clicks "Sent to customer" on its own copy: the click is Fabrikam's
+    click(
+        bot,
+        copy,
+        "inv_sent_customer",
+        team=RESELLER_TEAM,
+        user=RESELLER_USER,
+        channel_team=PROVIDER_TEAM,
+    )
+    assert "sent to the customer" in state_of(latest(bot, SHARED))
+    updates = bot.slack.calls("chat.update")
+    assert {c.params["channel"] for c in updates} == {DESK, SHARED}
+    assert all(c.ok and c.headers["authorization"] == token_of(bot, PROVIDER_TEAM) for c in updates)
+    assert audit(bot)[-1] == (RESELLER_USER, RESELLER_TEAM, "sent_to_customer")
+    assert (PROVIDER_USER, PROVIDER_TEAM, "sent_to_reseller") in audit(bot)
+
+    # the customer accepts: every copy and the reseller's notification, with the host's token
+    bot.slack.clear()
+    assert bot.webhook(tk.acceptance(CUSTOMER)).status_code == 200
+    wait_until(lambda: drained(bot), timeout=20)
+    sent = [c for c in bot.slack.calls() if c.method in ("chat.update", "chat.postMessage")]
+    assert {c.params["channel"] for c in sent} >= {DESK, SHARED}
+    assert all(c.ok and c.headers["authorization"] == token_of(bot, PROVIDER_TEAM) for c in sent)
+    shared_copies = [m for m in bot.slack.team_workspace(PROVIDER_TEAM).messages(SHARED)]
+    assert any("accepted by the customer" in state_of(m) for m in shared_copies if "blocks" in m)
+    with bot.services.sessions() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == SHARED)).all()
+        assert rows and {row.team_id for row in rows} == {PROVIDER_TEAM}
+
+
+def test_when_the_host_leaves_the_shared_channels_notifications_park_and_resume_with_it(
+    bot: BotHarness,
+) -> None:
+    """The reseller's notifications depend on the host's installation, not on its own."""
+    from tests.notify.helpers import drained, wait_until
+
+    submit(
+        bot,
+        "invite_modal",
+        invite_form(reseller="fabrikam", tenant=CUSTOMER),
+        team=PROVIDER_TEAM,
+        user=PROVIDER_USER,
+    )
+    click(bot, latest(bot, DESK), "inv_send_reseller", team=PROVIDER_TEAM, user=PROVIDER_USER)
+    bot.slack.revoke_team(PROVIDER_TEAM)  # the provider removed the app
+    assert bot.webhook(tk.acceptance(CUSTOMER)).status_code == 200
+
+    def shared_rows() -> list[OutboxMessage]:
+        with bot.services.sessions() as session:
+            return list(
+                session.scalars(select(OutboxMessage).where(OutboxMessage.channel == SHARED))
+            )
+
+    wait_until(
+        lambda: bool(shared_rows()) and all(r.status is JobStatus.parked for r in shared_rows()),
+        timeout=20,
+    )
+    for row in shared_rows():
+        assert row.team_id == PROVIDER_TEAM
+        assert (row.last_error or "").startswith(f"the app was uninstalled from {PROVIDER_TEAM}")
+    bot.slack.clear()
+    assert bot.install(PROVIDER_TEAM, PROVIDER_USER).status_code == 200  # resumes them
+    wait_until(lambda: drained(bot), timeout=20)
+    assert all(r.status is JobStatus.done for r in shared_rows())
+    fresh = token_of(bot, PROVIDER_TEAM)
+    to_shared = [c for c in bot.slack.calls() if c.params.get("channel") == SHARED]
+    assert to_shared and all(c.ok and c.headers["authorization"] == fresh for c in to_shared)
+    assert any("accepted by the customer" in state_of(m) for m in bot.slack.messages(SHARED))
+
+
+def test_the_import_refuses_a_host_that_is_no_other_organizations_workspace(
+    bot: BotHarness,
+) -> None:
+    data = shared_directory()
+    for entry in data["organizations"]:
+        if entry["key"] == "fabrikam":
+            entry["notification_channel_host"] = "T0NOBODY01"
+        if entry["key"] == "adatum":
+            entry["notification_channel_host"] = "T0ADATUM"  # its own workspace
+        if entry["key"] == "tailspin":
+            entry["notification_channel_host"] = PROVIDER_TEAM  # but no channel
+    with pytest.raises(DirectoryError) as refused, bot.services.sessions.begin() as session:
+        import_directory(session, data)
+    found = {(issue.org, issue.code) for issue in refused.value.issues}
+    assert {
+        ("adatum", "host_is_own_team"),
+        ("tailspin", "host_without_channel"),
+    } <= found
+    with pytest.raises(DirectoryError) as unknown, bot.services.sessions.begin() as session:
+        data = shared_directory()
+        data["organizations"][2]["notification_channel_host"] = "T0NOBODY01"
+        import_directory(session, data)
+    assert {(i.org, i.code) for i in unknown.value.issues} == {("fabrikam", "unknown_host_team")}
+    with bot.services.sessions() as session:  # nothing changed
+        fabrikam = org_for_team(session, RESELLER_TEAM)
+        assert fabrikam is not None and fabrikam.notification_channel_team == PROVIDER_TEAM
+        assert session.scalar(select(Invitation.id)) is None
+    assert yaml.safe_dump(data)  # the file stays plain YAML
