@@ -234,3 +234,87 @@ def test_the_import_refuses_a_host_that_is_no_other_organizations_workspace(
         assert fabrikam is not None and fabrikam.notification_channel_team == PROVIDER_TEAM
         assert session.scalar(select(Invitation.id)) is None
     assert yaml.safe_dump(data)  # the file stays plain YAML
+
+
+# ------------------------------------------------ a channel chosen in Slack is checked
+@pytest.fixture()
+def everyone() -> Iterator[BotHarness]:
+    """Every organization of the example directory installed in its own workspace."""
+    from tests.invitations.conftest import distributed_bot
+
+    with distributed_bot() as harness:
+        yield harness
+
+
+def test_a_channel_chosen_in_slack_is_checked_with_the_workspaces_token(
+    everyone: BotHarness,
+) -> None:
+    from bot.testkit.flows import opened_view
+    from bot.testkit.payloads import block_actions_payload
+    from tests.invitations.test_onboarding import (
+        PROVIDER_ADMIN,
+        open_home,
+        settings_form,
+        submit_settings,
+    )
+
+    bot = everyone
+    bot.slack.set_channel("C0PROVQUIET", team_id=PROVIDER_TEAM, is_member=False)
+    home = open_home(bot, PROVIDER_ADMIN, PROVIDER_TEAM)
+    payload = block_actions_payload(
+        "open_org_settings", "home", user_id=PROVIDER_ADMIN, team_id=PROVIDER_TEAM, view=home
+    )
+    assert bot.interact(payload).status_code == 200
+    view = opened_view(bot, "org_settings_modal")
+
+    def choose(channel: str) -> dict[str, Any]:
+        form = settings_form(channel, [PROVIDER_ADMIN])
+        return submit_settings(
+            bot, form, user=PROVIDER_ADMIN, team=PROVIDER_TEAM, view_id=view["id"]
+        )
+
+    bot.slack.clear()
+    other = choose("C0RESNOTIF")  # the reseller's channel: not visible to the provider's bot
+    assert "does not exist for the bot in this workspace" in other["errors"]["org_channel"]
+    quiet = choose("C0PROVQUIET")  # the provider's, but the bot was not invited
+    assert "/invite @Multichannel" in quiet["errors"]["org_channel"]
+    info = bot.slack.calls("conversations.info")
+    assert [c.response.get("error") for c in info] == ["channel_not_found", None]
+    assert info[1].response["channel"]["is_member"] is False
+    assert all(c.headers["authorization"] == token_of(bot, PROVIDER_TEAM) for c in info)
+    with bot.services.sessions() as session:
+        org = org_for_team(session, PROVIDER_TEAM)
+        assert org is not None and org.notification_channel == "C0PROVNOTIF"
+    # the Slack Connect desk the provider hosts and shares: accepted, reached with its own token
+    assert choose(DESK) == {}
+    with bot.services.sessions() as session:
+        org = org_for_team(session, PROVIDER_TEAM)
+        assert org is not None and org.notification_channel == DESK
+        assert org.notification_channel_team is None
+
+
+def test_the_stand_in_describes_a_shared_channel_like_slack(everyone: BotHarness) -> None:
+    import httpx
+
+    def info(team: str, channel: str) -> dict[str, Any]:
+        headers = {"authorization": token_of(everyone, team)}
+        url = f"{everyone.slack.base_url}conversations.info"
+        return dict(httpx.post(url, data={"channel": channel}, headers=headers).json())
+
+    hosted = info(PROVIDER_TEAM, DESK)["channel"]
+    assert hosted["is_ext_shared"] is True and hosted["is_shared"] is True
+    assert hosted["conversation_host_id"] == PROVIDER_TEAM
+    assert RESELLER_TEAM in hosted["connected_team_ids"]
+    seen_by_guest = info(RESELLER_TEAM, DESK)["channel"]
+    assert seen_by_guest["is_ext_shared"] is True
+    assert seen_by_guest["conversation_host_id"] == PROVIDER_TEAM
+    own = info(RESELLER_TEAM, "C0RESNOTIF")["channel"]
+    assert own["is_ext_shared"] is False and own["context_team_id"] == RESELLER_TEAM
+    assert info(PROVIDER_TEAM, "C0RESNOTIF") == {"ok": False, "error": "channel_not_found"}
+    # an external member of a shared channel: users.info answers the host about them
+    user = httpx.post(
+        f"{everyone.slack.base_url}users.info",
+        data={"user": RESELLER_USER},
+        headers={"authorization": token_of(everyone, PROVIDER_TEAM)},
+    ).json()
+    assert user["ok"] and user["user"]["team_id"] == RESELLER_TEAM
