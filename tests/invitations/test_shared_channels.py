@@ -318,3 +318,58 @@ def test_the_stand_in_describes_a_shared_channel_like_slack(everyone: BotHarness
         headers={"authorization": token_of(everyone, PROVIDER_TEAM)},
     ).json()
     assert user["ok"] and user["user"]["team_id"] == RESELLER_TEAM
+
+
+# ------------------------------------------------ mcbot partners import checks with Slack
+def test_partners_import_checks_a_hosted_channel_with_the_hosts_token(
+    bot: BotHarness,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli.main import main
+    from bot.testkit.harness import CLIENT_ID, CLIENT_SECRET, ENCRYPTION_KEY, SIGNING_SECRET
+
+    def run(channel: str, host: str) -> tuple[int, str]:
+        data = shared_directory()
+        for entry in data["organizations"]:
+            if entry["key"] == "fabrikam":
+                entry["notification_channel"] = channel
+                entry["notification_channel_host"] = host
+        path = tmp_path / "partners.yaml"
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        capsys.readouterr()
+        code = main(["partners", "import", str(path), "--database-url", bot.database_url])
+        return code, capsys.readouterr().err
+
+    for name in ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env
+    code, err = run(SHARED, PROVIDER_TEAM)
+    assert code == 2 and "the Slack settings are missing" in err
+
+    for name, value in {
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "ENCRYPTION_KEYS": ENCRYPTION_KEY,
+        "SLACK_API_URL": bot.slack.base_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    bot.slack.set_channel("C0PROVQUIET", team_id=PROVIDER_TEAM, is_member=False)
+    refusals = {
+        ("C0PROVNOTIF", PROVIDER_TEAM): "it is not a Slack Connect channel",
+        ("C0PROVQUIET", PROVIDER_TEAM): "the bot is not in it",
+        ("C0NOSUCH001", PROVIDER_TEAM): "cannot see it (Slack: channel_not_found)",
+        (SHARED, "T0NORTHWIND"): "the app is not installed in that workspace",
+    }
+    for (channel, host), said in refusals.items():
+        code, err = run(channel, host)
+        assert code == 2 and said in err and "Nothing was imported." in err, err
+        assert f"fabrikam: notification channel {channel} hosted by workspace {host}" in err
+    with bot.services.sessions() as session:
+        fabrikam = org_for_team(session, RESELLER_TEAM)
+        assert fabrikam is not None and fabrikam.notification_channel == SHARED
+    info = bot.slack.calls("conversations.info")
+    assert info and all(c.headers["authorization"] == token_of(bot, PROVIDER_TEAM) for c in info)
+    assert run(SHARED, PROVIDER_TEAM) == (0, "")
