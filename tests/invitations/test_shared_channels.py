@@ -373,3 +373,60 @@ def test_partners_import_checks_a_hosted_channel_with_the_hosts_token(
     info = bot.slack.calls("conversations.info")
     assert info and all(c.headers["authorization"] == token_of(bot, PROVIDER_TEAM) for c in info)
     assert run(SHARED, PROVIDER_TEAM) == (0, "")
+
+
+def test_the_providers_home_tab_counts_a_shared_channel_reseller_as_reachable(
+    bot: BotHarness,
+) -> None:
+    import json
+
+    from bot.testkit import app_home_opened_event
+
+    def home() -> str:
+        before = len(bot.slack.calls("views.publish"))
+        event = app_home_opened_event(PROVIDER_USER)
+        assert bot.event(event, team_id=PROVIDER_TEAM).status_code == 200
+        call = bot.slack.wait_for("views.publish", count=before + 1)[-1]
+        return json.dumps(call.params["view"])
+
+    # Fabrikam never installed: reached through the provider's own workspace; Tailspin
+    # (its own channel, its workspace without the app) is not reachable
+    unreachable = home().partition("Not reachable in Slack")[2].split("parked")[0]
+    assert "Tailspin" in unreachable and "Fabrikam" not in unreachable
+
+
+def test_expiry_updates_the_shared_channels_copy_with_the_hosts_token(bot: BotHarness) -> None:
+    import asyncio
+    from datetime import timedelta
+
+    from slack_sdk.web.async_client import AsyncWebClient
+    from sqlalchemy import update
+
+    from bot.core.invitations import expire
+
+    submit(
+        bot,
+        "invite_modal",
+        invite_form(reseller="fabrikam", tenant=CUSTOMER),
+        team=PROVIDER_TEAM,
+        user=PROVIDER_USER,
+    )
+    click(bot, latest(bot, DESK), "inv_send_reseller", team=PROVIDER_TEAM, user=PROVIDER_USER)
+    past = bot.services.clock() - timedelta(days=1)
+    with bot.services.sessions.begin() as session:
+        session.execute(update(Invitation).values(expires_at=past))
+    bot.slack.clear()
+
+    async def run() -> int:  # the expiry job, with a client that holds no token of its own
+        count = await expire(bot.services, AsyncWebClient(base_url=bot.slack.base_url))
+        await asyncio.sleep(0.2)  # let the Home refreshes it spawned finish
+        return count
+
+    assert asyncio.run(run()) == 1
+    updates = {c.params["channel"]: c for c in bot.slack.calls("chat.update")}
+    assert set(updates) == {DESK, SHARED}
+    assert all(
+        c.ok and c.headers["authorization"] == token_of(bot, PROVIDER_TEAM)
+        for c in updates.values()
+    )
+    assert "expired" in state_of(latest(bot, SHARED))
