@@ -72,6 +72,14 @@ class OrgView:
         )
 
 
+def channel_team(org: Organization, channel: str | None) -> str | None:
+    """`OrgView.team_for` for an organization read from the database: the workspace whose
+    token reaches `channel` (the host of its notification channel, else its first team)."""
+    if channel and channel == org.notification_channel and org.notification_channel_team:
+        return org.notification_channel_team
+    return min((team.team_id for team in org.teams), default=None)
+
+
 @dataclass(frozen=True)
 class InvitationView:
     """A snapshot of an invitation, detached from the database, for rendering."""

@@ -430,3 +430,20 @@ def test_expiry_updates_the_shared_channels_copy_with_the_hosts_token(bot: BotHa
         for c in updates.values()
     )
     assert "expired" in state_of(latest(bot, SHARED))
+
+
+def test_the_workspace_that_reaches_a_channel(bot: BotHarness) -> None:
+    """Every delivery path (invitation copies, outbox rows, the unmatched acceptance and its
+    link, join requests) asks the same question of an organization and a channel."""
+    from bot.core.snapshots import OrgView, channel_team
+
+    with bot.services.sessions() as session:
+        fabrikam = org_for_team(session, RESELLER_TEAM)
+        contoso = org_for_team(session, PROVIDER_TEAM)
+        assert fabrikam is not None and contoso is not None
+        view = OrgView.of(fabrikam)
+        for team_for in (view.team_for, lambda c: channel_team(fabrikam, c)):
+            assert team_for(SHARED) == PROVIDER_TEAM  # its notification channel: the host's
+            assert team_for("C0ELSEWHERE") == RESELLER_TEAM  # anywhere else: its own
+            assert team_for(None) == RESELLER_TEAM
+        assert channel_team(contoso, "C0PROVNOTIF") == PROVIDER_TEAM

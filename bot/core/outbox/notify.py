@@ -32,6 +32,7 @@ from bot.core import gdap
 from bot.core.gdap import editions_of
 from bot.core.language import TEAM, USER, preferences, team_language
 from bot.core.outbox.queue import Effect
+from bot.core.snapshots import channel_team
 from bot.core.store.invitations import GDAP_STATES
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.models import (
@@ -252,7 +253,7 @@ def unmatched_effects(
     message = surfaces.unmatched_message(event=snapshot, options=options, more=more, lang=lang)
     key = f"evt{snapshot['id']}.unmatched"
     channel = org.notification_channel
-    team = org.notification_channel_team or min((t.team_id for t in org.teams), default=None)
+    team = channel_team(org, channel)
     return [
         Effect(
             key,
