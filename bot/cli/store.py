@@ -10,22 +10,27 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli.secrets import keys_or_exit
+from bot.core.channels import HostedChannel, hosted_channel_problems
 from bot.core.outbox.inbox import self_org_id
 from bot.core.outbox.routing import webhook_state
-from bot.core.settings import BotSettings, DatabaseSettings
+from bot.core.settings import BotSettings, DatabaseSettings, SlackSettings
 from bot.core.store import db
 from bot.core.store.directory import import_directory, list_orgs, org_by_key, providers_of
-from bot.core.store.directory_file import read_directory_file
+from bot.core.store.directory_file import parse_entries, read_directory_file
 from bot.core.store.errors import DirectoryError, SetupError, StoreError
 from bot.core.store.export import FORMATS, ExportFormat, stream_export
+from bot.core.store.models import Organization
 from bot.core.ui.render import render_text
 
 # Argument help (like every mcbot command); the output text is in templates/text/store.txt.j2.
@@ -164,12 +169,19 @@ def _db_current(args: argparse.Namespace) -> int:
 def _partners_import(args: argparse.Namespace) -> int:
     data = read_directory_file(args.file)  # before touching the database
     cipher = keys_or_exit()  # new organizations' webhook URL tokens are sealed with it
+    hosted = [
+        HostedChannel(entry.key, entry.notification_channel, entry.notification_channel_host)
+        for entry in parse_entries(data)
+        if entry.notification_channel and entry.notification_channel_host
+    ]
     url = _url(args)
     # Migrate on first use, as `mcbot serve` does (under the migration lock; nothing to do on
     # a database already at head): the README loads the directory before anything else.
     db.upgrade(url)
     engine = db.make_engine(url)
     try:
+        if hosted and (refused := _check_hosted(hosted, engine)) is not None:
+            return refused
         with db.make_session_factory(engine).begin() as session:
             result = import_directory(session, data, cipher=cipher)
     finally:
@@ -178,6 +190,49 @@ def _partners_import(args: argparse.Namespace) -> int:
     total = created + updated + same
     print(_msg("imported", total=total, created=created, updated=updated, same=same))
     return EXIT_OK
+
+
+def _check_hosted(hosted: list[HostedChannel], engine: Engine) -> int | None:
+    """A channel another workspace hosts is checked with Slack, with that workspace's token,
+    before anything is written (bot/core/channels.py); None when every one is usable."""
+    try:
+        settings = SlackSettings()
+    except ValidationError:
+        return _fail(_msg("hosted_needs_slack"), EXIT_BAD_INPUT)
+    if settings.mode_problems():
+        return _fail(_msg("hosted_needs_slack"), EXIT_BAD_INPUT)
+    problems = asyncio.run(_hosted_problems(settings, engine, hosted))
+    for item, why in problems:
+        print(
+            _msg(
+                "hosted_refused", key=item.org, channel=item.channel, host=item.host_team, why=why
+            ),
+            file=sys.stderr,
+        )
+    return EXIT_BAD_INPUT if problems else None
+
+
+async def _hosted_problems(
+    settings: SlackSettings, engine: Engine, hosted: list[HostedChannel]
+) -> list[tuple[HostedChannel, str]]:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.core.installations import Tokens
+
+    token = settings.slack_bot_token
+    client = AsyncWebClient(
+        token=token.get_secret_value() if token is not None else None,
+        base_url=settings.slack_api_url,
+        timeout=10,
+    )
+    if settings.distributed:
+        from bot.slack.oauth import installations_for
+
+        tokens = Tokens(installations=installations_for(settings, engine))
+    else:
+        assert token is not None
+        tokens = Tokens(token=token.get_secret_value())
+    return await hosted_channel_problems(tokens, client, hosted)
 
 
 def _partners_list(args: argparse.Namespace) -> int:
@@ -195,7 +250,7 @@ def _partners_list(args: argparse.Namespace) -> int:
                     org.tenant_id,
                     org.partner_id or "-",
                     ",".join(sorted(team.team_id for team in org.teams)) or "-",
-                    org.notification_channel or "-",
+                    _channel(org),
                     ",".join(p.key for p in providers_of(session, org)) or "-",
                     webhook_state(org, legacy).value,
                 )
@@ -208,6 +263,14 @@ def _partners_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(_table([LIST_HEADER, *rows]))
     return EXIT_OK
+
+
+def _channel(org: Organization) -> str:
+    """Its notification channel; `C…@T…` when another workspace hosts it (Slack Connect)."""
+    if not org.notification_channel:
+        return "-"
+    host = org.notification_channel_team
+    return f"{org.notification_channel}@{host}" if host else org.notification_channel
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:

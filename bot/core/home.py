@@ -148,15 +148,20 @@ def load_home(services: Services, session: Session, user_id: str, team_id: str) 
         from bot.core.store.directory import providers_of, resellers_of
 
         ids = [o.id for o in (*resellers_of(session, org), *providers_of(session, org))]
-        rows = session.execute(  # one query: each partner's name and (first) workspace
-            select(Organization.name, func.min(OrganizationTeam.team_id))
+        rows = session.execute(  # one query: each partner's name and the workspace that
+            # reaches it: the host of its shared notification channel, else its (first) own
+            select(
+                Organization.name,
+                Organization.notification_channel_team,
+                func.min(OrganizationTeam.team_id),
+            )
             .join(OrganizationTeam, OrganizationTeam.org_id == Organization.id)
             .where(Organization.id.in_(ids))
-            .group_by(Organization.id, Organization.name)
+            .group_by(Organization.id, Organization.name, Organization.notification_channel_team)
             .order_by(Organization.name)
             .limit(50)
         )
-        data.partners = [(name, team) for name, team in rows]
+        data.partners = [(name, host or team) for name, host, team in rows]
     return data
 
 

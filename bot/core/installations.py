@@ -22,11 +22,17 @@ change within `ttl`.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import hashlib
 import logging
+import threading
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
@@ -39,7 +45,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.state_store.state_store import OAuthStateStore
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, func, select
 
 log = logging.getLogger(__name__)
 DEFAULT_TTL = 60.0
@@ -233,6 +239,126 @@ class NotInstalled(Exception):
         self.workspace = workspace
 
 
+class RefreshLock:
+    """One refresh of a workspace's token at a time, across every replica on one database.
+
+    With token rotation, Slack's refresh token works once: two replicas refreshing the same
+    workspace at once would each send it, and the second would get `invalid_refresh_token`
+    and lose the workspace's token until it is installed again. Held around refresh-and-save
+    (`LockedTokenRotator`):
+
+    - PostgreSQL: `pg_advisory_xact_lock` on the workspace's key, on a connection of its own,
+      released when that connection's transaction ends (a crashed holder releases it too);
+    - SQLite in a file: an exclusive `flock` on `<database>.token-refresh.lock` (every process
+      on that host, the only ones that can share the file);
+    - anything else (SQLite in memory: one process): a lock of this process.
+    """
+
+    _process_lock = threading.Lock()
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._file: Path | None = None
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            self._file = Path(f"{engine.url.database}.token-refresh.lock")
+
+    @staticmethod
+    def key(enterprise_id: str | None, team_id: str | None) -> int:
+        """A signed 64-bit advisory lock key for the workspace."""
+        digest = hashlib.blake2b(
+            f"slack-token-refresh:{enterprise_id or ''}:{team_id or ''}".encode(), digest_size=8
+        ).digest()
+        return int.from_bytes(digest, "big", signed=True)
+
+    @asynccontextmanager
+    async def hold(self, enterprise_id: str | None, team_id: str | None) -> AsyncIterator[None]:
+        release = await asyncio.to_thread(self._acquire, self.key(enterprise_id, team_id))
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(release)
+
+    def _acquire(self, key: int) -> Callable[[], None]:
+        if self.engine.dialect.name == "postgresql":
+            connection = self.engine.connect()
+            try:
+                connection.begin()
+                connection.execute(select(func.pg_advisory_xact_lock(key)))
+            except BaseException:
+                connection.close()
+                raise
+            return connection.close  # rolls the transaction back: the lock goes with it
+        if self._file is not None:
+            handle = self._file.open("a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            except BaseException:
+                handle.close()
+                raise
+            return handle.close  # closing the file releases its lock
+        self._process_lock.acquire()
+        return self._process_lock.release
+
+
+class LockedTokenRotator(AsyncTokenRotator):
+    """slack_sdk's token rotator, made safe for several replicas (`RefreshLock`): an expiring
+    token is refreshed under the workspace's lock, after reading the installation again from
+    the database (not the cache), and saved before the lock is released. A replica that waited
+    while another refreshed finds the new token and uses it instead of refreshing again.
+
+    Bolt's authorization (bot/slack/oauth.py) and `Tokens` (deferred work) both use it; Bolt
+    saves what it returns once more, which rewrites the same row."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        client: AsyncWebClient,
+        installations: AsyncInstallations,
+        lock: RefreshLock,
+    ) -> None:
+        super().__init__(client_id=client_id, client_secret=client_secret, client=client)
+        self.installations = installations
+        self.lock = lock
+
+    async def perform_token_rotation(
+        self,
+        *,
+        installation: Installation,
+        minutes_before_expiration: int = 120,
+    ) -> Installation | None:
+        if not _expiring(installation, minutes_before_expiration):
+            return None  # the common case: no lock, no query
+        enterprise_id, team_id = installation.enterprise_id, installation.team_id
+        async with self.lock.hold(enterprise_id, team_id):
+            current = await asyncio.to_thread(
+                lambda: self.installations.store.find_installation(
+                    enterprise_id=enterprise_id, team_id=team_id
+                )
+            )
+            if current is None:  # uninstalled meanwhile
+                return None
+            refreshed = await super().perform_token_rotation(
+                installation=current, minutes_before_expiration=minutes_before_expiration
+            )
+            if refreshed is None:  # another replica refreshed it while this one waited
+                self.installations.cache.drop_team(enterprise_id, team_id)
+                return current if current.bot_token != installation.bot_token else None
+            await self.installations.async_save(refreshed)
+            log.info("refreshed the bot token of Slack workspace %s", team_id)
+            return refreshed
+
+
+def _expiring(installation: Installation, minutes: int) -> bool:
+    soon = time.time() + minutes * 60
+    pairs = (
+        (installation.bot_refresh_token, installation.bot_token_expires_at),
+        (installation.user_refresh_token, installation.user_token_expires_at),
+    )
+    return any(token and at is not None and at <= soon for token, at in pairs)
+
+
 class Tokens:
     """The bot token for a workspace. Single-workspace mode: the configured token for every
     workspace. Distributed mode: the installation store's (cached, see AsyncInstallations)."""
@@ -242,12 +368,12 @@ class Tokens:
         *,
         token: str | None = None,
         installations: AsyncInstallations | None = None,
-        rotator: AsyncTokenRotator | None = None,
+        rotator: LockedTokenRotator | None = None,
         rotate_minutes: int = 120,
     ) -> None:
-        """`rotator`: slack_sdk's token rotator (distributed mode with token rotation): a token
-        expiring within `rotate_minutes` is refreshed and saved before it is used, as Bolt's
-        authorization does for requests."""
+        """`rotator` (distributed mode with token rotation): a token expiring within
+        `rotate_minutes` is refreshed and saved (under the workspace's lock) before it is used,
+        as Bolt's authorization does for requests."""
         if (token is None) == (installations is None):
             raise ValueError("give either the single workspace's token or the installations")
         self._token = token
@@ -273,8 +399,7 @@ class Tokens:
             refreshed = await self.rotator.perform_token_rotation(
                 installation=found, minutes_before_expiration=self.rotate_minutes
             )
-            if refreshed is not None:
-                await self.installations.async_save(refreshed)
+            if refreshed is not None:  # saved by the rotator
                 found = refreshed
         token = found.bot_token if found is not None else None
         if token is None:

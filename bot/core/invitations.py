@@ -90,23 +90,35 @@ async def _post(client: AsyncWebClient, channel: str, message: dict[str, Any]) -
 
 
 async def _post_somewhere(
-    client: AsyncWebClient, message: dict[str, Any], channels: list[str | None], user: str | None
+    services: Services,
+    client: AsyncWebClient,
+    org: OrgView,
+    message: dict[str, Any],
+    channels: list[str | None],
+    user: str | None,
 ) -> tuple[str, str]:
-    """Post to the first channel that takes it, else DM `user`. Returns (channel, ts)."""
+    """Post `org`'s copy to the first channel that takes it, each with the token of the
+    workspace that reaches it (`OrgView.team_for`: a Slack Connect channel another workspace
+    hosts goes out with that workspace's token), else DM `user` in `org`'s own workspace.
+    Returns (channel, ts)."""
     for channel in channels:
         if not channel or channel.startswith("D"):
             continue
         try:
-            return channel, await _post(client, channel, message)
+            channel_client = await client_for(services, client, org.team_for(channel))
+            return channel, await _post(channel_client, channel, message)
+        except NotInstalled as missing:
+            log.info("cannot post in %s (%s), trying the next place", channel, missing)
         except SlackApiError as exc:
             log.info(
                 "cannot post in %s (%s), trying the next place", channel, exc.response.get("error")
             )
     if not user:
         raise InvitationProblem("nowhere_to_post")
-    dm = await client.conversations_open(users=user)
+    own = await client_for(services, client, org.team_id)
+    dm = await own.conversations_open(users=user)
     channel = dm["channel"]["id"]
-    return channel, await _post(client, channel, message)
+    return channel, await _post(own, channel, message)
 
 
 async def client_for(
@@ -148,11 +160,12 @@ async def refresh_messages(
         if skip and (loc.channel, loc.ts) in skip:
             continue
         org = _side_org(view, loc.purpose)
+        team = org.team_for(loc.channel)
         message = surfaces.invitation_message(
             view, side=loc.purpose.value, lang=_side_lang(view, loc.purpose)
         )
         try:
-            side = client if services is None else await client_for(services, client, org.team_id)
+            side = client if services is None else await client_for(services, client, team)
             await side.chat_update(
                 channel=loc.channel, ts=loc.ts, text=message["text"], blocks=message["blocks"]
             )
@@ -163,7 +176,7 @@ async def refresh_messages(
                 "workspace %s",
                 view.ref,
                 org.key,
-                org.team_id,
+                team,
             )
         except SlackApiError as exc:
             failed.append((org.name, str(exc.response.get("error") or "error")))
@@ -191,8 +204,9 @@ async def _show(
     if any(loc.purpose is side for loc in view.locations):
         return view
     message = surfaces.invitation_message(view, side=side.value, lang=_side_lang(view, side))
-    side_client = await client_for(services, client, _side_org(view, side).team_id)
-    channel, ts = await _post_somewhere(side_client, message, channels, user)
+    channel, ts = await _post_somewhere(
+        services, client, _side_org(view, side), message, channels, user
+    )
 
     def record(session: Session) -> InvitationView:
         record_message(session, view.id, channel, ts, side)
@@ -401,7 +415,9 @@ async def act(
     if action in ("fulfil", "send_to_reseller") and reseller is not None:
         # Its copy must reach the reseller before the invitation says it was sent to it.
         try:
-            reseller_client = await client_for(services, client, reseller.team_id)
+            reseller_client = await client_for(
+                services, client, reseller.team_for(reseller.notification_channel)
+            )
         except NotInstalled:
             raise InvitationProblem(
                 "copy_not_delivered",

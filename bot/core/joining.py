@@ -182,7 +182,7 @@ def request_effects(session: Session, request: JoinRequest) -> list[Effect]:
                 OutboxEffect.post,
                 provider.notification_channel,
                 payload,
-                team_id=team,
+                team_id=views[provider.id].team_for(provider.notification_channel),
             )
         ]
     admins = session.scalars(

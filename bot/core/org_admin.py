@@ -69,6 +69,7 @@ def save_settings(
     ADMINS_MAX)."""
     org = admin_org(session, team_id, user_id)
     org.notification_channel = channel
+    org.notification_channel_team = None  # chosen and checked in its own workspace
     session.execute(delete(OrganizationAdmin).where(OrganizationAdmin.org_id == org.id))
     session.add_all(OrganizationAdmin(user_id=u, org_id=org.id) for u in sorted(set(admins)))
     session.flush()

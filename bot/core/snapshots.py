@@ -33,9 +33,18 @@ class OrgView:
     partner_id: str | None
     notification_channel: str | None
     lang: str = DEFAULT_LANGUAGE  # its workspace default: the language of its channel messages
-    # Its Slack workspace (the first of its teams): whose token reaches its notification
-    # channel and its people in distributed mode. None: no team in the directory.
+    # Its Slack workspace (the first of its teams): whose token reaches its people and, unless
+    # another workspace hosts it, its notification channel. None: no team in the directory.
     team_id: str | None = None
+    # The workspace hosting its notification channel when it is not its own (Slack Connect).
+    channel_team_id: str | None = None
+
+    def team_for(self, channel: str | None) -> str | None:
+        """The workspace whose token reaches `channel` for this organization: the host of its
+        notification channel when another workspace hosts it, else its own."""
+        if channel and channel == self.notification_channel and self.channel_team_id:
+            return self.channel_team_id
+        return self.team_id
 
     @classmethod
     def of(cls, org: Organization, known: tuple[str | None, str] | None = None) -> OrgView:
@@ -59,7 +68,16 @@ class OrgView:
             org.notification_channel,
             lang,
             team_id,
+            org.notification_channel_team if org.notification_channel else None,
         )
+
+
+def channel_team(org: Organization, channel: str | None) -> str | None:
+    """`OrgView.team_for` for an organization read from the database: the workspace whose
+    token reaches `channel` (the host of its notification channel, else its first team)."""
+    if channel and channel == org.notification_channel and org.notification_channel_team:
+        return org.notification_channel_team
+    return min((team.team_id for team in org.teams), default=None)
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ def build_app(settings: SlackSettings, services: Services) -> AsyncApp:
     """The Bolt app, in the mode the settings choose (bot/core/settings.py): one workspace's
     token, or Bolt's OAuth flow and installation store (bot/slack/oauth.py). Sets
     `services.tokens`, which deferred work uses to speak to each workspace with its own token."""
-    from bot.core.installations import Tokens
+    from bot.core.installations import LockedTokenRotator, RefreshLock, Tokens
     from bot.core.redact import install_token_redaction
 
     install_token_redaction()
@@ -129,16 +129,16 @@ def build_app(settings: SlackSettings, services: Services) -> AsyncApp:
         options["user_facing_authorize_error_message"] = "\n".join(
             render_text("text/not_installed.txt.j2", lang=lang).strip() for lang in ("en", "es")
         )
-        options["oauth_flow"] = oauth_flow(
-            settings, engine, client, installations, on_installed=_resumer(services)
-        )
-        from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
-
         assert settings.slack_client_id and settings.slack_client_secret
-        rotator = AsyncTokenRotator(
+        rotator = LockedTokenRotator(
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret.get_secret_value(),
             client=client,
+            installations=installations,
+            lock=RefreshLock(engine),
+        )
+        options["oauth_flow"] = oauth_flow(
+            settings, engine, client, installations, rotator, on_installed=_resumer(services)
         )
         services.tokens = Tokens(installations=installations, rotator=rotator)
     else:

@@ -28,7 +28,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
-from bot.core.installations import AsyncInstallations, AsyncStateStore
+from bot.core.installations import AsyncInstallations, AsyncStateStore, LockedTokenRotator
 from bot.core.settings import SlackSettings
 from bot.core.store.installations import EncryptedInstallationStore
 from bot.core.ui.i18n import DEFAULT_LANGUAGE
@@ -131,11 +131,14 @@ def oauth_flow(
     engine: Engine,
     client: AsyncWebClient,
     installations: AsyncInstallations,
+    rotator: LockedTokenRotator,
     on_installed: OnInstalled | None = None,
 ) -> MultichannelOAuthFlow:
     """Bolt's OAuth flow for `AsyncApp(oauth_flow=...)`. `client` (base URL SLACK_API_URL)
-    makes its `oauth.v2.access` and `auth.test` calls, and token rotation's. `on_installed`:
-    called with the team id after an installation was saved (resumes parked notifications)."""
+    makes its `oauth.v2.access` and `auth.test` calls; `rotator` refreshes expiring tokens
+    (token rotation) under the workspace's lock, for Bolt's authorization as for deferred
+    work. `on_installed`: called with the team id after an installation was saved (resumes
+    parked notifications)."""
     assert settings.slack_client_id is not None and settings.slack_client_secret is not None
     oauth_settings = AsyncOAuthSettings(
         client_id=settings.slack_client_id,
@@ -161,10 +164,9 @@ def oauth_flow(
     )
     # Bolt authorizes every request with the installation store (cached in
     # AsyncInstallations) and then calls auth.test, unless its result is cached: cache it,
-    # bounded. The rotator (token rotation) calls oauth.v2.access through `client`.
+    # bounded. Token rotation: ours, with the lock (it calls oauth.v2.access through `client`).
     authorize: Any = oauth_settings.authorize
     authorize.cache_enabled = True
     authorize.authorize_result_cache = _Bounded()
-    if authorize.token_rotator is not None:
-        authorize.token_rotator.client = client
+    authorize.token_rotator = rotator
     return MultichannelOAuthFlow(client=client, settings=oauth_settings)

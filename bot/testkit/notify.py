@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from bot.core.store.messages import record_message
 from bot.core.store.models import LinkSource, MessagePurpose
 from bot.testkit.partner_center import WebhookSigner
 from bot.testkit.slack_api import SlackStandIn
+from bot.testkit.workspace import Workspace
 
 PC = "https://api.partnercenter.microsoft.com"
 ACCEPTED = "reseller-relationship-accepted-by-customer"
@@ -219,10 +221,15 @@ def seed(
     per_org: int,
     prefix: str = "bench",
     data: dict[str, Any] | None = None,
+    install: Callable[[str, str], Any] | None = None,
 ) -> list[Seeded]:
     """Import the directory (`data`, default `directory(orgs)`), then create `per_org`
     invitations per organization, interleaved, each with its message posted in the stand-in's
-    workspace (no Web API call, so no rate limit is spent) and recorded."""
+    workspace (no Web API call, so no rate limit is spent) and recorded.
+
+    `install` (distributed mode: `BotHarness.install`): each organization's first Slack team
+    becomes a workspace of its own in the stand-in, holding its channel and its creator, and
+    installs the app (its creator approves); its messages are that workspace's."""
     from bot.core.snapshots import InvitationView
     from bot.core.ui import surfaces
 
@@ -232,11 +239,18 @@ def seed(
     with factory.begin() as session:
         import_directory(session, data)
     # The stand-in creates nothing on first mention: the channels and the people exist first
-    # (in the one workspace the single-workspace bot speaks to).
+    # (in the one workspace the single-workspace bot speaks to, or in each organization's).
+    workspaces: dict[str, Workspace] = {}
     for index, entry in enumerate(data["organizations"][:orgs]):
+        creator = f"U0{prefix.upper()[:4]}C{index:03d}"
+        team = (entry.get("slack_teams") or [None])[0] if install is not None else None
+        if team is not None:
+            workspaces[entry["key"]] = slack.add_team(team, name=entry["name"])
         if entry.get("notification_channel"):
-            slack.set_channel(entry["notification_channel"], name=entry["key"])
-        slack.set_user(f"U0{prefix.upper()[:4]}C{index:03d}")
+            slack.set_channel(entry["notification_channel"], name=entry["key"], team_id=team)
+        slack.set_user(creator, team_id=team)
+        if team is not None and install is not None:
+            install(team, creator)
     for n in range(per_org):
         with factory.begin() as session:
             for index, key in enumerate(keys):
@@ -256,7 +270,7 @@ def seed(
                 )
                 message = surfaces.invitation_message(InvitationView.of(inv), side="provider")
                 channel = org.notification_channel
-                posted = slack.workspace.post(
+                posted = workspaces.get(key, slack.workspace).post(
                     channel,
                     {"type": "message", "text": message["text"], "blocks": message["blocks"]},
                 )

@@ -83,16 +83,20 @@ class Channel:
     is_member: bool = True
     is_archived: bool = False
     dm_user: str | None = None
+    host_team_id: str | None = None  # the team the channel belongs to (its host when shared)
+    # Slack Connect: the other organizations' teams it is shared with
+    connected_team_ids: tuple[str, ...] = ()
 
     def to_api(self, *, include_locale: bool) -> dict[str, Any]:
         is_im = self.dm_user is not None
+        shared = bool(self.connected_team_ids)
         channel: dict[str, Any] = {
             "id": self.id,
             "created": 1_700_000_000,
             "is_im": is_im,
             "is_archived": self.is_archived,
             "is_org_shared": False,
-            "context_team_id": None,
+            "context_team_id": self.host_team_id,
         }
         if is_im:
             channel.update({"user": self.dm_user, "is_open": True, "priority": 0})
@@ -107,12 +111,16 @@ class Channel:
                     "is_mpim": self.id.startswith("G") and self.name.startswith("mpdm-"),
                     "is_general": False,
                     "is_member": self.is_member,
-                    "is_ext_shared": False,
-                    "is_shared": False,
+                    "is_ext_shared": shared,
+                    "is_shared": shared,
+                    "is_pending_ext_shared": False,
                     "topic": {"value": "", "creator": "", "last_set": 0},
                     "purpose": {"value": "", "creator": "", "last_set": 0},
                 }
             )
+        if shared:
+            channel["conversation_host_id"] = self.host_team_id
+            channel["connected_team_ids"] = list(self.connected_team_ids)
         if include_locale:
             channel["locale"] = "en-US"
         return channel
@@ -141,6 +149,9 @@ class Workspace:
         self._ts, self._ids = counters or (itertools.count(0), itertools.count(1))
         # Slack Connect: channels hosted by another team and shared with this one
         self._shared: dict[str, Workspace] = {}
+        # Slack Connect: the teams this one shares a channel with (either side); their people
+        # are external members here: `users.info` answers about them, as Slack does
+        self._connected: dict[str, Workspace] = {}
         self._users: dict[str, User] = {}
         self._channels: dict[str, Channel] = {}
         self._dms: dict[frozenset[str], str] = {}
@@ -172,11 +183,21 @@ class Workspace:
     def user(self, user_id: str) -> User:
         with self._lock:
             known = self._users.get(user_id)
+            connected = list(self._connected.values())
         if known is not None:
             return known
+        for other in connected:  # an external member of a shared channel
+            found = other.local_user(user_id)
+            if found is not None:
+                return found
         if self.strict or not _looks_like(user_id, "UW"):
             raise SlackError("user_not_found")
         return self._default_user(user_id)
+
+    def local_user(self, user_id: str) -> User | None:
+        """A person of this team (not an external member), or None."""
+        with self._lock:
+            return self._users.get(user_id)
 
     def _default_user(self, user_id: str) -> User:
         name = f"user-{user_id.lower()}"
@@ -194,9 +215,21 @@ class Workspace:
 
     def share(self, channel_id: str, host: Workspace) -> None:
         """Slack Connect: `channel_id`, hosted by `host`, is shared with this team: its
-        members here see and post the host's messages."""
+        members here see and post the host's messages; each team's people are external
+        members of the other."""
         with self._lock:
             self._shared[channel_id] = host
+            self._connected[host.team.id] = host
+        host.connect(self, channel_id)
+
+    def connect(self, guest: Workspace, channel_id: str) -> None:
+        """This (host) team shares `channel_id` with `guest`."""
+        with self._lock:
+            self._connected[guest.team.id] = guest
+            current = self._channels.get(channel_id) or self._default_channel(channel_id)
+            if guest.team.id not in current.connected_team_ids:
+                teams = (*current.connected_team_ids, guest.team.id)
+                self._channels[channel_id] = replace(current, connected_team_ids=teams)
 
     def _host_of(self, channel_id: str) -> Workspace | None:
         with self._lock:
@@ -226,7 +259,9 @@ class Workspace:
             return channel_id in self._channels
 
     def _default_channel(self, channel_id: str) -> Channel:
-        return Channel(id=channel_id, name=f"channel-{channel_id.lower()}")
+        return Channel(
+            id=channel_id, name=f"channel-{channel_id.lower()}", host_team_id=self.team.id
+        )
 
     def open_dm(self, users: list[str]) -> tuple[str, bool]:
         """The DM (one user) or group DM id for these users, and whether it already existed."""

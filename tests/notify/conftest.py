@@ -46,6 +46,26 @@ def bot(make_bot: Callable[..., BotHarness]) -> BotHarness:
     return make_bot()
 
 
+@pytest.fixture(params=["single", "distributed"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """Both ways to run (docs/slack-app.md): one workspace's token, or each organization's
+    workspace installed with its own token (`tk.seed(..., install=bot.install)`)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def each_mode_bot(make_bot: Callable[..., BotHarness], mode: str) -> BotHarness:
+    return make_bot(distributed=mode == "distributed")
+
+
+def seed_in(bot: BotHarness, **options: Any) -> list[Any]:
+    """`tk.seed` for `bot`'s mode: in distributed mode each organization installs the app."""
+    from bot.testkit import notify as tk
+
+    install = bot.install if bot.distributed else None
+    return tk.seed(bot.services.sessions, bot.slack, install=install, **options)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("notify-template") / "template.sqlite3"

@@ -14,6 +14,7 @@ from bot.testkit import block_actions_payload
 from bot.testkit import notify as tk
 from bot.testkit.harness import BotHarness
 
+from .conftest import seed_in
 from .helpers import drained, fast_settings, wait_until
 
 DIRECTORY = Path(__file__).resolve().parents[2] / "docs" / "partners.example.yaml"
@@ -22,10 +23,12 @@ TENANT = "4b2a6e33-8791-4386-bd2b-0d55baf25039"
 
 # ------------------------------------------------------------------------------ linking
 def test_an_unmatched_acceptance_is_linked_from_the_select(
-    make_bot: Callable[..., BotHarness],
+    make_bot: Callable[..., BotHarness], mode: str
 ) -> None:
-    bot = make_bot(settings=fast_settings(partner_org_key="bench-00"))
-    seeded = tk.seed(bot.services.sessions, bot.slack, orgs=1, per_org=3)
+    bot = make_bot(
+        settings=fast_settings(partner_org_key="bench-00"), distributed=mode == "distributed"
+    )
+    seeded = seed_in(bot, orgs=1, per_org=3)
     assert bot.webhook(tk.acceptance(TENANT)).status_code == 200
     posted = bot.slack.wait_for("chat.postMessage", delivered=True)[0]
     assert posted.params["channel"] == "C0BENC000" and TENANT in posted.params["text"]
@@ -70,6 +73,10 @@ def test_an_unmatched_acceptance_is_linked_from_the_select(
     assert "already linked" in notice["text"] and chosen.ref in notice["text"]
     with bot.services.sessions() as session:
         assert get_invitation(session, seeded[0].id).state.value == "created"
+    if bot.distributed:  # every post and update with the partner's own workspace's token
+        (token,) = bot.slack.tokens_of("T0BENC000")
+        sent = [c for c in bot.slack.calls() if c.method in ("chat.postMessage", "chat.update")]
+        assert sent and all(c.headers["authorization"] == f"Bearer {token}" for c in sent)
 
 
 def test_another_organization_cannot_take_an_unmatched_acceptance(

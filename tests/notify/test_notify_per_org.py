@@ -21,6 +21,7 @@ from bot.testkit import notify as tk
 from bot.testkit.harness import BotHarness
 from bot.testkit.partner_center import GraphStandIn, WebhookSigner
 
+from .conftest import seed_in
 from .helpers import drained, fast_settings, stored_events, wait_until
 
 A, B = "bench-00", "bench-01"
@@ -37,7 +38,7 @@ def two_providers(
     make_bot: Callable[..., BotHarness], **kwargs: object
 ) -> tuple[BotHarness, tk.Seeded, tk.Seeded]:
     bot = make_bot(settings=fast_settings(partner_org_key=A), **kwargs)
-    a, b = tk.seed(bot.services.sessions, bot.slack, orgs=2, per_org=1)
+    a, b = seed_in(bot, orgs=2, per_org=1)
     assert (a.org_key, b.org_key) == (A, B)
     return bot, a, b
 
@@ -62,9 +63,9 @@ def event_orgs(bot: BotHarness) -> list[str | None]:
 
 
 def test_each_providers_delivery_at_its_own_url_notifies_only_its_people(
-    make_bot: Callable[..., BotHarness],
+    make_bot: Callable[..., BotHarness], mode: str
 ) -> None:
-    bot, a, b = two_providers(make_bot)
+    bot, a, b = two_providers(make_bot, distributed=mode == "distributed")
     assert url_of(bot, A) != url_of(bot, B)
     first = bot.webhook(tk.acceptance(a.tenant), path=url_of(bot, A))
     second = bot.webhook(tk.acceptance(b.tenant), path=url_of(bot, B))
@@ -83,6 +84,11 @@ def test_each_providers_delivery_at_its_own_url_notifies_only_its_people(
     with bot.services.sessions() as session:
         assert get_invitation(session, a.id).state.value == "accepted"
         assert get_invitation(session, b.id).state.value == "accepted"
+    if bot.distributed:  # each provider's notifications with its own workspace's token
+        for mine, team in ((a, "T0BENC000"), (b, "T0BENC001")):
+            (token,) = bot.slack.tokens_of(team)
+            to_mine = [c for c in bot.slack.calls() if c.params.get("channel") == mine.channel]
+            assert to_mine and all(c.headers["authorization"] == f"Bearer {token}" for c in to_mine)
 
 
 def test_a_delivery_at_the_wrong_organizations_url_is_refused_and_nothing_stored(

@@ -12,13 +12,15 @@ from bot.testkit import notify as tk
 from bot.testkit.harness import BotHarness
 from bot.testkit.partner_center import CertRoute, CertVariant, WebhookSigner
 
+from .conftest import seed_in
 from .helpers import drained, stored_events, wait_until
 
 
 def test_a_signed_acceptance_updates_the_message_replies_in_thread_and_dms(
-    bot: BotHarness,
+    each_mode_bot: BotHarness,
 ) -> None:
-    inv = tk.seed(bot.services.sessions, bot.slack, orgs=1, per_org=1)[0]
+    bot = each_mode_bot
+    inv = seed_in(bot, orgs=1, per_org=1)[0]
     response = bot.webhook(tk.acceptance(inv.tenant))
     assert response.status_code == 200
     assert response.json()["status"] == "accepted"
@@ -44,10 +46,15 @@ def test_a_signed_acceptance_updates_the_message_replies_in_thread_and_dms(
         assert last.detail["event"] == tk.ACCEPTED and last.detail["matched_by"] == "tenant"
     assert len(bot.slack.calls("chat.postMessage")) == 2  # nothing more
     assert bot.slack.stats.ratelimited == 0
+    if bot.distributed:  # every notification with the organization's own workspace's token
+        (token,) = bot.slack.tokens_of("T0BENC000")
+        sent = bot.slack.calls("chat.postMessage") + bot.slack.calls("chat.update")
+        assert all(c.headers["authorization"] == f"Bearer {token}" for c in sent)
 
 
-def test_the_same_delivery_ten_times_notifies_once(bot: BotHarness) -> None:
-    inv = tk.seed(bot.services.sessions, bot.slack, orgs=1, per_org=1)[0]
+def test_the_same_delivery_ten_times_notifies_once(each_mode_bot: BotHarness) -> None:
+    bot = each_mode_bot
+    inv = seed_in(bot, orgs=1, per_org=1)[0]
     payload = tk.acceptance(inv.tenant)
     answers = [bot.webhook(payload).json()["status"] for _ in range(10)]
     assert answers == ["accepted"] + ["duplicate"] * 9

@@ -22,7 +22,7 @@ from bot.core.outbox.queue import Effect, enqueue
 from bot.core.partner_center.errors import InvalidRequest, PartnerCenterError
 from bot.core.partner_center.graph import approval_url
 from bot.core.services import Services
-from bot.core.snapshots import InvitationView, OrgView
+from bot.core.snapshots import InvitationView, OrgView, channel_team
 from bot.core.store.clock import utc_now
 from bot.core.store.directory import org_for_team
 from bot.core.store.errors import ConflictError, NotAllowedError, TransitionError
@@ -114,7 +114,7 @@ async def link_acceptance(
                 payload,
                 event_id=event.id,
                 ts=message_ts,
-                team_id=min((team.team_id for team in org.teams), default=None),
+                team_id=channel_team(org, channel),
             )
             effects.append(effect)
         enqueue(session, effects, now=now)

@@ -32,6 +32,7 @@ from bot.core import gdap
 from bot.core.gdap import editions_of
 from bot.core.language import TEAM, USER, preferences, team_language
 from bot.core.outbox.queue import Effect
+from bot.core.snapshots import channel_team
 from bot.core.store.invitations import GDAP_STATES
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.models import (
@@ -129,7 +130,7 @@ def change_effects(
                 loc.channel,
                 message,
                 ts=loc.ts,
-                team_id=org.team_id,
+                team_id=org.team_for(loc.channel),
             )
     thread = next((loc for loc in view.locations if loc.purpose is MessagePurpose.provider), None)
     if thread is not None:
@@ -140,7 +141,7 @@ def change_effects(
             thread.channel,
             message,
             thread_ts=thread.ts,
-            team_id=provider.team_id,
+            team_id=provider.team_for(thread.channel),
         )
     elif provider.notification_channel:
         message = note("provider", provider.lang)
@@ -149,7 +150,7 @@ def change_effects(
             OutboxEffect.post,
             provider.notification_channel,
             message,
-            team_id=provider.team_id,
+            team_id=provider.team_for(provider.notification_channel),
         )
     if view.created_by_user and not own_gdap:  # the provider's person: not the reseller's news
         lang = user_language(session, view.created_by_user, provider.key)
@@ -162,7 +163,7 @@ def change_effects(
             OutboxEffect.post,
             reseller.notification_channel,
             message,
-            team_id=reseller.team_id,
+            team_id=reseller.team_for(reseller.notification_channel),
         )
     return effects
 
@@ -252,7 +253,7 @@ def unmatched_effects(
     message = surfaces.unmatched_message(event=snapshot, options=options, more=more, lang=lang)
     key = f"evt{snapshot['id']}.unmatched"
     channel = org.notification_channel
-    team = min((t.team_id for t in org.teams), default=None)
+    team = channel_team(org, channel)
     return [
         Effect(
             key,

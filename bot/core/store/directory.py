@@ -76,6 +76,7 @@ def import_directory(
         org.tenant_id = entry.tenant_id
         org.partner_id = entry.partner_id
         org.notification_channel = entry.notification_channel
+        org.notification_channel_team = entry.notification_channel_host
     session.flush()
 
     # Replace the link rows of every organization in the file: delete all first, so a team
@@ -115,6 +116,7 @@ def _snapshot(session: Session, org: Organization) -> tuple[object, ...]:
         org.tenant_id,
         org.partner_id,
         org.notification_channel,
+        org.notification_channel_team,
         frozenset(team.team_id for team in org.teams),
         frozenset(admin.user_id for admin in org.admins),
         frozenset(provider.key for provider in providers_of(session, org)),
@@ -134,6 +136,8 @@ def _raise_database_issues(
         )
         if org.key not in in_file
     }
+    team_of_org = dict(team_owner)
+    team_of_org.update({t: entry.key for entry in entries for t in entry.slack_teams})
     role_of = {key: org.role for key, org in outside.items()}
     role_of.update({key: entry.role for key, entry in in_file.items()})
 
@@ -159,6 +163,17 @@ def _raise_database_issues(
                         "a Slack team belongs to one organization",
                     )
                 )
+        host = entry.notification_channel_host
+        if host is not None and team_of_org.get(host) in (None, entry.key):
+            issues.append(
+                DirectoryIssue(
+                    entry.key,
+                    "notification_channel_host",
+                    "unknown_host_team",
+                    f"{host} is the workspace of no other organization in the directory: name "
+                    "the workspace (slack_teams) of the organization that hosts the channel",
+                )
+            )
         for provider in entry.providers:
             if provider not in role_of:
                 issues.append(

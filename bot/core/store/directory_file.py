@@ -76,6 +76,9 @@ class OrganizationEntry(BaseModel):
     partner_id: PartnerId | None = None
     slack_teams: tuple[TeamId, ...] = ()
     notification_channel: ChannelId | None = None
+    # The workspace hosting the notification channel when it is not the organization's own
+    # (a Slack Connect channel another organization shares with it).
+    notification_channel_host: TeamId | None = None
     admins: tuple[UserId, ...] = ()
     providers: tuple[Key, ...] = ()
 
@@ -177,7 +180,35 @@ def _within_file_issues(entries: list[OrganizationEntry]) -> list[DirectoryIssue
                     )
                 )
         issues.extend(_reseller_issues(entry))
+        issues.extend(_host_issues(entry))
     return issues
+
+
+def _host_issues(entry: OrganizationEntry) -> list[DirectoryIssue]:
+    host = entry.notification_channel_host
+    if host is None:
+        return []
+    if entry.notification_channel is None:
+        return [
+            _issue(
+                entry,
+                "notification_channel_host",
+                "host_without_channel",
+                "names the workspace hosting the notification channel, but there is no "
+                "notification_channel",
+            )
+        ]
+    if host in entry.slack_teams:
+        return [
+            _issue(
+                entry,
+                "notification_channel_host",
+                "host_is_own_team",
+                f"{host} is this organization's own workspace: leave notification_channel_host "
+                "out (it is for a channel another organization's workspace hosts)",
+            )
+        ]
+    return []
 
 
 def _reseller_issues(entry: OrganizationEntry) -> list[DirectoryIssue]:

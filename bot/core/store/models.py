@@ -139,6 +139,10 @@ class Organization(Base):
     tenant_id: Mapped[str] = mapped_column(String(36), unique=True)  # lowercase GUID
     partner_id: Mapped[str | None] = mapped_column(String(12))  # MPN id, digits
     notification_channel: Mapped[str | None] = mapped_column(String(32))
+    # The workspace that hosts the notification channel when it is not the organization's own
+    # (a Slack Connect channel another organization shares with it, e.g. a reseller that never
+    # installed the app): its token reaches the channel. None: the organization's own.
+    notification_channel_team: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     # The unguessable part of its callback URL, POST /partner-center/webhooks/{token}
     # (docs/webhooks.md), a secret (docs/secrets.md): its SHA-256 (hex) finds the organization

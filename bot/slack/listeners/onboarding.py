@@ -11,6 +11,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.channels import channel_problem
 from bot.core.delivery import tell_user
 from bot.core.home import publish_home
 from bot.core.installations import NotInstalled, workspace_client
@@ -76,6 +77,11 @@ def register(app: AsyncApp, services: Services) -> None:
             await tell_user(
                 client, surfaces.notice_message("setup_not_allowed", lang=lang), user=user_id
             )
+            return
+        if form.notification_channel and (
+            problem := await channel_problem(client, form.notification_channel)
+        ):
+            await ack(**surfaces.modal_errors({"org_channel": problem}, lang=lang))
             return
         try:
             done = await services.run(
@@ -229,8 +235,14 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack()
             await tell_user(client, surfaces.notice_message(refused.code, lang=lang), user=user_id)
             return
+        errors = {}
         if await people_outside(client, team_id, form.admins):
-            errors = {"org_admins": "admin_not_in_workspace"}
+            errors["org_admins"] = "admin_not_in_workspace"
+        if form.notification_channel and (
+            problem := await channel_problem(client, form.notification_channel)
+        ):
+            errors["org_channel"] = problem
+        if errors:
             await ack(**surfaces.modal_errors(errors, lang=lang))
             return
         await ack()
