@@ -6,9 +6,8 @@ the installing user) or a Slack admin or owner of that workspace (`users.info`).
 organization is written by `import_directory`, the function behind `mcbot partners import`:
 the same validation (tenant and workspace not already taken, the reseller rules), the same
 tables (organizations, organization_teams, organization_admins), with the workspace as its
-only Slack team and the person who set it up as its first admin. `mcbot partners import`
-records nothing in the audit trail (audit_events are about invitations); neither does the
-set-up, which logs one line naming who set up which organization.
+only Slack team and the person who set it up as its first admin, and the same audit trail
+(`directory_events`, with the person who set it up as the actor).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from bot.core.joining import JoinRefused, provider_for_code, redeem, request_eff
 from bot.core.outbox.queue import enqueue
 from bot.core.services import Services
 from bot.core.store.clock import Clock, utc_now
-from bot.core.store.directory import import_directory, org_for_team
+from bot.core.store.directory import import_directory, org_for_team, slack_actor
 from bot.core.store.errors import DirectoryError
 from bot.core.store.models import Organization, ResellerProvider
 from bot.core.ui.forms import SetupForm
@@ -149,7 +148,9 @@ def set_up_organization(
             raise SetupRefused(errors={"org_join_code": refused.code}) from None
         entry["providers"] = [provider.key]
     try:
-        import_directory(session, {"organizations": [entry]}, clock=clock)
+        import_directory(
+            session, {"organizations": [entry]}, clock=clock, actor=slack_actor(user_id, team_id)
+        )
     except DirectoryError as exc:
         raise _refusal(exc) from None
     org = org_for_team(session, team_id)
