@@ -67,8 +67,17 @@ def _message_fields(params: dict[str, Any]) -> dict[str, Any]:
 # chat ---------------------------------------------------------------------
 
 
-def chat_post_message(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+def _visible(ws: Workspace, params: dict[str, Any]) -> Any:
+    """The channel, as the bot sees it: a private channel it was not invited to does not exist
+    for it (Slack answers `channel_not_found`, not `not_in_channel`)."""
     channel = ws.channel(_required(params, "channel", "channel_not_found"))
+    if channel.is_private and not channel.is_member and channel.dm_user is None:
+        raise SlackError("channel_not_found")
+    return channel
+
+
+def chat_post_message(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    channel = _visible(ws, params)
     if channel.is_archived:
         raise SlackError("is_archived")
     if not channel.is_member:
@@ -204,7 +213,7 @@ def conversations_open(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def conversations_info(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    channel = ws.channel(_required(params, "channel", "channel_not_found"))
+    channel = _visible(ws, params)
     return {"channel": channel.to_api(include_locale=is_true(params.get("include_locale")))}
 
 
