@@ -63,12 +63,26 @@ class SetupRefused(Exception):
         self.code = code
 
 
-async def installer_of(services: Services, team_id: str) -> str | None:
-    """The Slack user who installed the app in `team_id` (distributed mode), else None."""
+async def installer_of(services: Services, client: AsyncWebClient, team_id: str) -> str | None:
+    """The Slack user who installed the app in `team_id` (distributed mode), else None.
+
+    Enterprise Grid: slack_sdk's store finds an installation by (enterprise, team), and a
+    workspace of a Grid organization was saved with its enterprise id. Only when nothing is
+    found without one is `auth.test` asked (with the workspace's own token) which enterprise
+    the workspace belongs to: no extra call for a workspace outside Grid."""
     tokens = services.tokens
     if tokens is None or tokens.installations is None:
         return None
-    found = await tokens.installations.async_find_installation(enterprise_id=None, team_id=team_id)
+    store = tokens.installations
+    found = await store.async_find_installation(enterprise_id=None, team_id=team_id)
+    if found is None:
+        try:
+            enterprise = (await client.auth_test()).get("enterprise_id")
+        except SlackApiError as exc:
+            log.info("auth.test for a set-up check failed: %s", exc.response.get("error"))
+            enterprise = None
+        if isinstance(enterprise, str) and enterprise:
+            found = await store.async_find_installation(enterprise_id=enterprise, team_id=team_id)
     return found.user_id if found is not None else None
 
 
@@ -76,8 +90,11 @@ async def setup_access(
     services: Services, client: AsyncWebClient, team_id: str, user_id: str
 ) -> SetupAccess:
     """May `user_id` set up the organization of workspace `team_id`? `client` speaks for
-    that workspace (the one Bolt authorized for the request)."""
-    installer = await installer_of(services, team_id)
+    that workspace (the one Bolt authorized for the request). A Slack admin or owner of the
+    workspace may; in Enterprise Grid, also an admin or owner of the Grid organization who
+    belongs to this workspace (`enterprise_user`: its `team_id` may name another workspace
+    of the organization)."""
+    installer = await installer_of(services, client, team_id)
     if installer is not None and installer == user_id:
         return SetupAccess(True, installer)
     try:
@@ -86,8 +103,13 @@ async def setup_access(
         log.info("users.info for a set-up check failed: %s", exc.response.get("error"))
         return SetupAccess(False, installer)
     user: dict[str, Any] = info.get("user") or {}
-    own_team = user.get("team_id") in (None, team_id)
-    admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+    grid: dict[str, Any] = user.get("enterprise_user") or {}
+    own_team = user.get("team_id") in (None, team_id) or team_id in (grid.get("teams") or [])
+    admin = any(
+        bool(who.get(flag))
+        for who in (user, grid)
+        for flag in ("is_admin", "is_owner", "is_primary_owner")
+    )
     return SetupAccess(own_team and admin, installer)
 
 

@@ -229,6 +229,7 @@ def auth_test(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
         "user_id": ws.team.bot_user_id,
         "bot_id": ws.team.bot_id,
         "is_enterprise_install": False,
+        **({"enterprise_id": ws.team.enterprise_id} if ws.team.enterprise_id else {}),
     }
 
 

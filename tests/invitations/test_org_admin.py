@@ -267,11 +267,7 @@ def test_another_workspace_joins_with_a_code_redeemed_from_that_workspace(
 
     # the provider's admin sees both workspaces and removes the new one (not its own)
     home = open_home(bot, PROVIDER_ADMIN, PROVIDER_TEAM)
-    assert (
-        NEW_TEAM in text(home)
-        and "org_remove_workspace" in actions(home)
-        or ("org_remove_workspace" in json.dumps(home))
-    )
+    assert NEW_TEAM in text(home) and "org_remove_workspace" in json.dumps(home)
     for user, team, gone in (
         (PROVIDER_USER, PROVIDER_TEAM, NEW_TEAM),  # no admin
         (RESELLER_ADMIN, RESELLER_TEAM, NEW_TEAM),  # another organization's admin
@@ -453,3 +449,91 @@ def test_set_up_checks_the_channel_too(bot: BotHarness) -> None:
     with bot.services.sessions() as session:
         assert org_for_team(session, TEAM) is None
         assert session.scalars(select(Organization.key)).all()  # the directory, unchanged
+
+
+# -------------------------------------------------------------------------- Enterprise Grid
+GRID, GRID_TEAM, GRID_HOME = "E0GRID0001", "T0GRIDWEST", "T0GRIDHOME"
+GRID_INSTALLER, GRID_ORG_ADMIN, GRID_MEMBER = "U0GRIDINST", "W0GRIDADM1", "W0GRIDMEM1"
+
+
+def _in_grid(payload: dict[str, Any]) -> dict[str, Any]:
+    """A payload from a workspace of an Enterprise Grid organization, as Slack sends it."""
+    payload["enterprise"] = {"id": GRID, "name": "Grid"}
+    payload["team"]["enterprise_id"] = GRID
+    return payload
+
+
+def _grid_home(bot: BotHarness, user: str) -> dict[str, Any]:
+    from bot.testkit import app_home_opened_event
+    from bot.testkit.payloads import event_callback
+
+    body = event_callback(app_home_opened_event(user), GRID_TEAM)
+    body["enterprise_id"] = GRID
+    body["authorizations"][0]["enterprise_id"] = GRID
+    before = len(bot.slack.calls("views.publish"))
+    assert bot.post(json.dumps(body).encode()).status_code == 200
+    call = bot.slack.wait_for("views.publish", count=before + 1)[-1]
+    assert call.params["user_id"] == user
+    return dict(call.params["view"])
+
+
+def test_a_workspace_of_an_enterprise_grid_org_sets_up_and_administers(bot: BotHarness) -> None:
+    """A workspace-level install in a Grid organization: the installation records the
+    enterprise; the installer and a Grid org admin (whose `team_id` names another workspace
+    of the organization) may set up; the directory admin checks work as anywhere else."""
+    from tests.invitations.test_onboarding import form
+
+    workspace = bot.slack.add_team(GRID_TEAM, name="Grid West", enterprise_id=GRID)
+    workspace.set_user(GRID_INSTALLER, team_id=GRID_TEAM)
+    workspace.set_user(
+        GRID_ORG_ADMIN, team_id=GRID_HOME, enterprise_id=GRID,
+        enterprise_teams=(GRID_HOME, GRID_TEAM), is_org_admin=True,
+    )  # fmt: skip
+    workspace.set_user(
+        GRID_MEMBER, team_id=GRID_TEAM, enterprise_id=GRID, enterprise_teams=(GRID_TEAM,)
+    )
+    workspace.set_channel("C0GRIDNOTE", name="multichannel")
+    assert bot.install(GRID_TEAM, GRID_INSTALLER).status_code == 200
+    tokens = bot.services.tokens
+    assert tokens is not None and tokens.installations is not None
+    stored = tokens.installations.store.find_installation(enterprise_id=GRID, team_id=GRID_TEAM)
+    assert stored is not None and stored.enterprise_id == GRID
+
+    assert "open_setup_modal" in actions(_grid_home(bot, GRID_INSTALLER))
+    assert "open_setup_modal" in actions(_grid_home(bot, GRID_ORG_ADMIN))
+    assert "open_setup_modal" not in actions(_grid_home(bot, GRID_MEMBER))
+
+    home = _grid_home(bot, GRID_ORG_ADMIN)
+    click = block_actions_payload(
+        "open_setup_modal", "home", user_id=GRID_ORG_ADMIN, team_id=GRID_TEAM, view=home
+    )
+    assert bot.interact(_in_grid(click)).status_code == 200
+    view_id = opened_view(bot, "setup_modal")["id"]
+    values = form(
+        name="Grid Partners", tenant="7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d", channel="C0GRIDNOTE"
+    )
+    answer = bot.interact(
+        _in_grid(
+            view_submission_payload(
+                "setup_modal", values, user_id=GRID_ORG_ADMIN, team_id=GRID_TEAM, view_id=view_id
+            )
+        )
+    )
+    assert ack_json(answer) == {}
+    with bot.services.sessions() as session:
+        org = org_for_team(session, GRID_TEAM)
+        assert org is not None and org.name == "Grid Partners"
+    assert events(bot) == [("grid-partners", "create", "slack", GRID_ORG_ADMIN, GRID_TEAM)]
+
+    # the directory admin's section, and a forged click by a member refused
+    assert "open_org_details" in actions(_grid_home(bot, GRID_ORG_ADMIN))
+    assert "open_org_details" not in actions(_grid_home(bot, GRID_MEMBER))
+    opened = len(bot.slack.calls("views.open"))
+    for user in (GRID_MEMBER, GRID_ORG_ADMIN):
+        payload = block_actions_payload(
+            "open_org_details", "home", user_id=user, team_id=GRID_TEAM, view=home
+        )
+        assert bot.interact(_in_grid(payload)).status_code == 200
+    told(bot, "Only your organization's Multichannel admins")
+    assert len(bot.slack.wait_for("views.open", count=opened + 1)) == opened + 1
+    assert opened_view(bot, "org_details_modal")["blocks"]
