@@ -40,6 +40,7 @@ from bot.core.store.directory import (
 )
 from bot.core.store.lifecycle import TERMINAL
 from bot.core.store.models import (
+    JOIN_PENDING,
     DirectoryAction,
     Invitation,
     JoinCode,
@@ -56,7 +57,7 @@ from policy.facts import Role
 JOIN_CODE_TTL = timedelta(days=7)
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud or retyped
 _LENGTH = 16  # ~79 bits
-PENDING, APPROVED, DECLINED = "pending", "approved", "declined"
+PENDING, APPROVED, DECLINED = JOIN_PENDING, "approved", "declined"
 PROVIDER_CODE, WORKSPACE_CODE = "provider", "workspace"  # JoinCode.purpose
 
 

@@ -26,6 +26,7 @@ from bot.core.store.clock import Clock, utc_now
 from bot.core.store.directory_file import OrganizationEntry, parse_entries
 from bot.core.store.errors import DirectoryError, DirectoryIssue
 from bot.core.store.models import (
+    JOIN_PENDING,
     DirectoryAction,
     DirectoryEvent,
     Invitation,
@@ -285,7 +286,7 @@ def _role_change_issues(
     requests = session.execute(
         select(JoinRequest.reseller_org_id, JoinRequest.provider_org_id).where(
             (JoinRequest.reseller_org_id.in_(ids) | JoinRequest.provider_org_id.in_(ids))
-            & (JoinRequest.status == "pending")
+            & (JoinRequest.status == JOIN_PENDING)
         )
     )
     with_invitations = {i for pair in invitations for i in pair if i in changing}

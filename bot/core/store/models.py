@@ -232,6 +232,9 @@ class JoinCode(Base):
     )
 
 
+JOIN_PENDING = "pending"  # JoinRequest.status until a provider admin decides
+
+
 class JoinRequest(Base):
     """A reseller asked (with a join code) to buy through a provider; the provider's admins
     approve (a `reseller_providers` row is written) or decline in Slack. `version` rises with

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.core.store.directory_file import PARTNER_ID_RE
 from bot.core.ui.commands import CONTROL_CHARACTERS, UsageError, parse_subscription
 from policy import Cloud, Facts, Role, Subscription
 from policy.links import LinkInputError, normalize_tenant_id
@@ -186,8 +187,7 @@ class SetupForm(BaseModel):
     join_code: str | None = None  # an indirect reseller's: its provider's one-time code
 
 
-ORG_NAME_MAX = 200
-_PARTNER_ID = re.compile(r"^[0-9]{1,12}$")
+ORG_NAME_MAX = 200  # OrganizationEntry.name's max_length
 _CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,30}$")
 
 
@@ -223,7 +223,7 @@ def _read_org_fields(
 
     raw_partner = _element(values, "org_partner_id").get("value")
     partner = raw_partner.strip() if isinstance(raw_partner, str) and raw_partner.strip() else None
-    if partner is not None and not _PARTNER_ID.match(partner):
+    if partner is not None and not PARTNER_ID_RE.match(partner):
         errors["org_partner_id"] = "bad_partner_id"
     elif partner is None and role is Role.indirect_reseller:
         errors["org_partner_id"] = "partner_id_required"
