@@ -215,6 +215,11 @@ def test_another_workspace_joins_with_a_code_redeemed_from_that_workspace(
     bot: BotHarness,
 ) -> None:
     _new_workspace(bot)
+    # only a directory admin creates a workspace code
+    click_home(bot, "create_workspace_code", user=PROVIDER_USER, team=PROVIDER_TEAM)
+    told(bot, "Only your organization's Multichannel admins")
+    with bot.services.sessions() as session:
+        assert session.scalars(select(JoinCode)).all() == []
     opened = len(bot.slack.calls("views.open"))
     click_home(bot, "create_workspace_code", user=PROVIDER_ADMIN, team=PROVIDER_TEAM)
     code = shown_code(bot, opened + 1)
@@ -310,6 +315,8 @@ def test_a_reseller_leaves_a_provider_and_joins_it_again_from_its_home_tab(
 ) -> None:
     assert _links(bot) == ["contoso-dist", "northwind-dist"]
     home = open_home(bot, RESELLER_ADMIN, RESELLER_TEAM)
+    leaving = next(b for b in home["blocks"] if b["block_id"] == "org_providers")["accessory"]
+    assert leaving["action_id"] == "leave_provider" and leaving["confirm"]  # Slack asks first
     assert {"open_join_provider", "leave_provider"} <= set(
         actions(home) + re.findall(r'"action_id": "(\w+)"', json.dumps(home))
     )
