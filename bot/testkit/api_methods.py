@@ -99,7 +99,7 @@ def chat_post_message(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def chat_post_ephemeral(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    channel = ws.channel(_required(params, "channel", "channel_not_found"))
+    channel = _visible(ws, params)
     ws.user(_required(params, "user", "user_not_found"))
     if channel.is_archived:
         raise SlackError("is_archived")
@@ -110,7 +110,7 @@ def chat_post_ephemeral(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]
 
 
 def chat_update(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    channel = ws.channel(_required(params, "channel", "channel_not_found"))
+    channel = _visible(ws, params)
     ts = _required(params, "ts", "message_not_found")
     if not _has_content(params):
         raise SlackError("no_text")

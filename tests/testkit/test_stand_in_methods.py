@@ -223,6 +223,8 @@ def test_a_channel_the_bot_is_not_in(slack: SlackStandIn, client: WebClient) -> 
     for call in (
         lambda: client.conversations_info(channel="G0SECRET01"),
         lambda: client.chat_postMessage(channel="G0SECRET01", text="x"),
+        lambda: client.chat_postEphemeral(channel="G0SECRET01", user="U0ALICE001", text="x"),
+        lambda: client.chat_update(channel="G0SECRET01", ts="1.2", text="x"),
     ):
         assert error_of(call) == "channel_not_found"
     slack.set_channel("G0SECRET01", is_member=True)  # /invite @Multichannel
