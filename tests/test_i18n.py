@@ -439,6 +439,7 @@ NOTICES: list[tuple[str, dict[str, Any]]] = [
     ("org_details_saved", {"org": "Contoso <x>"}),
     ("workspace_removed", {"team": "T0OTHER", "org": "Contoso <x>"}),
     ("workspace_linked", {"org": "Contoso <x>"}),
+    ("workspace_joined", {"team": "T0NEW", "org": "Contoso <x>", "user": "U0NEWADM01"}),
     ("join_requested", {"provider": "Contoso <x>"}),
     ("provider_left", {"provider": "Contoso <x>"}),
     ("reseller_left", {"reseller": "Fabrikam <x>", "user": "U0LEAVER01"}),

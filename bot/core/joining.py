@@ -221,7 +221,7 @@ def request_effects(session: Session, request: JoinRequest) -> list[Effect]:
         provider=views[provider.id],
         lang=views[provider.id].lang,
     )
-    return _to_provider_admins(
+    return to_admins(
         session,
         provider,
         views[provider.id].team_id,
@@ -230,11 +230,11 @@ def request_effects(session: Session, request: JoinRequest) -> list[Effect]:
     )
 
 
-def _to_provider_admins(
+def to_admins(
     session: Session, provider: Organization, team: str | None, message: dict[str, Any], base: str
 ) -> list[Effect]:
-    """`message` for a provider's admins: in its notification channel, else a DM to each of
-    its admins; with the provider's workspace token."""
+    """`message` for an organization's admins: in its notification channel, else a DM to
+    each of its admins; with the token of its workspace `team`."""
     payload = {"message": {"text": message["text"], "blocks": message["blocks"]}}
     if provider.notification_channel:
         return [
@@ -358,6 +358,11 @@ def decide(
     return Decided(message)
 
 
+def notice_blocks(notice: dict[str, Any]) -> dict[str, Any]:
+    """A notice as a message that stays (text and one section)."""
+    return {"text": notice["text"], "blocks": [_section(notice["text"])]}
+
+
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "block_id": "notice", "text": {"type": "mrkdwn", "text": text}}
 
@@ -454,11 +459,11 @@ def leave_provider(
         reseller=reseller.name,
         user=user_id,
     )
-    message = {"text": notice["text"], "blocks": [_section(notice["text"])]}
+    message = notice_blocks(notice)
     stamp = int(now.timestamp())
     enqueue(
         session,
-        _to_provider_admins(
+        to_admins(
             session,
             provider,
             views[provider.id].team_id,

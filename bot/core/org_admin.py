@@ -32,8 +32,12 @@ from bot.core.joining import (
     NewCode,
     code_owner,
     new_code,
+    notice_blocks,
+    to_admins,
     use_code,
 )
+from bot.core.outbox.queue import enqueue
+from bot.core.snapshots import org_views
 from bot.core.store.clock import Clock, utc_now
 from bot.core.store.directory import (
     is_admin,
@@ -45,6 +49,7 @@ from bot.core.store.directory import (
 )
 from bot.core.store.errors import DirectoryError
 from bot.core.store.models import Organization, OrganizationAdmin, OrganizationTeam
+from bot.core.ui import surfaces
 from bot.core.ui.forms import OrgDetailsForm
 from policy.facts import Role
 
@@ -272,16 +277,25 @@ def link_workspace(
     now = clock()
     row, org = code_owner(session, code, purpose=WORKSPACE_CODE, now=now)
     use_code(session, row, org_id=org.id, now=now)
+    teams = workspaces_of(session, org)
     try:
         update_organization(
             session,
             org,
             actor=slack_actor(user_id, team_id),
             clock=clock,
-            slack_teams=[*workspaces_of(session, org), team_id],
+            slack_teams=[*teams, team_id],
         )
     except DirectoryError:
         raise JoinRefused("org_edit_refused") from None
+    # the organization's admins are told, in one of its workspaces that were there before
+    lang = org_views(session, [org])[org.id].lang
+    notice = surfaces.notice_message(
+        "workspace_joined", lang=lang, team=team_id, org=org.name, user=user_id
+    )
+    base = f"ws{org.id}.{team_id}.{int(now.timestamp())}"
+    team = teams[0] if teams else None
+    enqueue(session, to_admins(session, org, team, notice_blocks(notice), base), now=now)
     log.info("workspace %s joined organization %s (%s)", team_id, org.key, user_id)
     return org.name
 

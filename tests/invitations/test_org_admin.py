@@ -265,6 +265,9 @@ def test_another_workspace_joins_with_a_code_redeemed_from_that_workspace(
         assert org is not None and org.key == "contoso-dist"
     assert events(bot) == [("contoso-dist", "update", "slack", NEW_ADMIN, NEW_TEAM)]
     told(bot, "This workspace now belongs to Contoso Distribution")
+    # the organization's admins are told in its notification channel, with its own token
+    joined = _channel_text(bot, "C0PROVNOTIF", f"`{NEW_TEAM}` joined Contoso Distribution")
+    assert NEW_ADMIN in json.dumps(joined)
     # used once
     reused = submit(bot, link, code_values(code), user=NEW_ADMIN, team=NEW_TEAM, view_id=view_id)
     assert reused == {}  # already in the directory now: told so, nothing changes
