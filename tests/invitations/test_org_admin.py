@@ -547,3 +547,34 @@ def test_a_workspace_of_an_enterprise_grid_org_sets_up_and_administers(bot: BotH
     told(bot, "Only your organization's Multichannel admins")
     assert len(bot.slack.wait_for("views.open", count=opened + 1)) == opened + 1
     assert opened_view(bot, "org_details_modal")["blocks"]
+
+
+def test_a_reseller_no_provider_approved_yet_is_told_to_wait_and_nothing_is_written(
+    bot: BotHarness,
+) -> None:
+    """The directory requires an indirect reseller to have a provider; until one approves,
+    its changes are refused with what to do (not saved half-way)."""
+    from tests.invitations.test_onboarding import (
+        INSTALLER,
+        TEAM,
+        _people,
+        create_join_code,
+        set_up_reseller,
+    )
+
+    _people(bot)
+    assert set_up_reseller(bot, create_join_code(bot)) == {}
+    before = events(bot)
+    click_home(bot, "open_org_settings", user=INSTALLER, team=TEAM)
+    values = {
+        "org_channel": {
+            "org_channel": {"type": "conversations_select", "selected_conversation": "C0STRANGER1"}
+        },
+        "org_admins": {"org_admins": {"type": "multi_users_select", "selected_users": [INSTALLER]}},
+    }
+    view_id = opened_view(bot, "org_settings_modal")["id"]
+    assert (
+        submit(bot, "org_settings_modal", values, user=INSTALLER, team=TEAM, view_id=view_id) == {}
+    )
+    told(bot, "an indirect reseller needs a provider that approved it")
+    assert events(bot) == before
