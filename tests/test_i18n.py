@@ -497,6 +497,7 @@ def test_modal_errors_in_both_languages() -> None:
         "channel_not_found",
         "channel_archived",
         "channel_unchecked",
+        "missing_scope",
         "still_a_provider",
         "providers_only_for_resellers",
         "reseller_needs_provider",

@@ -25,6 +25,9 @@ EXPECTED_BOT_SCOPES = {
     "chat:write.public",
     "users:read",
     "im:write",
+    # a notification channel is checked before it is saved (bot/core/org_admin.py)
+    "channels:read",
+    "groups:read",
     # exactly-once notifications after a crash (bot/core/outbox/sender.py reads its own messages)
     "channels:history",
     "groups:history",

@@ -303,13 +303,18 @@ def link_workspace(
 async def channel_problem(client: AsyncWebClient, channel: str) -> str | None:
     """Why the bot could not post in `channel` (a modal error code), None if it can.
     `client` speaks for the organization's workspace: Slack answers `channel_not_found` for
-    a private channel the bot is not in, and `is_member` false for a public one."""
+    a private channel the bot is not in, and `is_member` false for a public one. A public
+    channel is refused too although `chat:write.public` would let the bot post there: after a
+    crash the outbox reads the channel's history to post each notification once, which needs
+    membership (docs/slack-app.md)."""
     try:
         info = await client.conversations_info(channel=channel)
     except SlackApiError as exc:
         error = exc.response.get("error")
         log.info("conversations.info for a notification channel failed: %s", error)
-        return "channel_not_found" if error == "channel_not_found" else "channel_unchecked"
+        if error in ("channel_not_found", "missing_scope"):
+            return str(error)  # missing_scope: installed before the app read channels
+        return "channel_unchecked"
     found: dict[str, Any] = info.get("channel") or {}
     if found.get("is_archived"):
         return "channel_archived"

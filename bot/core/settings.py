@@ -54,6 +54,8 @@ MANIFEST_BOT_SCOPES = (
     "chat:write.public",
     "users:read",
     "im:write",
+    "channels:read",
+    "groups:read",
     "channels:history",
     "groups:history",
     "im:history",

@@ -435,6 +435,11 @@ def test_a_notification_channel_the_bot_cannot_post_in_is_refused_with_what_to_d
     assert "invite @Multichannel to it first" in private and "/invite @Multichannel" in private
     public = save("C0LOBBY001")["errors"]["org_channel"]
     assert "Multichannel is not in this channel" in public and "/invite @Multichannel" in public
+    # an install from before the app read channels (no channels:read / groups:read)
+    slack.fail_next("conversations.info", error="missing_scope")
+    assert "install it again" in save("C0PROVNOTIF")["errors"]["org_channel"]
+    slack.fail_next("conversations.info", status=500)
+    assert "Try again in a minute" in save("C0PROVNOTIF")["errors"]["org_channel"]
     assert "archived" in save("C0ARCHIVED")["errors"]["org_channel"]
     # another workspace's channel does not exist for this workspace's token
     assert "I cannot see this channel" in save("C0RESNOTIF")["errors"]["org_channel"]
