@@ -27,7 +27,7 @@ from bot.cli.main import main as cli_main
 from bot.core.home import HomeData
 from bot.core.joining import RequestView
 from bot.core.onboarding import SetupAccess
-from bot.core.org_admin import OrgSettings
+from bot.core.org_admin import AdminView, OrgDetails, OrgSettings
 from bot.core.snapshots import InvitationView, OrgView
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.messages import MessageLocation
@@ -425,8 +425,24 @@ NOTICES: list[tuple[str, dict[str, Any]]] = [
         "join_stale",
         "join_already_linked",
         "org_admins_only",
+        "org_needs_provider",
+        "org_edit_refused",
+        "workspace_not_linked",
+        "workspace_remove_own",
+        "join_reseller_admins_only",
+        "join_already_pending",
+        "leave_not_linked",
+        "leave_last_provider",
+        "leave_open_invitations",
     ]
 ] + [
+    ("org_details_saved", {"org": "Contoso <x>"}),
+    ("workspace_removed", {"team": "T0OTHER", "org": "Contoso <x>"}),
+    ("workspace_linked", {"org": "Contoso <x>"}),
+    ("workspace_joined", {"team": "T0NEW", "org": "Contoso <x>", "user": "U0NEWADM01"}),
+    ("join_requested", {"provider": "Contoso <x>"}),
+    ("provider_left", {"provider": "Contoso <x>"}),
+    ("reseller_left", {"reseller": "Fabrikam <x>", "user": "U0LEAVER01"}),
     ("organization_set_up_pending", {"org": "<b> & Ñandú", "provider": "Contoso <x>"}),
     ("join_approved", {"provider": "Contoso <x>"}),
     ("org_settings_saved", {"org": "Contoso <x>"}),
@@ -477,6 +493,19 @@ def test_modal_errors_in_both_languages() -> None:
         "no_admin",
         "too_many_admins",
         "admin_not_in_workspace",
+        "not_in_channel",
+        "channel_not_found",
+        "channel_archived",
+        "channel_error",
+        "missing_scope",
+        "still_a_provider",
+        "providers_only_for_resellers",
+        "reseller_needs_provider",
+        "role_has_invitations",
+        "role_has_join_requests",
+        "join_already_linked",
+        "join_already_pending",
+        "workspace_code_unknown",
         "something_new",
     ]
     errors = {f"block_{i}": code for i, code in enumerate(codes)}
@@ -751,14 +780,66 @@ def test_org_settings_modal_in_both_languages(channel: str | None, admins: tuple
     assert ("initial_users" in shown) is bool(admins)
 
 
-def test_join_code_modal_in_both_languages() -> None:
+@pytest.mark.parametrize("purpose", ["provider", "workspace"])
+def test_join_code_modal_in_both_languages(purpose: str) -> None:
     es = check_pair(
         lambda lang: surfaces.join_code_modal(
-            code="ABCD-EFGH-JKMN-PQRS", provider="Contoso <x> & Co", expires_at=NOW, lang=lang
+            code="ABCD-EFGH-JKMN-PQRS",
+            provider="Contoso <x> & Co",
+            expires_at=NOW,
+            purpose=purpose,
+            lang=lang,
         )
     )
     shown = json.dumps(es, ensure_ascii=False)
     assert "ABCD-EFGH-JKMN-PQRS" in shown and "&lt;x&gt;" in shown and "submit" not in es
+
+
+@pytest.mark.parametrize(
+    ("purpose", "callback"),
+    [("provider", "join_provider_modal"), ("workspace", "link_workspace_modal")],
+)
+def test_code_modal_in_both_languages(purpose: str, callback: str) -> None:
+    es = check_pair(lambda lang: surfaces.code_modal(purpose=purpose, lang=lang))
+    assert es["callback_id"] == callback
+    assert [b["block_id"] for b in es["blocks"] if b["type"] == "input"] == ["code"]
+
+
+@pytest.mark.parametrize("partner_id", [None, "1234567"])
+@pytest.mark.parametrize("role", list(Role))
+def test_org_details_modal_in_both_languages(partner_id: str | None, role: Role) -> None:
+    details = OrgDetails(
+        "Contoso <x> & Co", role, "6f1d2c9e-8a4b-4c1e-9f3a-2b7d5e8c1a00", partner_id
+    )
+    es = check_pair(lambda lang: surfaces.org_details_modal(details=details, lang=lang))
+    inputs = {b["block_id"]: b["element"] for b in es["blocks"] if b["type"] == "input"}
+    assert list(inputs) == ["org_name", "org_role", "org_tenant", "org_partner_id"]
+    assert inputs["org_role"]["initial_option"]["value"] == role.value
+    assert inputs["org_name"]["initial_value"] == "Contoso <x> & Co"  # plain text: as typed
+    assert ("initial_value" in inputs["org_partner_id"]) is bool(partner_id)
+
+
+@pytest.mark.parametrize(
+    ("org", "view"),
+    [
+        (PROVIDER, AdminView(("T0PROV", "T0PROV2"), resellers=("Fabrikam <x>",))),
+        (RESELLER, AdminView(("T0RES",), providers=(("contoso", "Contoso <x>"),))),
+        (RESELLER, AdminView(("T0RES", "T0RES2"), providers=(("a", "A <x>"), ("b", "B")))),
+        (RESELLER, AdminView(("T0RES",))),
+    ],
+)
+def test_home_view_directory_admin_in_both_languages(org: OrgView, view: AdminView) -> None:
+    data = HomeData(org=org, admin=True, directory=view, team=view.workspaces[0])
+    es = check_pair(lambda lang: surfaces.home_view(lang=lang, home=data))
+    shown = json.dumps(es, ensure_ascii=False)
+    assert "open_org_details" in shown and "create_workspace_code" in shown
+    assert ("&lt;x&gt;" in shown) is bool(view.providers or view.resellers)  # escaped
+    assert "None has approved you yet" in json.dumps(
+        surfaces.home_view(lang="en", home=data)
+    ) or bool(view.providers or org is PROVIDER)
+    assert ("org_remove_workspace" in shown) is (len(view.workspaces) > 1)
+    assert ("open_join_provider" in shown) is (org is RESELLER)
+    assert ("leave_provider" in shown) is (len(view.providers) > 1)
 
 
 @pytest.mark.parametrize("status", ["pending", "approved", "declined"])
@@ -917,6 +998,8 @@ SURFACE_TESTS = {
     "setup_modal": test_setup_modal_in_both_languages,
     "join_code_modal": test_join_code_modal_in_both_languages,
     "org_settings_modal": test_org_settings_modal_in_both_languages,
+    "org_details_modal": test_org_details_modal_in_both_languages,
+    "code_modal": test_code_modal_in_both_languages,
     "join_request_message": test_join_request_message_in_both_languages,
     "invitation_message": test_invitation_message_in_both_languages,
     "invite_modal": test_invitation_modals_and_lists_in_both_languages,

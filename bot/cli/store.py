@@ -42,7 +42,11 @@ HELP_DB_UPGRADE = "migrate the database to the newest schema (safe to run again)
 HELP_DB_REVISION = "target revision (default: head, the newest)"
 HELP_DB_CURRENT = "show the database's schema revision and the newest one"
 HELP_PARTNERS = "the partner directory: organizations, their Slack teams and admins"
-HELP_PARTNERS_IMPORT = "import (create or update, by key) organizations from a YAML file"
+HELP_PARTNERS_IMPORT = (
+    "import (create or update, by key) organizations from a YAML file; each organization "
+    "created or changed is recorded in the directory's audit trail (table directory_events), "
+    "as changes made in Slack are"
+)
 HELP_PARTNERS_FILE = "YAML file, see docs/partners.example.yaml"
 HELP_PARTNERS_LIST = (
     "list the organizations; WEBHOOK is the state of the organization's Partner Center "

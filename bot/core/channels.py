@@ -22,6 +22,7 @@ from bot.core.installations import NotInstalled, Tokens, workspace_client
 #: why a channel was refused (codes the templates word)
 CHANNEL_NOT_FOUND = "channel_not_found"
 NOT_IN_CHANNEL = "not_in_channel"
+ARCHIVED = "channel_archived"
 NOT_EXT_SHARED = "channel_not_shared"
 MISSING_SCOPE = "missing_scope"  # installed before the app asked for channels:read
 CHANNEL_ERROR = "channel_error"  # anything else Slack answered (rate limit, outage...)
@@ -31,7 +32,8 @@ HOST_NOT_INSTALLED = "host_not_installed"
 async def channel_problem(
     client: AsyncWebClient, channel: str, *, shared: bool = False
 ) -> str | None:
-    """None when the bot, with `client`'s workspace token, sees `channel` and is a member
+    """None when the bot, with `client`'s workspace token, sees `channel` (not archived) and
+    is a member
     (and, with `shared`, the channel is a Slack Connect channel); else why not, one of the
     codes above."""
     try:
@@ -40,6 +42,11 @@ async def channel_problem(
         error = exc.response.get("error")
         return error if error in (CHANNEL_NOT_FOUND, MISSING_SCOPE) else CHANNEL_ERROR
     found: dict[str, Any] = answer.get("channel") or {}
+    if found.get("is_archived"):
+        return ARCHIVED
+    # A public channel is refused too, although `chat:write.public` would let the bot post
+    # there: after a crash the outbox reads the channel's history to post each notification
+    # once, which needs membership (docs/slack-app.md).
     if not found.get("is_member"):
         return NOT_IN_CHANNEL
     if shared and not found.get("is_ext_shared"):

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from bot.core.installations import NotInstalled, workspace_client
 from bot.core.joining import pending_providers
 from bot.core.onboarding import SetupAccess, setup_access
+from bot.core.org_admin import AdminView, admin_view
 from bot.core.services import Services
 from bot.core.snapshots import InvitationView, OrgView, org_views
 from bot.core.store.access import unindexed_state, visibility_clause, visible_invitations
@@ -73,6 +74,9 @@ class HomeData:
     setup: SetupAccess | None = None
     admin: bool = False  # the viewer is a directory admin of the organization
     waiting_for: list[str] = field(default_factory=list)  # providers yet to approve a reseller
+    # A directory admin's view of its organization (bot/core/org_admin.py)
+    directory: AdminView | None = None
+    team: str = ""  # the viewer's workspace
 
 
 def _more(session: Session, query: Any, limit: int) -> int | str:
@@ -100,7 +104,9 @@ def _recently_accepted(session: Session, org: Organization, since: datetime) -> 
 def load_home(services: Services, session: Session, user_id: str, team_id: str) -> HomeData:
     """What the user's Home tab shows. Reads only (see `remember_viewer`)."""
     now = services.clock()
-    data = HomeData(decisions=recent_decisions(session, user_id, limit=LIMITS["decisions"]))
+    data = HomeData(
+        decisions=recent_decisions(session, user_id, limit=LIMITS["decisions"]), team=team_id
+    )
     found_org = org_and_admin(session, team_id, user_id)  # one statement for both
     if found_org is None:
         return data
@@ -120,6 +126,8 @@ def load_home(services: Services, session: Session, user_id: str, team_id: str) 
     data.org = orgs[org.id]
     if org.role is Role.indirect_reseller:
         data.waiting_for = pending_providers(session, org)
+    if data.admin:
+        data.directory = admin_view(session, org)
     views = [InvitationView.of(i, orgs) for i in found]
     n_req, n_open = len(requested), len(opened)
     requested_views, open_views = views[:n_req], views[n_req : n_req + n_open]

@@ -6,9 +6,8 @@ the installing user) or a Slack admin or owner of that workspace (`users.info`).
 organization is written by `import_directory`, the function behind `mcbot partners import`:
 the same validation (tenant and workspace not already taken, the reseller rules), the same
 tables (organizations, organization_teams, organization_admins), with the workspace as its
-only Slack team and the person who set it up as its first admin. `mcbot partners import`
-records nothing in the audit trail (audit_events are about invitations); neither does the
-set-up, which logs one line naming who set up which organization.
+only Slack team and the person who set it up as its first admin, and the same audit trail
+(`directory_events`, with the person who set it up as the actor).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from bot.core.joining import JoinRefused, provider_for_code, redeem, request_eff
 from bot.core.outbox.queue import enqueue
 from bot.core.services import Services
 from bot.core.store.clock import Clock, utc_now
-from bot.core.store.directory import import_directory, org_for_team
+from bot.core.store.directory import import_directory, org_for_team, slack_actor
 from bot.core.store.errors import DirectoryError
 from bot.core.store.models import Organization, ResellerProvider
 from bot.core.store.secrets import TokenCipher
@@ -65,12 +64,26 @@ class SetupRefused(Exception):
         self.code = code
 
 
-async def installer_of(services: Services, team_id: str) -> str | None:
-    """The Slack user who installed the app in `team_id` (distributed mode), else None."""
+async def installer_of(services: Services, client: AsyncWebClient, team_id: str) -> str | None:
+    """The Slack user who installed the app in `team_id` (distributed mode), else None.
+
+    Enterprise Grid: slack_sdk's store finds an installation by (enterprise, team), and a
+    workspace of a Grid organization was saved with its enterprise id. Only when nothing is
+    found without one is `auth.test` asked (with the workspace's own token) which enterprise
+    the workspace belongs to: no extra call for a workspace outside Grid."""
     tokens = services.tokens
     if tokens is None or tokens.installations is None:
         return None
-    found = await tokens.installations.async_find_installation(enterprise_id=None, team_id=team_id)
+    store = tokens.installations
+    found = await store.async_find_installation(enterprise_id=None, team_id=team_id)
+    if found is None:
+        try:
+            enterprise = (await client.auth_test()).get("enterprise_id")
+        except SlackApiError as exc:
+            log.info("auth.test for a set-up check failed: %s", exc.response.get("error"))
+            enterprise = None
+        if isinstance(enterprise, str) and enterprise:
+            found = await store.async_find_installation(enterprise_id=enterprise, team_id=team_id)
     return found.user_id if found is not None else None
 
 
@@ -78,8 +91,11 @@ async def setup_access(
     services: Services, client: AsyncWebClient, team_id: str, user_id: str
 ) -> SetupAccess:
     """May `user_id` set up the organization of workspace `team_id`? `client` speaks for
-    that workspace (the one Bolt authorized for the request)."""
-    installer = await installer_of(services, team_id)
+    that workspace (the one Bolt authorized for the request). A Slack admin or owner of the
+    workspace may; in Enterprise Grid, also an admin or owner of the Grid organization who
+    belongs to this workspace (`enterprise_user`: its `team_id` may name another workspace
+    of the organization)."""
+    installer = await installer_of(services, client, team_id)
     if installer is not None and installer == user_id:
         return SetupAccess(True, installer)
     try:
@@ -88,8 +104,13 @@ async def setup_access(
         log.info("users.info for a set-up check failed: %s", exc.response.get("error"))
         return SetupAccess(False, installer)
     user: dict[str, Any] = info.get("user") or {}
-    own_team = user.get("team_id") in (None, team_id)
-    admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+    grid: dict[str, Any] = user.get("enterprise_user") or {}
+    own_team = user.get("team_id") in (None, team_id) or team_id in (grid.get("teams") or [])
+    admin = any(
+        bool(who.get(flag))
+        for who in (user, grid)
+        for flag in ("is_admin", "is_owner", "is_primary_owner")
+    )
     return SetupAccess(own_team and admin, installer)
 
 
@@ -152,7 +173,13 @@ def set_up_organization(
             raise SetupRefused(errors={"org_join_code": refused.code}) from None
         entry["providers"] = [provider.key]
     try:
-        import_directory(session, {"organizations": [entry]}, cipher=cipher, clock=clock)
+        import_directory(
+            session,
+            {"organizations": [entry]},
+            cipher=cipher,
+            clock=clock,
+            actor=slack_actor(user_id, team_id),
+        )
     except DirectoryError as exc:
         raise _refusal(exc) from None
     org = org_for_team(session, team_id)

@@ -1,21 +1,57 @@
-"""A directory admin manages its organization's notification channel and admins in Slack
-(the Home tab's Admin section and a modal): the same columns and rows `mcbot partners import`
-writes (`organizations.notification_channel`, `organization_admins`)."""
+"""A directory admin manages its organization in Slack (the Home tab's Admin section and
+modals): its details (name, role, tenant id, partner id), its Slack workspaces, its
+notification channel and its admins.
+
+Every change goes through `update_organization` (bot/core/store/directory.py), the function
+behind `mcbot partners import`: the same validation, the same tables, the same audit trail
+(`directory_events`, with the acting person). A role change that would misfile what exists
+(invitations, reseller links, pending join requests) is refused there, with the reason.
+
+Another Slack workspace joins the organization with a one-time workspace code (the join
+codes of bot/core/joining.py, purpose "workspace"): an admin creates it here, and an admin
+of the other workspace redeems it FROM that workspace (its Home tab), so that a workspace is
+never claimed by typing its id. A notification channel is checked with the workspace's own
+token before it is saved (bot/core/channels.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.store.directory import is_admin, org_for_team
-from bot.core.store.models import Organization, OrganizationAdmin
+from bot.core.joining import (
+    WORKSPACE_CODE,
+    JoinRefused,
+    NewCode,
+    code_owner,
+    new_code,
+    notice_blocks,
+    to_admins,
+    use_code,
+)
+from bot.core.outbox.queue import enqueue
+from bot.core.snapshots import org_views
+from bot.core.store.clock import Clock, utc_now
+from bot.core.store.directory import (
+    is_admin,
+    org_for_team,
+    providers_of,
+    resellers_of,
+    slack_actor,
+    update_organization,
+)
+from bot.core.store.errors import DirectoryError
+from bot.core.store.models import Organization, OrganizationAdmin, OrganizationTeam
+from bot.core.ui import surfaces
+from bot.core.ui.forms import OrgDetailsForm
+from policy.facts import Role
 
 log = logging.getLogger(__name__)
 ADMINS_MAX = 20
@@ -63,24 +99,206 @@ def save_settings(
     user_id: str,
     channel: str | None,
     admins: tuple[str, ...],
+    clock: Clock = utc_now,
 ) -> OrgSettings:
     """Replace the channel and the admins (checked again: the submitter must still be an
     admin). `admins` were validated by the form (ids of this workspace's people, 1 to
-    ADMINS_MAX)."""
+    ADMINS_MAX), the channel by bot/core/channels.py. AdminRefused `org_edit_refused` when the
+    directory refuses the organization as it stands (a reseller no provider approved yet)."""
     org = admin_org(session, team_id, user_id)
-    org.notification_channel = channel
-    org.notification_channel_team = None  # chosen and checked in its own workspace
-    session.execute(delete(OrganizationAdmin).where(OrganizationAdmin.org_id == org.id))
-    session.add_all(OrganizationAdmin(user_id=u, org_id=org.id) for u in sorted(set(admins)))
-    session.flush()
-    log.info(
-        "organization %s: channel and %d admin(s) set in Slack by %s of %s",
-        org.key,
-        len(set(admins)),
-        user_id,
-        team_id,
+    admins = tuple(sorted(set(admins)))
+    _update(
+        session,
+        org,
+        slack_actor(user_id, team_id),
+        clock,
+        notification_channel=channel,
+        notification_channel_host=None,  # chosen and checked in its own workspace
+        admins=list(admins),
     )
-    return OrgSettings(org.name, channel, tuple(sorted(set(admins))))
+    return OrgSettings(org.name, channel, admins)
+
+
+def _update(session: Session, org: Organization, actor: Any, clock: Clock, **changes: Any) -> None:
+    try:
+        update_organization(session, org, actor=actor, clock=clock, **changes)
+    except DirectoryError as exc:
+        raise DetailsRefused(_errors(exc)) from None
+
+
+#: directory file field → the details modal's input block
+_BLOCK_OF = {
+    "name": "org_name",
+    "role": "org_role",
+    "tenant_id": "org_tenant",
+    "partner_id": "org_partner_id",
+    "providers": "org_role",
+}
+
+
+class DetailsRefused(Exception):
+    """The directory refused the change: input block → error code."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(str(errors))
+        self.errors = errors
+
+
+def refused_notice(refused: DetailsRefused) -> str:
+    """The notice code for a refusal shown outside the details modal (the channel and admins
+    modal has none of its blocks)."""
+    if "reseller_needs_provider" in refused.errors.values():
+        return "org_needs_provider"
+    return "org_edit_refused"
+
+
+def _errors(exc: DirectoryError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for issue in exc.issues:
+        block = _BLOCK_OF.get(issue.field.split(".")[0].split("[")[0], "org_name")
+        errors.setdefault(block, issue.code)
+    return errors
+
+
+@dataclass(frozen=True)
+class OrgDetails:
+    name: str
+    role: Role
+    tenant_id: str
+    partner_id: str | None
+
+
+def current_details(session: Session, *, team_id: str, user_id: str) -> OrgDetails:
+    org = admin_org(session, team_id, user_id)
+    return OrgDetails(org.name, org.role, org.tenant_id, org.partner_id)
+
+
+def save_details(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    form: OrgDetailsForm,
+    clock: Clock = utc_now,
+) -> str:
+    """Change the organization's name, role, tenant id and partner id as an import of its
+    entry would. Raises AdminRefused (not an admin) or DetailsRefused (nothing written)."""
+    org = admin_org(session, team_id, user_id)
+    _update(
+        session,
+        org,
+        slack_actor(user_id, team_id),
+        clock,
+        name=form.name,
+        role=form.role.value,
+        tenant_id=form.tenant_id,
+        partner_id=form.partner_id,
+    )
+    log.info("organization %s: details changed in Slack by %s of %s", org.key, user_id, team_id)
+    return org.name
+
+
+@dataclass(frozen=True)
+class AdminView:
+    """What the Home tab's admin section lists: the organization's workspaces, a reseller's
+    providers (key, name) and a provider's resellers (names)."""
+
+    workspaces: tuple[str, ...]
+    providers: tuple[tuple[str, str], ...] = ()
+    resellers: tuple[str, ...] = ()
+
+
+def admin_view(session: Session, org: Organization) -> AdminView:
+    """Three statements at most; each list capped by Slack's Home tab size."""
+    providers: tuple[tuple[str, str], ...] = ()
+    resellers: tuple[str, ...] = ()
+    if org.role is Role.indirect_reseller:
+        providers = tuple((p.key, p.name) for p in providers_of(session, org)[:LIST_MAX])
+    elif org.role is Role.indirect_provider:
+        resellers = tuple(r.name for r in resellers_of(session, org)[:LIST_MAX])
+    return AdminView(tuple(workspaces_of(session, org)[:LIST_MAX]), providers, resellers)
+
+
+LIST_MAX = 10
+
+
+def workspaces_of(session: Session, org: Organization) -> list[str]:
+    """The Slack team ids of `org`, sorted."""
+    return list(
+        session.scalars(
+            select(OrganizationTeam.team_id)
+            .where(OrganizationTeam.org_id == org.id)
+            .order_by(OrganizationTeam.team_id)
+        )
+    )
+
+
+def remove_workspace(
+    session: Session, *, team_id: str, user_id: str, remove: str, clock: Clock = utc_now
+) -> str:
+    """Unlink workspace `remove` from the organization of `team_id` (its admins only).
+    Refused (AdminRefused) for a workspace not linked to it (`workspace_not_linked`) and for
+    the workspace the admin acts from (`workspace_remove_own`: do it from another of the
+    organization's workspaces, so nobody cuts off their own access by mistake)."""
+    org = admin_org(session, team_id, user_id)
+    teams = workspaces_of(session, org)
+    if remove not in teams:
+        raise AdminRefused("workspace_not_linked")
+    if remove == team_id:
+        raise AdminRefused("workspace_remove_own")
+    try:
+        update_organization(
+            session,
+            org,
+            actor=slack_actor(user_id, team_id),
+            clock=clock,
+            slack_teams=[t for t in teams if t != remove],
+        )
+    except DirectoryError:
+        raise AdminRefused("org_edit_refused") from None
+    return org.name
+
+
+def create_workspace_code(
+    session: Session, *, team_id: str, user_id: str, now: datetime
+) -> NewCode:
+    """A one-time code for another Slack workspace to join the organization (its admins)."""
+    org = admin_org(session, team_id, user_id)
+    return new_code(session, org, purpose=WORKSPACE_CODE, user_id=user_id, now=now)
+
+
+def link_workspace(
+    session: Session, *, team_id: str, user_id: str, code: str, clock: Clock = utc_now
+) -> str:
+    """Workspace `team_id` (not in the directory yet) joins the organization whose workspace
+    code this is; the caller checked that `user_id` is an admin of `team_id`. Raises
+    JoinRefused (a modal error code; nothing written, the code not used)."""
+    if org_for_team(session, team_id) is not None:
+        raise JoinRefused("already_set_up")
+    now = clock()
+    row, org = code_owner(session, code, purpose=WORKSPACE_CODE, now=now)
+    use_code(session, row, org_id=org.id, now=now)
+    teams = workspaces_of(session, org)
+    try:
+        update_organization(
+            session,
+            org,
+            actor=slack_actor(user_id, team_id),
+            clock=clock,
+            slack_teams=[*teams, team_id],
+        )
+    except DirectoryError:
+        raise JoinRefused("org_edit_refused") from None
+    # the organization's admins are told, in one of its workspaces that were there before
+    lang = org_views(session, [org])[org.id].lang
+    notice = surfaces.notice_message(
+        "workspace_joined", lang=lang, team=team_id, org=org.name, user=user_id
+    )
+    base = f"ws{org.id}.{team_id}.{int(now.timestamp())}"
+    team = teams[0] if teams else None
+    enqueue(session, to_admins(session, org, team, notice_blocks(notice), base), now=now)
+    log.info("workspace %s joined organization %s (%s)", team_id, org.key, user_id)
+    return org.name
 
 
 async def people_outside(client: AsyncWebClient, team_id: str, users: tuple[str, ...]) -> list[str]:

@@ -27,6 +27,7 @@ from bot.slack.listeners import (
     gdap,
     invitations,
     onboarding,
+    org_admin,
     views,
 )
 
@@ -164,4 +165,5 @@ def build_app(settings: SlackSettings, services: Services) -> AsyncApp:
     invitations.register(app, services)
     gdap.register(app, services)
     onboarding.register(app, services)
+    org_admin.register(app, services)
     return app

@@ -67,8 +67,17 @@ def _message_fields(params: dict[str, Any]) -> dict[str, Any]:
 # chat ---------------------------------------------------------------------
 
 
-def chat_post_message(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+def _visible(ws: Workspace, params: dict[str, Any]) -> Any:
+    """The channel, as the bot sees it: a private channel it was not invited to does not exist
+    for it (Slack answers `channel_not_found`, not `not_in_channel`)."""
     channel = ws.channel(_required(params, "channel", "channel_not_found"))
+    if channel.is_private and not channel.is_member and channel.dm_user is None:
+        raise SlackError("channel_not_found")
+    return channel
+
+
+def chat_post_message(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    channel = _visible(ws, params)
     if channel.is_archived:
         raise SlackError("is_archived")
     if not channel.is_member:
@@ -90,7 +99,7 @@ def chat_post_message(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def chat_post_ephemeral(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    channel = ws.channel(_required(params, "channel", "channel_not_found"))
+    channel = _visible(ws, params)
     ws.user(_required(params, "user", "user_not_found"))
     if channel.is_archived:
         raise SlackError("is_archived")
@@ -101,7 +110,7 @@ def chat_post_ephemeral(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]
 
 
 def chat_update(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    channel = ws.channel(_required(params, "channel", "channel_not_found"))
+    channel = _visible(ws, params)
     ts = _required(params, "ts", "message_not_found")
     if not _has_content(params):
         raise SlackError("no_text")
@@ -204,7 +213,7 @@ def conversations_open(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def conversations_info(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    channel = ws.channel(_required(params, "channel", "channel_not_found"))
+    channel = _visible(ws, params)
     return {"channel": channel.to_api(include_locale=is_true(params.get("include_locale")))}
 
 
@@ -220,6 +229,7 @@ def auth_test(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
         "user_id": ws.team.bot_user_id,
         "bot_id": ws.team.bot_id,
         "is_enterprise_install": False,
+        **({"enterprise_id": ws.team.enterprise_id} if ws.team.enterprise_id else {}),
     }
 
 

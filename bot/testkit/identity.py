@@ -33,6 +33,7 @@ class Team:
     app_id: str = DEFAULT_APP_ID
     bot_name: str = "multichannel"
     scopes: str = DEFAULT_SCOPES
+    enterprise_id: str | None = None  # a workspace of an Enterprise Grid organization
 
     @property
     def url(self) -> str:

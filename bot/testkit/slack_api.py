@@ -197,11 +197,17 @@ class SlackStandIn:
     # teams -------------------------------------------------------------------
 
     def add_team(
-        self, team_id: str, *, name: str | None = None, token: str | None = None
+        self,
+        team_id: str,
+        *,
+        name: str | None = None,
+        token: str | None = None,
+        enterprise_id: str | None = None,
     ) -> Workspace:
         """A strict workspace of its own (its bot user `U<team>BOT`); `token`: a bot token
         already valid there (an install in single-workspace style), else none until
-        `oauth.v2.access`."""
+        `oauth.v2.access`. `enterprise_id`: a workspace of that Enterprise Grid organization
+        (installed at workspace level: `oauth.v2.access` and `auth.test` name the enterprise)."""
         suffix = team_id.removeprefix("T")
         team = Team(
             id=team_id,
@@ -210,6 +216,7 @@ class SlackStandIn:
             bot_user_id=f"U{suffix}BOT"[:11],
             bot_id=f"B{suffix}"[:11],
             app_id=self.team.app_id,
+            enterprise_id=enterprise_id,
         )
         workspace = Workspace(team, strict=True, counters=(self.workspace._ts, self.workspace._ids))
         with self._lock:
@@ -300,7 +307,11 @@ class SlackStandIn:
             "access_token": token,
             "bot_user_id": team.bot_user_id,
             "team": {"id": team.id, "name": team.name},
-            "enterprise": None,
+            "enterprise": (
+                {"id": team.enterprise_id, "name": team.enterprise_id}
+                if team.enterprise_id
+                else None
+            ),
             "is_enterprise_install": False,
             **extra,
         }

@@ -41,6 +41,11 @@ class User:
     is_bot: bool = False
     is_admin: bool = False  # a Slack workspace admin
     is_owner: bool = False  # a Slack workspace owner
+    # Enterprise Grid: the user's organization, the workspaces it belongs to (its `team_id`
+    # is one of them, not necessarily the one asking), and whether it is an org admin.
+    enterprise_id: str | None = None
+    enterprise_teams: tuple[str, ...] = ()
+    is_org_admin: bool = False
 
     def to_api(self, *, include_locale: bool) -> dict[str, Any]:
         """The user object of `users.info`; `locale` only with `include_locale`, as Slack does."""
@@ -70,6 +75,16 @@ class User:
             "is_app_user": False,
             "updated": 1_700_000_000,
         }
+        if self.enterprise_id is not None:
+            user["enterprise_user"] = {
+                "id": self.id,
+                "enterprise_id": self.enterprise_id,
+                "enterprise_name": self.enterprise_id,
+                "is_admin": self.is_org_admin,
+                "is_owner": False,
+                "is_primary_owner": False,
+                "teams": list(self.enterprise_teams),
+            }
         if include_locale:
             user["locale"] = self.locale
         return user

@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.cli.store import register
 from bot.core.store import db
 from bot.core.store.directory import org_by_key
 from bot.core.store.invitations import create_invitation
-from bot.core.store.models import LinkSource
+from bot.core.store.models import DirectoryAction, DirectoryEvent, LinkSource
 from bot.core.store.testing import Database
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "partners.example.yaml"
@@ -64,6 +65,9 @@ def test_partners_import_list_and_export(
     assert "5 created, 0 updated, 0 unchanged" in capsys.readouterr().out
     assert mcbot("partners", "import", str(EXAMPLE), *url) == 0
     assert "0 created, 0 updated, 5 unchanged" in capsys.readouterr().out
+    with store.factory() as session:  # the directory's audit trail: one row per creation
+        trail = session.execute(select(DirectoryEvent.action, DirectoryEvent.source)).all()
+        assert sorted(trail) == [(DirectoryAction.create, "import")] * 5
 
     assert mcbot("partners", "list", *url) == 0
     lines = capsys.readouterr().out.splitlines()

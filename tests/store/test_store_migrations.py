@@ -40,6 +40,7 @@ TABLES = {
     "outbox",
     "join_codes",
     "join_requests",
+    "directory_events",
 }
 
 

@@ -209,6 +209,28 @@ def test_conversations_info(slack: SlackStandIn, client: WebClient) -> None:
     assert error_of(lambda: client.conversations_info(channel="nope")) == "channel_not_found"
 
 
+def test_a_channel_the_bot_is_not_in(slack: SlackStandIn, client: WebClient) -> None:
+    """A public channel: visible, `is_member` false, posting refused with `not_in_channel`.
+    A private channel the bot was not invited to does not exist for it: `channel_not_found`
+    for conversations.info and for chat.postMessage, as Slack answers."""
+    slack.set_channel("C0PUBLIC01", name="lobby", is_member=False)
+    slack.set_channel("G0SECRET01", name="secret", is_private=True, is_member=False)
+    public = client.conversations_info(channel="C0PUBLIC01")["channel"]
+    assert (public["is_member"], public["is_private"]) == (False, False)
+    assert error_of(lambda: client.chat_postMessage(channel="C0PUBLIC01", text="x")) == (
+        "not_in_channel"
+    )
+    for call in (
+        lambda: client.conversations_info(channel="G0SECRET01"),
+        lambda: client.chat_postMessage(channel="G0SECRET01", text="x"),
+        lambda: client.chat_postEphemeral(channel="G0SECRET01", user="U0ALICE001", text="x"),
+        lambda: client.chat_update(channel="G0SECRET01", ts="1.2", text="x"),
+    ):
+        assert error_of(call) == "channel_not_found"
+    slack.set_channel("G0SECRET01", is_member=True)  # /invite @Multichannel
+    assert client.conversations_info(channel="G0SECRET01")["channel"]["is_member"] is True
+
+
 def test_unknown_method(client: WebClient) -> None:
     assert error_of(lambda: client.api_call("chat.teleport", json={})) == "unknown_method"
 

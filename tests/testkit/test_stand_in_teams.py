@@ -93,3 +93,24 @@ def test_oauth_v2_access_installs_once_per_code_with_the_apps_credentials(
         client_id="111.222", client_secret="secret", code=code
     )
     assert error(again) == "invalid_code"
+
+
+def test_a_workspace_of_an_enterprise_grid_org(slack: SlackStandIn) -> None:
+    """`auth.test` names the enterprise; a Grid user's `users.info` carries `enterprise_user`
+    (its organization, its workspaces, whether it is an org admin); a workspace outside Grid
+    has neither."""
+    grid = slack.add_team("T0GRIDWS01", name="Grid", token="xoxb-grid", enterprise_id="E0GRID0001")
+    grid.set_user(
+        "W0GRIDUSR1", team_id="T0GRIDHOME", enterprise_id="E0GRID0001",
+        enterprise_teams=("T0GRIDHOME", "T0GRIDWS01"), is_org_admin=True,
+    )  # fmt: skip
+    client = web(slack, "xoxb-grid")
+    assert client.auth_test()["enterprise_id"] == "E0GRID0001"
+    user = client.users_info(user="W0GRIDUSR1")["user"]
+    assert user["team_id"] == "T0GRIDHOME" and user["is_admin"] is False
+    assert user["enterprise_user"]["enterprise_id"] == "E0GRID0001"
+    assert user["enterprise_user"]["teams"] == ["T0GRIDHOME", "T0GRIDWS01"]
+    assert user["enterprise_user"]["is_admin"] is True
+    alpha = web(slack, "xoxb-alpha")
+    assert "enterprise_id" not in alpha.auth_test().data
+    assert "enterprise_user" not in alpha.users_info(user="U0ALPHA001")["user"]

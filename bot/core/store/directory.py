@@ -7,6 +7,11 @@ but does not commit: run it inside `with session_factory.begin() as session:`.
 
 Organizations missing from the file are left alone (never deleted). For organizations in the
 file, teams, admins and providers are replaced by the file's lists.
+
+Every organization created or changed gets one `directory_events` row (the directory's audit
+trail) naming who changed it: `mcbot partners import` (the default actor) or a person in Slack
+(bot/core/onboarding.py, bot/core/org_admin.py: the same function, so the same checks and the
+same trail). `update_organization` changes some fields of one organization through it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ from bot.core.store.clock import Clock, utc_now
 from bot.core.store.directory_file import OrganizationEntry, parse_entries
 from bot.core.store.errors import DirectoryError, DirectoryIssue
 from bot.core.store.models import (
+    JOIN_PENDING,
+    DirectoryAction,
+    DirectoryEvent,
+    Invitation,
+    JoinRequest,
     Organization,
     OrganizationAdmin,
     OrganizationTeam,
@@ -29,6 +39,46 @@ from bot.core.store.models import (
 )
 from bot.core.store.secrets import TokenCipher, seal, token_hash
 from policy.facts import Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who changes the directory: `source` "import" (`mcbot partners import`, no person) or
+    "slack" (the user and workspace acting)."""
+
+    source: str = "import"
+    user_id: str | None = None
+    team_id: str | None = None
+
+
+FILE_IMPORT = Actor()
+
+
+def slack_actor(user_id: str, team_id: str) -> Actor:
+    return Actor("slack", user_id, team_id)
+
+
+def record(
+    session: Session,
+    org_key: str,
+    action: DirectoryAction,
+    actor: Actor,
+    detail: dict[str, Any],
+    *,
+    clock: Clock = utc_now,
+) -> None:
+    """Append one row to the directory's audit trail."""
+    session.add(
+        DirectoryEvent(
+            at=clock(),
+            org_key=org_key,
+            action=action,
+            source=actor.source,
+            user_id=actor.user_id,
+            team_id=actor.team_id,
+            detail=detail,
+        )
+    )
 
 
 @dataclass
@@ -44,10 +94,12 @@ def import_directory(
     *,
     cipher: TokenCipher | None = None,
     clock: Clock = utc_now,
+    actor: Actor = FILE_IMPORT,
 ) -> ImportResult:
-    """Validate `data` (the parsed YAML) and upsert its organizations by key. A new
-    organization gets its webhook URL token, sealed with `cipher` (ENCRYPTION_KEYS; None: in
-    plaintext until `mcbot secrets reencrypt`). Raises `DirectoryError` listing every problem;
+    """Validate `data` (the parsed YAML) and upsert its organizations by key, recording each
+    change in the audit trail as `actor`'s. A new organization gets its webhook URL token,
+    sealed with `cipher` (ENCRYPTION_KEYS; None: in plaintext until `mcbot secrets
+    reencrypt`). Raises `DirectoryError` listing every problem;
     nothing is written then."""
     entries = parse_entries(data)
     existing = {org.key: org for org in session.scalars(select(Organization))}
@@ -100,27 +152,51 @@ def import_directory(
 
     result = ImportResult()
     for entry in entries:
-        if entry.key not in before:
+        after = _snapshot(session, orgs[entry.key])
+        old = before.get(entry.key)
+        if old is None:
             result.created.append(entry.key)
-        elif before[entry.key] == _snapshot(session, orgs[entry.key]):
+            changes = {name: [None, value] for name, value in after.items() if value}
+            record(session, entry.key, DirectoryAction.create, actor, changes, clock=clock)
+        elif old == after:
             result.unchanged.append(entry.key)
         else:
             result.updated.append(entry.key)
+            changes = {name: [old[name], after[name]] for name in after if old[name] != after[name]}
+            record(session, entry.key, DirectoryAction.update, actor, changes, clock=clock)
+    session.flush()
     return result
 
 
-def _snapshot(session: Session, org: Organization) -> tuple[object, ...]:
-    return (
-        org.name,
-        org.role,
-        org.tenant_id,
-        org.partner_id,
-        org.notification_channel,
-        org.notification_channel_team,
-        frozenset(team.team_id for team in org.teams),
-        frozenset(admin.user_id for admin in org.admins),
-        frozenset(provider.key for provider in providers_of(session, org)),
-    )
+def _snapshot(session: Session, org: Organization) -> dict[str, Any]:
+    """The organization as the directory file states it (JSON-ready, lists sorted)."""
+    return {
+        "name": org.name,
+        "role": org.role.value,
+        "tenant_id": org.tenant_id,
+        "partner_id": org.partner_id,
+        "notification_channel": org.notification_channel,
+        "notification_channel_host": org.notification_channel_team,
+        "slack_teams": sorted(team.team_id for team in org.teams),
+        "admins": sorted(admin.user_id for admin in org.admins),
+        "providers": [provider.key for provider in providers_of(session, org)],
+    }
+
+
+def update_organization(
+    session: Session,
+    org: Organization,
+    *,
+    actor: Actor,
+    clock: Clock = utc_now,
+    **changes: Any,
+) -> ImportResult:
+    """Change some fields of `org` (directory-file field → new value) through
+    `import_directory`: validated, written and audited exactly as an import of its entry."""
+    entry: dict[str, Any] = {"key": org.key, **_snapshot(session, org)}
+    entry.update(changes)
+    entry = {name: value for name, value in entry.items() if value not in (None, [])}
+    return import_directory(session, {"organizations": [entry]}, clock=clock, actor=actor)
 
 
 def _raise_database_issues(
@@ -214,8 +290,57 @@ def _raise_database_issues(
                     f"{provider}, so it must stay indirect_provider",
                 )
             )
+    issues.extend(_role_change_issues(session, entries, existing))
     if issues:
         raise DirectoryError(issues)
+
+
+def _role_change_issues(
+    session: Session, entries: list[OrganizationEntry], existing: dict[str, Organization]
+) -> list[DirectoryIssue]:
+    """An organization changes role only while nothing recorded depends on its current one:
+    no invitation names it (provider or reseller) and no join request involves it."""
+    changing = {
+        existing[e.key].id: e.key
+        for e in entries
+        if e.key in existing and existing[e.key].role is not e.role
+    }
+    if not changing:
+        return []
+    ids = list(changing)
+    invitations = session.execute(
+        select(Invitation.provider_org_id, Invitation.reseller_org_id).where(
+            Invitation.provider_org_id.in_(ids) | Invitation.reseller_org_id.in_(ids)
+        )
+    )
+    requests = session.execute(
+        select(JoinRequest.reseller_org_id, JoinRequest.provider_org_id).where(
+            (JoinRequest.reseller_org_id.in_(ids) | JoinRequest.provider_org_id.in_(ids))
+            & (JoinRequest.status == JOIN_PENDING)
+        )
+    )
+    with_invitations = {i for pair in invitations for i in pair if i in changing}
+    with_requests = {i for pair in requests for i in pair if i in changing}
+    issues = [
+        DirectoryIssue(
+            changing[org_id],
+            "role",
+            "role_has_invitations",
+            "invitations are recorded under its current role; changing it would misfile "
+            "them: keep the role, or add the organization again under a new key",
+        )
+        for org_id in sorted(with_invitations)
+    ]
+    issues.extend(
+        DirectoryIssue(
+            changing[org_id],
+            "role",
+            "role_has_join_requests",
+            "a join request with it is waiting for approval: have it approved or declined first",
+        )
+        for org_id in sorted(with_requests)
+    )
+    return issues
 
 
 def org_for_team(session: Session, team_id: str) -> Organization | None:

@@ -70,6 +70,15 @@ class AuditAction(StrEnum):
     expire = "expire"  # the link ran out (no person involved)
 
 
+class DirectoryAction(StrEnum):
+    """What changed in the partner directory (`directory_events`)."""
+
+    create = "create"  # an organization was added (import, or set up in Slack)
+    update = "update"  # its fields, workspaces, admins or providers changed (import or Slack)
+    provider_linked = "provider_linked"  # a provider approved a reseller's join request
+    provider_left = "provider_left"  # a reseller stopped buying through a provider
+
+
 class JobStatus(StrEnum):
     """Where a webhook event (inbox) or a Slack side effect (outbox) stands."""
 
@@ -207,13 +216,17 @@ class ResellerProvider(Base):
 
 
 class JoinCode(Base):
-    """A one-time code an indirect provider's directory admin created in Slack for a reseller
-    to name it as its provider. Only its SHA-256 is stored; single use, expiring."""
+    """A one-time code a directory admin created in Slack. `purpose` "provider": an indirect
+    provider's, for a reseller to name it as its provider; "workspace": any organization's, for
+    another Slack workspace to join it (redeemed from that workspace by one of its admins).
+    `provider_org_id` is the organization that created it. Only its SHA-256 is stored; single
+    use, expiring."""
 
     __tablename__ = "join_codes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16), default="provider", server_default="provider")
     provider_org_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
@@ -224,6 +237,9 @@ class JoinCode(Base):
     used_by_org_id: Mapped[int | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="SET NULL")
     )
+
+
+JOIN_PENDING = "pending"  # JoinRequest.status until a provider admin decides
 
 
 class JoinRequest(Base):
@@ -368,6 +384,24 @@ class AuditEvent(Base):
     old_state: Mapped[InvitationState | None] = mapped_column(_enum(InvitationState, "old_state"))
     new_state: Mapped[InvitationState] = mapped_column(_enum(InvitationState, "new_state"))
     decision_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class DirectoryEvent(Base):
+    """One change of the partner directory, from `mcbot partners import` (source "import",
+    no user) or from Slack (source "slack", the acting user and workspace): which organization,
+    what changed (`detail`: field → [before, after]). Append-only, like `audit_events`."""
+
+    __tablename__ = "directory_events"
+    __table_args__ = (Index("ix_directory_events_org_key", "org_key", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    org_key: Mapped[str] = mapped_column(String(40))
+    action: Mapped[DirectoryAction] = mapped_column(_enum(DirectoryAction, "directory_action"))
+    source: Mapped[str] = mapped_column(String(16))  # import | slack
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    team_id: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
@@ -521,7 +555,9 @@ class OutboxMessage(Base):
     result_ts: Mapped[str | None] = mapped_column(String(32))
 
 
-def _refuse_audit_change(mapper: Mapper[Any], connection: Any, target: AuditEvent) -> None:
+def _refuse_audit_change(
+    mapper: Mapper[Any], connection: Any, target: AuditEvent | DirectoryEvent
+) -> None:
     raise PermissionError(
         f"audit event {target.id} is append-only: it may not be updated or deleted"
     )
@@ -529,6 +565,8 @@ def _refuse_audit_change(mapper: Mapper[Any], connection: Any, target: AuditEven
 
 event.listen(AuditEvent, "before_update", _refuse_audit_change)
 event.listen(AuditEvent, "before_delete", _refuse_audit_change)
+event.listen(DirectoryEvent, "before_update", _refuse_audit_change)
+event.listen(DirectoryEvent, "before_delete", _refuse_audit_change)
 
 
 # -- Slack installations (distributed mode) ---------------------------------------------------

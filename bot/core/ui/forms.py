@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.core.store.directory_file import PARTNER_ID_RE
 from bot.core.ui.commands import CONTROL_CHARACTERS, UsageError, parse_subscription
 from policy import Cloud, Facts, Role, Subscription
 from policy.links import LinkInputError, normalize_tenant_id
@@ -186,17 +187,15 @@ class SetupForm(BaseModel):
     join_code: str | None = None  # an indirect reseller's: its provider's one-time code
 
 
-ORG_NAME_MAX = 200
-_PARTNER_ID = re.compile(r"^[0-9]{1,12}$")
+ORG_NAME_MAX = 200  # OrganizationEntry.name's max_length
 _CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,30}$")
 
 
-def read_setup_form(values: dict[str, Any]) -> SetupForm:
-    """`values` is `view.state.values`. The same rules as the partner directory file
-    (bot/core/store/directory_file.py): a name of 1-200 characters, a known role, a tenant
-    GUID, a partner id of digits (required for an indirect reseller), a channel id.
-    Raises FormErrors keyed by input block id."""
-    errors: dict[str, str] = {}
+def _read_org_fields(
+    values: dict[str, Any], errors: dict[str, str]
+) -> tuple[str, Role | None, str, str | None]:
+    """The name, role, tenant id and partner id blocks shared by the set-up and the
+    organization details modals; problems go to `errors`."""
     raw_name = _element(values, "org_name").get("value")
     name = " ".join(raw_name.split()) if isinstance(raw_name, str) else ""
     if CONTROL_CHARACTERS.search(name):
@@ -224,20 +223,26 @@ def read_setup_form(values: dict[str, Any]) -> SetupForm:
 
     raw_partner = _element(values, "org_partner_id").get("value")
     partner = raw_partner.strip() if isinstance(raw_partner, str) and raw_partner.strip() else None
-    if partner is not None and not _PARTNER_ID.match(partner):
+    if partner is not None and not PARTNER_ID_RE.match(partner):
         errors["org_partner_id"] = "bad_partner_id"
     elif partner is None and role is Role.indirect_reseller:
         errors["org_partner_id"] = "partner_id_required"
+    return name, role, tenant, partner
 
+
+def read_setup_form(values: dict[str, Any]) -> SetupForm:
+    """`values` is `view.state.values`. The same rules as the partner directory file
+    (bot/core/store/directory_file.py): a name of 1-200 characters, a known role, a tenant
+    GUID, a partner id of digits (required for an indirect reseller), a channel id.
+    Raises FormErrors keyed by input block id."""
+    errors: dict[str, str] = {}
+    name, role, tenant, partner = _read_org_fields(values, errors)
     element = _element(values, "org_channel")
     channel = element.get("selected_conversation") or element.get("selected_channel")
     if channel is not None and (not isinstance(channel, str) or not _CHANNEL.match(channel)):
         errors["org_channel"] = "unknown_value"
-    raw_code = _element(values, "org_join_code").get("value")
-    join_code = raw_code.strip() if isinstance(raw_code, str) and raw_code.strip() else None
-    if join_code is not None and (len(join_code) > 40 or CONTROL_CHARACTERS.search(join_code)):
-        errors["org_join_code"] = "join_code_unknown"
-    elif join_code is None and role is Role.indirect_reseller:
+    join_code = _read_code(values, "org_join_code", errors)
+    if join_code is None and role is Role.indirect_reseller and "org_join_code" not in errors:
         errors["org_join_code"] = "join_code_required"
     if errors or role is None:
         raise FormErrors(errors)
@@ -249,6 +254,47 @@ def read_setup_form(values: dict[str, Any]) -> SetupForm:
         notification_channel=channel,
         join_code=join_code if role is Role.indirect_reseller else None,
     )
+
+
+def _read_code(values: dict[str, Any], block_id: str, errors: dict[str, str]) -> str | None:
+    raw = _element(values, block_id).get("value")
+    code = raw.strip() if isinstance(raw, str) and raw.strip() else None
+    if code is not None and (len(code) > 40 or CONTROL_CHARACTERS.search(code)):
+        errors[block_id] = "join_code_unknown"
+    return code
+
+
+class OrgDetailsForm(BaseModel):
+    """A directory admin's "Organization details" modal: the fields an import states."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    role: Role
+    tenant_id: str
+    partner_id: str | None = None
+
+
+def read_org_details_form(values: dict[str, Any]) -> OrgDetailsForm:
+    """`values` is `view.state.values`: the set-up modal's rules for the same blocks.
+    Raises FormErrors keyed by input block id."""
+    errors: dict[str, str] = {}
+    name, role, tenant, partner = _read_org_fields(values, errors)
+    if errors or role is None:
+        raise FormErrors(errors)
+    return OrgDetailsForm(name=name, role=role, tenant_id=tenant, partner_id=partner)
+
+
+def read_code_form(values: dict[str, Any], block_id: str) -> str:
+    """A one-time code typed in a modal's `block_id` input (a join or workspace code).
+    Raises FormErrors keyed by that block."""
+    errors: dict[str, str] = {}
+    code = _read_code(values, block_id, errors)
+    if code is None and not errors:
+        errors[block_id] = "required"
+    if errors or code is None:
+        raise FormErrors(errors)
+    return code
 
 
 class OrgSettingsForm(BaseModel):

@@ -234,12 +234,28 @@ def org_settings_modal(*, settings: Any, lang: str = EN) -> dict[str, Any]:
 
 
 def join_code_modal(
-    *, code: str, provider: str, expires_at: datetime, lang: str = EN
+    *, code: str, provider: str, expires_at: datetime, purpose: str = "provider", lang: str = EN
 ) -> dict[str, Any]:
-    """A provider's new join code, shown once (bot/core/joining.py)."""
+    """A new one-time code, shown once (bot/core/joining.py): a provider's join code, or an
+    organization's workspace code (`purpose` "workspace")."""
     return _view(
-        "slack/join_code_modal.json.j2", lang, code=code, provider=provider, expires_at=expires_at
+        "slack/join_code_modal.json.j2",
+        lang,
+        code=code,
+        provider=provider,
+        expires_at=expires_at,
+        purpose=purpose,
     )
+
+
+def code_modal(*, purpose: str, lang: str = EN) -> dict[str, Any]:
+    """Enter a one-time code: a join code ("provider") or a workspace code ("workspace")."""
+    return _view("slack/code_modal.json.j2", lang, purpose=purpose)
+
+
+def org_details_modal(*, details: Any, lang: str = EN) -> dict[str, Any]:
+    """A directory admin's organization details (`details` a bot.core.org_admin.OrgDetails)."""
+    return _view("slack/org_details_modal.json.j2", lang, details=details)
 
 
 def join_request_message(

@@ -11,6 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.delivery import route_from_body, tell_user
+from bot.core.installations import NotInstalled, workspace_client
+from bot.core.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +53,11 @@ async def save_after_answer(
     except SQLAlchemyError as exc:
         log.warning("%s was not saved: %s", what, exc.__class__.__name__)
         await tell_user(client, failed, **route_from_body(payload))
+
+
+async def own_client(services: Services, client: AsyncWebClient, team_id: str) -> AsyncWebClient:
+    """The client of the acting user's own workspace (Slack Connect: not the channel's)."""
+    try:
+        return await workspace_client(services.tokens, client, team_id)
+    except NotInstalled:
+        return client

@@ -14,31 +14,29 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.channels import channel_problem
 from bot.core.delivery import tell_user
 from bot.core.home import publish_home
-from bot.core.installations import NotInstalled, workspace_client
 from bot.core.joining import JoinRefused, create_code, decide
 from bot.core.modals import open_modal
 from bot.core.onboarding import SetupRefused, set_up_organization, setup_access
 from bot.core.org_admin import (
     AdminRefused,
+    DetailsRefused,
     admin_org,
     current_settings,
     people_outside,
+    refused_notice,
     save_settings,
 )
 from bot.core.services import Services
 from bot.core.ui import surfaces
 from bot.core.ui.forms import FormErrors, read_org_settings_form, read_setup_form
 from bot.core.ui.metadata import JoinButton, MetadataError, load
+from bot.slack.listeners import own_client as own_workspace_client
 from bot.slack.listeners import user_and_team
 
 
 def register(app: AsyncApp, services: Services) -> None:
     async def own_client(client: AsyncWebClient, team_id: str) -> AsyncWebClient:
-        """The client of the acting user's own workspace (Slack Connect: not the channel's)."""
-        try:
-            return await workspace_client(services.tokens, client, team_id)
-        except NotInstalled:
-            return client
+        return await own_workspace_client(services, client, team_id)
 
     @app.action("open_setup_modal")
     async def open_setup(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -254,10 +252,15 @@ def register(app: AsyncApp, services: Services) -> None:
                     user_id=user_id,
                     channel=form.notification_channel,
                     admins=form.admins,
+                    clock=services.clock,
                 )
             )
         except AdminRefused as refused:
             await tell_user(client, surfaces.notice_message(refused.code, lang=lang), user=user_id)
+            return
+        except DetailsRefused as refused:
+            code = refused_notice(refused)
+            await tell_user(client, surfaces.notice_message(code, lang=lang), user=user_id)
             return
         notice = surfaces.notice_message("org_settings_saved", lang=lang, org=saved.name)
         await tell_user(client, notice, user=user_id)
