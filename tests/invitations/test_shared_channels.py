@@ -275,7 +275,7 @@ def test_a_channel_chosen_in_slack_is_checked_with_the_workspaces_token(
 
     bot.slack.clear()
     other = choose("C0RESNOTIF")  # the reseller's channel: not visible to the provider's bot
-    assert "does not exist for the bot in this workspace" in other["errors"]["org_channel"]
+    assert "I cannot see this channel from this workspace" in other["errors"]["org_channel"]
     quiet = choose("C0PROVQUIET")  # the provider's, but the bot was not invited
     assert "/invite @Multichannel" in quiet["errors"]["org_channel"]
     info = bot.slack.calls("conversations.info")
