@@ -130,27 +130,44 @@ def mode_problems_or_exit(slack: Any) -> bool:
     return bool(problems)
 
 
-def build_services(database_url: str) -> Any:
-    """Services from the environment: the database (migrated), the invitation expiry, and the
-    Partner Center client when its credentials are configured."""
+def cipher_or_exit(slack: Any) -> Any:
+    """The TokenCipher of ENCRYPTION_KEYS, None when unset; malformed: a settings error, exit 2
+    (Partner Center connections need it in either mode)."""
+    from bot.core.settings import SlackSettings
+    from bot.core.store.secrets import EncryptionKeyError, TokenCipher
+
+    keys = slack.encryption_keys
+    if keys is None or not keys.get_secret_value().strip():
+        return None
+    try:
+        return TokenCipher.from_setting(keys.get_secret_value())
+    except EncryptionKeyError as exc:
+        problem = {
+            "variable": "ENCRYPTION_KEYS",
+            "missing": False,
+            "message": str(exc),
+            "where": SlackSettings.model_fields["encryption_keys"].description,
+        }
+        sys.stderr.write(render_text("text/settings_error.txt.j2", problems=[problem]))
+        raise SystemExit(2) from None
+
+
+def build_services(database_url: str, cipher: Any = None) -> Any:
+    """Services from the environment: the database (migrated), the invitation expiry, the
+    `cipher` (ENCRYPTION_KEYS: cipher_or_exit) and Partner Center's settings (its clients are built
+    by bot/bootstrap/notify.py and bot/core/connections.py)."""
     from datetime import timedelta
 
-    import httpx
-
-    from bot.core.partner_center.client import PartnerCenterClient
     from bot.core.partner_center.settings import PartnerCenterSettings
     from bot.core.settings import BotSettings, PolicySettings
 
     bot_settings = settings_or_exit(BotSettings)
     policy_settings = settings_or_exit(PolicySettings)
     pc_settings = settings_or_exit(PartnerCenterSettings)
-    partner_center = None
-    if pc_settings.configured:
-        http = httpx.AsyncClient(timeout=pc_settings.partner_center_timeout)
-        partner_center = PartnerCenterClient(pc_settings, http)
     return open_database(
         database_url,
-        partner_center=partner_center,
+        partner_center_settings=pc_settings,
+        cipher=cipher,
         invitation_expiry=timedelta(days=bot_settings.invitation_expiry_days),
         policy_edition=policy_settings.policy_edition,
     )
@@ -192,7 +209,7 @@ def _start(args: argparse.Namespace) -> int:
         return 2
     if mode_problems_or_exit(slack):
         return 2
-    services = build_services(database.database_url)
+    services = build_services(database.database_url, cipher_or_exit(slack))
     token = None if slack.distributed else check_slack_token(slack)
     app = build_app(slack, services)
     from bot.bootstrap.notify import notifications

@@ -243,11 +243,10 @@ def _target(args: argparse.Namespace, settings: Any) -> _Target | int:
     """The organization's URL (or an exit code, its message written)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.core.outbox.inbox import self_org_id
     from bot.core.outbox.routing import org_webhook_url, webhook_state
     from bot.core.settings import BotSettings, DatabaseSettings
     from bot.core.store import db
-    from bot.core.store.directory import org_by_key
+    from bot.core.store.directory import org_by_key, self_org_id
     from bot.core.store.errors import SetupError
 
     base = args.base_url or settings.public_base_url

@@ -17,11 +17,16 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.core.outbox.inbox import self_org_id
 from bot.core.outbox.routing import webhook_state
 from bot.core.settings import BotSettings, DatabaseSettings
 from bot.core.store import db
-from bot.core.store.directory import import_directory, list_orgs, org_by_key, providers_of
+from bot.core.store.directory import (
+    import_directory,
+    list_orgs,
+    org_by_key,
+    providers_of,
+    self_org_id,
+)
 from bot.core.store.directory_file import read_directory_file
 from bot.core.store.errors import DirectoryError, SetupError, StoreError
 from bot.core.store.export import FORMATS, ExportFormat, stream_export

@@ -24,11 +24,13 @@ from bot.core.language import LanguageResolver
 from bot.core.outbox.options import NotifyOptions
 from bot.core.partner_center.client import PartnerCenterClient
 from bot.core.partner_center.graph import GraphGdapClient
+from bot.core.partner_center.settings import PartnerCenterSettings
 from bot.core.store.clock import Clock, utc_now
 from bot.core.store.db import make_engine, make_session_factory, upgrade
 from bot.core.store.decision_process import DecisionLogProcess
 from bot.core.store.decisions import DecisionWriter
 from bot.core.store.directory import org_for_team
+from bot.core.store.secrets import TokenCipher
 from policy import CURRENT, Decision, Role
 
 T = TypeVar("T")
@@ -45,9 +47,17 @@ log = logging.getLogger(__name__)
 class Services:
     sessions: sessionmaker[Session]
     clock: Clock = utc_now
+    # The legacy single-partner settings' clients: the Partner Center connection of the
+    # organization PARTNER_ORG_KEY names. Call sites get any organization's clients from
+    # bot/core/connections.py (clients_of), never from here.
     partner_center: PartnerCenterClient | None = None
     invitation_expiry: timedelta = timedelta(days=30)
     graph: GraphGdapClient | None = None  # GDAP requests through Microsoft Graph
+    # Endpoints and the deployment's app registration for every organization's connection
+    partner_center_settings: PartnerCenterSettings | None = None
+    # ENCRYPTION_KEYS: secrets at rest (Partner Center connections need it)
+    cipher: TokenCipher | None = None
+    connections: Any = None  # bot/core/connections.py's resolver, created on first use
     notify: NotifyOptions = field(default_factory=NotifyOptions)  # webhooks and GDAP
     # The bot token of each workspace (bot/core/installations.py): set by build_app; deferred
     # work (the outbox, Home tabs, invitation copies, expiry) sends with the target's token.

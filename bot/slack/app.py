@@ -27,6 +27,7 @@ from bot.slack.listeners import (
     gdap,
     invitations,
     onboarding,
+    partner_center,
     views,
 )
 
@@ -164,4 +165,5 @@ def build_app(settings: SlackSettings, services: Services) -> AsyncApp:
     invitations.register(app, services)
     gdap.register(app, services)
     onboarding.register(app, services)
+    partner_center.register(app, services)
     return app

@@ -137,7 +137,12 @@ class BotHarness:
                 slack_bot_token=BOT_TOKEN,
                 slack_api_url=self.slack.base_url,
             )
-        self.services = Services.from_url(self.database_url, **self.services_options)
+        options = dict(self.services_options)
+        if self.encryption_keys and "cipher" not in options:
+            from bot.core.store.secrets import TokenCipher
+
+            options["cipher"] = TokenCipher.from_setting(self.encryption_keys)
+        self.services = Services.from_url(self.database_url, **options)
         app = build_app(settings, self.services)
         if not (self.outbox or self.signer is not None):
             self._server = ServerThread(

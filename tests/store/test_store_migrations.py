@@ -40,6 +40,8 @@ TABLES = {
     "outbox",
     "join_codes",
     "join_requests",
+    "partner_center_connections",
+    "partner_center_connect_states",
 }
 
 

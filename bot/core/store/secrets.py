@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Engine, Table, bindparam, select, update
 
-from bot.core.store.models import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_TOKEN_COLUMNS
+from bot.core.store.models import (
+    SLACK_BOTS,
+    SLACK_INSTALLATIONS,
+    SLACK_TOKEN_COLUMNS,
+    PartnerCenterConnection,
+    PartnerCenterConnectState,
+)
 
 PREFIX = "enc:"
 KEY_HINT = (
@@ -106,6 +112,18 @@ SECRET_COLUMNS: list[SecretColumns] = [
     ),
     SecretColumns(
         "Slack bots", SLACK_BOTS, "id", tuple(n for n in SLACK_TOKEN_COLUMNS if n in SLACK_BOTS.c)
+    ),
+    SecretColumns(
+        "Partner Center connections",
+        PartnerCenterConnection.__table__,  # type: ignore[arg-type]
+        "id",
+        ("refresh_token", "client_secret"),
+    ),
+    SecretColumns(
+        "Partner Center connect states",
+        PartnerCenterConnectState.__table__,  # type: ignore[arg-type]
+        "id",
+        ("verifier",),
     ),
 ]
 
