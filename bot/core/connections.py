@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -213,7 +214,7 @@ class DbRefreshTokens:
                     dedupe_key=f"pc-expired {org_id} {seen_version}",
                     effect=OutboxEffect.post,
                     channel=channel,
-                    payload=message,
+                    payload={"message": _as_post(message["text"])},
                     team_id=team,
                 )
                 enqueue(session, [effect], now=utc_now())
@@ -224,6 +225,12 @@ class DbRefreshTokens:
         if name is not None:
             services.outbox_wakeup.set()
             log.warning("Partner Center connection of %s expired or revoked: %s", name, reason)
+
+
+def _as_post(text: str) -> dict[str, Any]:
+    """A notice (text only) as the outbox posts it: the text, and one section showing it."""
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    return {"text": text, "blocks": [section]}
 
 
 def _team_of(session: Session, org_id: int) -> str | None:

@@ -509,8 +509,9 @@ class GraphStandIn:
     def sign_in(self, authorize_url: str, user: str) -> httpx.Response:
         """Play the browser: open Entra's authorize URL as `user`; the answer is Entra's
         redirect (its Location goes back to the bot)."""
+        url = f"{authorize_url}&{urllib.parse.urlencode({'login_hint': user})}"
         with httpx.Client() as http:
-            return http.get(authorize_url, params={"login_hint": user}, follow_redirects=False)
+            return http.get(url, follow_redirects=False)
 
     def reset(self) -> None:
         with self._lock:

@@ -35,6 +35,7 @@ PARTNER_CENTER_RESOURCE = "https://api.partnercenter.microsoft.com"
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 GRAPH_SCOPE = f"{GRAPH_RESOURCE}/.default"
 REFRESH_MARGIN_SECONDS = 300.0
+REREAD_DELAYS = (0.0, 0.2, 0.5, 1.0)  # seconds before each re-read after an invalid_grant
 log = logging.getLogger(__name__)
 
 
@@ -187,8 +188,8 @@ class TokenProvider:
             except PartnerCenterError as exc:
                 if exc.code != "invalid_grant":
                     raise
-                again = await self._store.load()
-                if attempt == 1 and again is not None and again.version != stored.version:
+                again = await self._newer(stored.version) if attempt == 1 else None
+                if again is not None:
                     stored = again  # another replica rotated it meanwhile: its token
                     continue
                 reason = _reason(exc)
@@ -201,6 +202,20 @@ class TokenProvider:
                 log.info("a rotated refresh token was written by another replica first")
             return self._token_of(body)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _newer(self, seen_version: int) -> StoredToken | None:
+        """The stored token, once it is newer than `seen_version`: a replica that redeemed the
+        same token a moment earlier writes its rotation right after Entra answers it, so the
+        store is read again a few times (REREAD_DELAYS) before the refusal is taken as final."""
+        assert self._store is not None
+        for delay in REREAD_DELAYS:
+            await self._sleep(delay)
+            again = await self._store.load()
+            if again is None:
+                return None  # marked expired, or disconnected, meanwhile
+            if again.version != seen_version:
+                return again
+        return None
 
     async def _post(self, form: dict[str, str]) -> dict[str, Any]:
         self.requests += 1
