@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -530,3 +531,40 @@ def test_connect_link_parameters(make_bot: Callable[..., BotHarness], entra: Gra
     with bot.services.sessions() as session:
         hashes = session.scalars(select(PartnerCenterConnectState.state_hash)).all()
     assert query["state"] not in hashes and len(hashes) == 1
+
+
+def test_an_organization_connects_with_its_own_app_registration(
+    make_bot: Callable[..., BotHarness],
+    entra: GraphStandIn,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'own-app.sqlite3'}"
+    bot = start(make_bot, entra, database_url=database_url)
+    entra.add_app("northwind-own-app", "northwind-secret")
+    entra.allow_redirect(bot.url + CALLBACK_PATH, client_id="northwind-own-app")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ENCRYPTION_KEYS", ENCRYPTION_KEY)
+    args = ["partners", "connection-app", "--database-url", database_url, "--org"]
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert mcbot([*args, "northwind-dist", "--client-id", "northwind-own-app"]) == 2
+    assert "standard input" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("northwind-secret\n"))
+    assert mcbot([*args, "northwind-dist", "--client-id", "northwind-own-app"]) == 0
+    row = stored(bot, "northwind-dist")
+    assert row is not None and row.client_secret is not None
+    assert row.client_secret.startswith("enc:") and "northwind-secret" not in row.client_secret
+
+    link = urlsplit(connect_link(bot, NORTHWIND))
+    assert parse_qs(link.query)["client_id"] == ["northwind-own-app"]
+    page = connect(bot, entra, NORTHWIND)
+    assert page.status_code == 200, page.text
+    codes = [f for f in entra.token_requests if f["grant_type"] == "authorization_code"]
+    assert [(f["client_id"], f["client_secret"]) for f in codes] == [
+        ("northwind-own-app", "northwind-secret")
+    ]
+    entra.add_customer(CUSTOMER, "Woodgrove Bank", "woodgrove.example", tenant_id=NORTHWIND[1])
+    assert asyncio.run(customer_name(bot.services, "northwind-dist")) == "Woodgrove Bank"
+    grants = [f for f in entra.token_requests if f["grant_type"] == "refresh_token"]
+    assert [f["client_id"] for f in grants] == ["northwind-own-app"]
