@@ -122,7 +122,12 @@ async def test_a_store_gets_each_rotated_token_before_it_is_used_and_an_invalid_
     clock = Clock()
     standin.rotate_refresh_token = True
     store = MemoryStore("refresh-0")
-    tokens = TokenProvider(api_settings, api_http, clock=clock, store=store)
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    tokens = TokenProvider(api_settings, api_http, clock=clock, store=store, sleep=sleep)
     await tokens.partner_center_token()
     clock.now += 3600
     await tokens.partner_center_token()
@@ -138,6 +143,7 @@ async def test_a_store_gets_each_rotated_token_before_it_is_used_and_an_invalid_
     with pytest.raises(ConnectionExpired) as caught:
         await tokens.partner_center_token()
     assert store.refusals == [("invalid_grant: AADSTS70008: expired", 3)]
+    assert len(waits) == 4  # the store was read again before the refusal was taken as final
     assert "refresh-" not in str(caught.value)
 
 

@@ -75,10 +75,11 @@ class PartnerCenterSettings(BaseSettings):
     )
     public_base_url: str | None = Field(
         default=None,
-        description="The https origin where Partner Center reaches this bot, e.g. "
+        description="The https origin where Partner Center and browsers reach this bot, e.g. "
         "https://bot.example.com: each organization's webhook URL is "
         "{PUBLIC_BASE_URL}/partner-center/webhooks/{its token} (`mcbot webhook show --org "
-        "KEY`).",
+        "KEY`), and Connect Partner Center's redirect URI is "
+        "{PUBLIC_BASE_URL}/partner-center/connect/callback.",
     )
     partner_center_api_url: str = Field(
         default=DEFAULT_PARTNER_CENTER_API_URL,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.store.models import (
@@ -297,6 +297,11 @@ def new_state(
     now: datetime,
 ) -> NewState:
     """A single-use state for one connect click, valid STATE_TTL, and its PKCE challenge."""
+    session.execute(  # states a day past their expiry: nothing reads them any more
+        delete(PartnerCenterConnectState).where(
+            PartnerCenterConnectState.expires_at < now - timedelta(days=1)
+        )
+    )
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(48)  # 64 characters of [A-Za-z0-9_-]: RFC 7636 allows
     encrypted = cipher.encrypt(verifier)
