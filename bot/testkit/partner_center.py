@@ -488,6 +488,11 @@ class GraphStandIn:
         with self._lock:
             self.apps[client_id or self.CLIENT_ID][1].add(uri)
 
+    def issue_legacy_refresh_token(self, token: str) -> None:
+        """Another refresh token for the legacy partner (as a new consent would give)."""
+        with self._lock:
+            self._grants[token] = replace(self._grants[self.REFRESH_TOKEN], used=False)
+
     def revoke(self, tenant_id: str) -> None:
         """The tenant's admin revokes the consent: its refresh tokens stop working."""
         with self._lock:

@@ -163,6 +163,10 @@ def test_each_partner_connects_from_slack_and_the_token_is_stored_encrypted(
     make_bot: Callable[..., BotHarness], entra: GraphStandIn, database_url: str
 ) -> None:
     bot = start(make_bot, entra, database_url=database_url)
+    # Contoso's admin has the Home tab open: it is republished once connected
+    assert bot.event(app_home_opened_event(CONTOSO[2]), team_id=CONTOSO[3]).status_code == 200
+    opened = bot.slack.wait_for("views.publish", delivered=True)[-1]
+    assert "Partner Center is not connected" in json.dumps(opened.params["view"])
     for org in ORGS:
         page = connect(bot, entra, org)
         assert page.status_code == 200, page.text
@@ -177,6 +181,11 @@ def test_each_partner_connects_from_slack_and_the_token_is_stored_encrypted(
         assert issued is not None and issued.startswith("rt-")
         dm = bot.slack.wait_for("chat.postMessage", count=2, delivered=True)[-1]
         assert "Partner Center is connected for" in dm.params["text"]
+        if org is CONTOSO:
+            republished = bot.slack.wait_for("views.publish", delivered=True, timeout=10)[-1]
+            shown = json.dumps(republished.params["view"])
+            assert "Partner Center is connected: invitation links" in shown
+            assert "Register webhook" in shown
     # the code exchange carried the PKCE verifier and the redirect URI; the token in the clear
     # is nowhere in the database
     codes = [form for form in entra.token_requests if form["grant_type"] == "authorization_code"]
@@ -568,3 +577,50 @@ def test_an_organization_connects_with_its_own_app_registration(
     assert asyncio.run(customer_name(bot.services, "northwind-dist")) == "Woodgrove Bank"
     grants = [f for f in entra.token_requests if f["grant_type"] == "refresh_token"]
     assert [f["client_id"] for f in grants] == ["northwind-own-app"]
+
+
+# ------------------------------------------------------------------------------ legacy
+def test_the_legacy_settings_are_partner_org_keys_connection_and_rotations_persist(
+    make_bot: Callable[..., BotHarness], tmp_path: Path
+) -> None:
+    """PARTNER_TENANT_ID & co. with ENCRYPTION_KEYS: seeded as Contoso's stored connection,
+    every rotation written (the strict stand-in refuses a token used twice), a restart reads
+    the rotated one, and a new token in the environment seeds the row again."""
+    legacy = GraphStandIn(partner_tenant_id=CONTOSO[1])
+    legacy.rotate_legacy = True
+    legacy.strict_single_use = True
+    legacy.add_customer(CUSTOMER, "Woodgrove Bank", "woodgrove.example")
+    database_url = f"sqlite:///{tmp_path / 'legacy.sqlite3'}"
+    try:
+        with (
+            BotHarness(database_url=database_url) as setup,  # the directory first
+            setup.services.sessions.begin() as session,
+        ):
+            import_directory(session, yaml.safe_load(DIRECTORY.read_text("utf-8")))
+        for run in range(2):  # a restart between the two
+            bot = make_bot(
+                settings=fast_settings(partner_org_key="contoso-dist"),
+                database_url=database_url,
+                partner_center=legacy.partner_center_overrides(),
+            )
+            assert asyncio.run(customer_name(bot.services, "contoso-dist")) == "Woodgrove Bank"
+            row = stored(bot, "contoso-dist")
+            assert row is not None and row.version == 2 + run  # seeded, then one rotation each
+            assert row.refresh_token is not None and legacy.REFRESH_TOKEN not in row.refresh_token
+            bot.stop()
+        used = legacy.refresh_tokens_used()
+        assert used[0] == legacy.REFRESH_TOKEN and len(used) == len(set(used)) == 2
+        assert stored(bot, "contoso-dist") is not None
+        # the operator puts a new refresh token in the environment: seeded again
+        fresh = legacy.partner_center_overrides() | {"partner_center_refresh_token": "rt-new"}
+        legacy.issue_legacy_refresh_token("rt-new")
+        again = make_bot(
+            settings=fast_settings(partner_org_key="contoso-dist"),
+            database_url=database_url,
+            partner_center=fresh,
+        )
+        row = stored(again, "contoso-dist")
+        assert row is not None and row.version == 4
+        assert TokenCipher.from_setting(ENCRYPTION_KEY).decrypt(row.refresh_token) == "rt-new"
+    finally:
+        legacy.close()
