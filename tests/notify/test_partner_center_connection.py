@@ -261,8 +261,6 @@ def test_an_entra_error_and_a_consent_in_the_wrong_tenant_store_nothing(
     )
     assert stored(bot, "contoso-dist") is None
     # in Spanish too
-    es = connect(bot, entra, CONTOSO, as_user=upn(NORTHWIND))
-    assert es.status_code == 403
     spanish = bot.http.get(
         entra.sign_in(connect_link(bot, CONTOSO), upn(NORTHWIND)).headers["location"],
         headers={"accept-language": "es-ES,es;q=0.9"},
@@ -277,7 +275,7 @@ def test_only_a_directory_admin_gets_a_link(
     bot.slack.set_user("U0SOMEONE1", team_id="T0PROVIDER")
     click_home(bot, "pc_connect", "U0SOMEONE1", "T0PROVIDER")
     (call,) = bot.slack.wait_for("chat.postMessage", delivered=True)
-    assert "admins" in call.params["text"] and "blocks" not in json.dumps(call.params)[:0]
+    assert "admins" in call.params["text"] and "pc_connect_link" not in json.dumps(call.params)
     assert counts(bot) == (0, 0, 0) and entra.authorize_requests == 0
 
 
