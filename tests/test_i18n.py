@@ -38,7 +38,7 @@ from bot.core.ui.commands import UsageError
 from bot.core.ui.i18n import TEMPLATE_DIR
 from bot.core.ui.metadata import AssessOrigin, GdapContext, InviteContext, load
 from bot.core.ui.mrkdwn import escape as mrkdwn_escape
-from bot.core.ui.render import render_json
+from bot.core.ui.render import environment, render_json
 from policy import Cloud, Facts, Kind, Role, Source, Subscription, evaluate, get_edition
 
 LANGS = ("en", "es")
@@ -457,6 +457,15 @@ NOTICES: list[tuple[str, dict[str, Any]]] = [
     ("language_status", {"current": "es", "user": None, "slack": "es", "team": "en"}),
     ("language_status", {"current": "es", "user": None, "slack": None, "team": "es"}),
     ("language_status", {"current": "en", "user": None, "slack": None, "team": None}),
+    ("pc_connected", {"org": "<b> & Ñandú"}),
+    ("pc_connection_expired", {"org": "<b> & Ñandú", "reason": "invalid_grant: AADSTS50173"}),
+    ("pc_connect_no_keys", {}),
+    ("pc_connect_no_public_url", {}),
+    ("pc_connect_no_app", {}),
+    ("webhook_registered", {"org": "<b>", "url": "https://bot.example.com/partner-center/w/x"}),
+    ("webhook_no_connection", {"org": "<b>", "key": "contoso"}),
+    ("webhook_no_public_url", {}),
+    ("webhook_refused", {"reason": "<boom>"}),
 ]
 
 
@@ -981,6 +990,49 @@ def test_replay_message_in_both_languages(customer: str) -> None:
     assert "gdap-separate" in text
 
 
+def test_pc_connect_message_in_both_languages() -> None:
+    url = "https://login.microsoftonline.com/t/oauth2/v2.0/authorize?state=s"
+    es = check_pair(lambda lang: surfaces.pc_connect_message(url=url, org="<b> & Co", lang=lang))
+    shown = json.dumps(es, ensure_ascii=False)
+    assert url in shown and "&lt;b&gt; &amp; Co" in shown
+
+
+@pytest.mark.parametrize("pc", ["connected", "expired", "environment", "not connected"])
+def test_home_view_partner_center_states_in_both_languages(pc: str) -> None:
+    home = HomeData(org=PROVIDER, admin=True, pc=pc, pc_reason="invalid_grant: AADSTS50173")
+    shown = json.dumps(check_pair(lambda lang: surfaces.home_view(lang=lang, home=home)))
+    assert "pc_connect" in shown
+    assert ("pc_register_webhook" in shown) is (pc in ("connected", "environment"))
+    assert ("AADSTS50173" in shown) is (pc == "expired")
+
+
+@pytest.mark.parametrize(
+    ("code", "params"),
+    [
+        ("connected", {"org": "<b>"}),
+        ("state_unknown", {}),
+        ("state_used", {}),
+        ("state_expired", {}),
+        ("entra_error", {"error": "access_denied", "description": "<x>"}),
+        ("token_refused", {"error": "invalid_grant", "description": "AADSTS54005"}),
+        ("wrong_tenant", {"used": "a", "expected": "b", "org": "<b>"}),
+        ("no_tenant", {}),
+        ("not_configured", {}),
+        ("code_missing", {}),
+        ("org_gone", {}),
+    ],
+)
+def test_pc_connect_result_page_in_both_languages(code: str, params: dict[str, str]) -> None:
+    pages = {
+        lang: environment(lang)
+        .get_template("web/pc_connect_result.html.j2")
+        .render(lang=lang, code=code, p=params)
+        for lang in ("en", "es")
+    }
+    assert pages["en"] != pages["es"]
+    assert "<b>" not in pages["es"] and "<x>" not in pages["es"]  # escaped
+
+
 #: Every surface function of bot/core/ui/surfaces.py and the test above that renders it in both
 #: languages.
 SURFACE_TESTS = {
@@ -1010,6 +1062,7 @@ SURFACE_TESTS = {
     "notification_message": test_notification_message_in_both_languages,
     "unmatched_message": test_unmatched_message_in_both_languages,
     "replay_message": test_replay_message_in_both_languages,
+    "pc_connect_message": test_pc_connect_message_in_both_languages,
 }
 
 

@@ -115,6 +115,7 @@ def test_every_slack_template_is_exercised() -> None:
     """A new template must get a test here."""
     names = {p.name for p in (TEMPLATE_DIR / "slack").glob("*.json.j2")}
     assert names == {
+        "pc_connect.json.j2",  # tests/test_i18n.py: test_pc_connect_message_in_both_languages
         "help.json.j2",
         "usage_error.json.j2",
         "error.json.j2",

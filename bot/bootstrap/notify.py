@@ -10,6 +10,7 @@ import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.routing import Route
 
+from bot.core.connections import legacy_tokens
 from bot.core.outbox.options import NotifyOptions, WorkerOptions
 from bot.core.outbox.worker import OutboxWorker
 from bot.core.partner_center.client import PartnerCenterClient
@@ -53,19 +54,22 @@ def notifications(
     worker: bool | None = None,
 ) -> tuple[Route, list[Any]]:
     """The webhook route and the background jobs to run in the lifespan. Sets
-    `services.notify`, and `services.partner_center` / `services.graph` when Partner Center
-    credentials are configured (and none were given)."""
+    `services.notify`, `services.partner_center_settings` (every organization's connection),
+    and `services.partner_center` / `services.graph` (the legacy settings' connection of
+    PARTNER_ORG_KEY's organization) when they are configured (and none were given)."""
     settings = partner_center if partner_center is not None else PartnerCenterSettings()
     services.notify = NotifyOptions.from_settings(bot_settings)
+    services.partner_center_settings = settings
     background: list[Any] = []
     owned: list[Any] = []
     if settings.configured and (services.partner_center is None or services.graph is None):
         http = httpx.AsyncClient()
         owned.append(http)
+        tokens = legacy_tokens(services, settings, http)
         if services.partner_center is None:
-            services.partner_center = PartnerCenterClient(settings, http)
+            services.partner_center = PartnerCenterClient(settings, http, tokens=tokens)
         if services.graph is None:
-            services.graph = GraphGdapClient(settings, http)
+            services.graph = GraphGdapClient(settings, http, tokens=tokens)
         log.info("Partner Center and Microsoft Graph credentials configured")
     if verifier is None:
         verifier = WebhookVerifier(settings)

@@ -132,26 +132,19 @@ def mode_problems_or_exit(slack: Any) -> bool:
 
 def build_services(database_url: str) -> Any:
     """Services from the environment: the database (migrated), the invitation expiry, the
-    cipher of ENCRYPTION_KEYS (checked by `mode_problems_or_exit`) and the Partner Center client
-    when its credentials are configured."""
+    cipher of ENCRYPTION_KEYS (checked by `mode_problems_or_exit`) and Partner Center's
+    settings (its clients are built by bot/bootstrap/notify.py and bot/core/connections.py)."""
     from datetime import timedelta
 
-    import httpx
-
-    from bot.core.partner_center.client import PartnerCenterClient
     from bot.core.partner_center.settings import PartnerCenterSettings
     from bot.core.settings import BotSettings, EncryptionSettings, PolicySettings
 
     bot_settings = settings_or_exit(BotSettings)
     policy_settings = settings_or_exit(PolicySettings)
     pc_settings = settings_or_exit(PartnerCenterSettings)
-    partner_center = None
-    if pc_settings.configured:
-        http = httpx.AsyncClient(timeout=pc_settings.partner_center_timeout)
-        partner_center = PartnerCenterClient(pc_settings, http)
     return open_database(
         database_url,
-        partner_center=partner_center,
+        partner_center_settings=pc_settings,
         invitation_expiry=timedelta(days=bot_settings.invitation_expiry_days),
         policy_edition=policy_settings.policy_edition,
         cipher=settings_or_exit(EncryptionSettings).cipher(),

@@ -56,13 +56,14 @@ def register(sub: Any) -> None:
         help="register a callback URL with Partner Center",
         description="With --org KEY: register that organization's own callback URL "
         "({PUBLIC_BASE_URL}/partner-center/webhooks/{its token}, see `mcbot webhook show`) "
-        "with Partner Center, through the deployment's credentials (PARTNER_TENANT_ID, "
-        "PARTNER_CENTER_CLIENT_ID, PARTNER_CENTER_CLIENT_SECRET, PARTNER_CENTER_REFRESH_TOKEN), "
-        "which are the connection of the organization PARTNER_ORG_KEY names. For any other "
-        "organization, until each organization connects its own Partner Center, it prints the "
-        "URL and events to register by hand in that organization's Partner Center, and exits "
-        "3; once done, record it with --registered-by-hand. With URL instead of --org: "
-        "register that URL as before (the legacy single-partner form).",
+        "with Partner Center, through that organization's own Partner Center connection "
+        "(connected from Slack: Home tab, Connect Partner Center; the legacy settings "
+        "PARTNER_TENANT_ID, PARTNER_CENTER_CLIENT_ID, PARTNER_CENTER_CLIENT_SECRET and "
+        "PARTNER_CENTER_REFRESH_TOKEN are the connection of the organization PARTNER_ORG_KEY "
+        "names). Stored connections are read with ENCRYPTION_KEYS. An organization without a "
+        "working connection gets the URL and events to register by hand in its Partner "
+        "Center, exit 3; once done, record it with --registered-by-hand. With URL instead of "
+        "--org: register that URL as before (the legacy single-partner form).",
         epilog="Exit codes: 0 registered (or recorded); 1 the database or Partner Center "
         "failed; 2 bad input or not configured; 3 nothing registered: register by hand.",
     )
@@ -236,19 +237,21 @@ def _register(args: argparse.Namespace) -> int:
 class _Target:
     """An organization's webhook facts, read from the database."""
 
-    def __init__(self, key: str, url: str, connected: bool, state: str) -> None:
+    def __init__(
+        self, key: str, url: str, connected: bool, state: str, org_id: int, base: str
+    ) -> None:
         self.key, self.url, self.connected, self.state = key, url, connected, state
+        self.org_id, self.base = org_id, base
 
 
 def _target(args: argparse.Namespace, settings: Any) -> _Target | int:
     """The organization's URL (or an exit code, its message written)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.core.outbox.inbox import self_org_id
     from bot.core.outbox.routing import org_webhook_url, webhook_state
     from bot.core.settings import BotSettings, DatabaseSettings
     from bot.core.store import db
-    from bot.core.store.directory import org_by_key
+    from bot.core.store.directory import org_by_key, self_org_id
     from bot.core.store.errors import SetupError
     from bot.core.store.secrets import TokenUnreadable, unseal
 
@@ -283,6 +286,8 @@ def _target(args: argparse.Namespace, settings: Any) -> _Target | int:
                 org_webhook_url(base, token),
                 org.id == legacy,
                 webhook_state(org, legacy).value,
+                org.id,
+                base,
             )
     except (SetupError, SQLAlchemyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
@@ -344,7 +349,54 @@ def _register_org(args: argparse.Namespace, settings: Any, events: list[str]) ->
             render_text("text/webhook.txt.j2", what="recorded", key=target.key, url=target.url)
         )
         return EXIT_OK
-    if not target.connected or not settings.configured:
+    return asyncio.run(_through_connection(args, settings, target, events))
+
+
+async def _through_connection(
+    args: argparse.Namespace, settings: Any, target: _Target, events: list[str]
+) -> int:
+    """Through the organization's own connection (bot/core/connections.py), as the Home
+    tab's Register webhook button does."""
+    import httpx
+
+    from bot.cli.secrets import keys_or_code
+    from bot.core.connections import legacy_tokens
+    from bot.core.outbox.options import NotifyOptions
+    from bot.core.partner_center.client import PartnerCenterClient
+    from bot.core.partner_center.errors import InvalidRequest, PartnerCenterError
+    from bot.core.services import Services
+    from bot.core.settings import BotSettings, DatabaseSettings
+    from bot.core.webhook_registration import register_org_webhook
+
+    cipher = keys_or_code()  # None without ENCRYPTION_KEYS: only the legacy settings work
+    if isinstance(cipher, int):
+        return cipher  # malformed: said on stderr
+    url = args.database_url or DatabaseSettings().database_url
+    services = Services.from_url(
+        url, migrate=False, partner_center_settings=settings, cipher=cipher
+    )
+    services.notify = NotifyOptions(partner_org_key=BotSettings().partner_org_key or None)
+    async with httpx.AsyncClient() as http:
+        if target.connected and settings.configured:
+            tokens = legacy_tokens(services, settings, http)
+            services.partner_center = PartnerCenterClient(settings, http, tokens=tokens)
+        try:
+            done = await register_org_webhook(services, target.org_id, target.base)
+        except InvalidRequest as exc:
+            text = render_text(
+                "text/webhook.txt.j2", what="invalid", url=target.url, reason=exc.reason
+            )
+            sys.stderr.write(text)
+            return EXIT_BAD_INPUT
+        except PartnerCenterError as exc:
+            sys.stderr.write(render_text("text/webhook.txt.j2", what="refused", reason=str(exc)))
+            return EXIT_FAILED
+        finally:
+            resolver = services.connections
+            if resolver is not None and resolver.http is not None:
+                await resolver.http.aclose()
+            services.sessions.kw["bind"].dispose()
+    if done.outcome == "no_connection":
         sys.stdout.write(
             render_text(
                 "text/webhook.txt.j2",
@@ -352,14 +404,13 @@ def _register_org(args: argparse.Namespace, settings: Any, events: list[str]) ->
                 key=target.key,
                 url=target.url,
                 events=events,
-                connected=target.connected,
             )
         )
         return EXIT_BY_HAND
-    code = asyncio.run(_register_with(settings, target.url, events))
-    if code == EXIT_OK:
-        _record(args, target.key, target.url)
-    return code
+    sys.stdout.write(
+        render_text("text/webhook.txt.j2", what="registered", url=done.url, events=events)
+    )
+    return EXIT_OK
 
 
 async def _register_with(settings: Any, url: str, events: list[str]) -> int:

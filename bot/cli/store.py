@@ -20,13 +20,20 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cli.secrets import keys_or_exit
+from bot.cli.secrets import keys_or_code, keys_or_exit
 from bot.core.channels import HostedChannel, hosted_channel_problems
-from bot.core.outbox.inbox import self_org_id
 from bot.core.outbox.routing import webhook_state
+from bot.core.partner_center.settings import PartnerCenterSettings
 from bot.core.settings import BotSettings, DatabaseSettings, SlackSettings
 from bot.core.store import db
-from bot.core.store.directory import import_directory, list_orgs, org_by_key, providers_of
+from bot.core.store.connections import connection_label, set_app, statuses
+from bot.core.store.directory import (
+    import_directory,
+    list_orgs,
+    org_by_key,
+    providers_of,
+    self_org_id,
+)
 from bot.core.store.directory_file import parse_entries, read_directory_file
 from bot.core.store.errors import DirectoryError, SetupError, StoreError
 from bot.core.store.export import FORMATS, ExportFormat, stream_export
@@ -51,7 +58,16 @@ HELP_PARTNERS_FILE = "YAML file, see docs/partners.example.yaml"
 HELP_PARTNERS_LIST = (
     "list the organizations; WEBHOOK is the state of the organization's Partner Center "
     "webhook URL: registered (its own URL, see mcbot webhook show), legacy (the organization "
-    "PARTNER_ORG_KEY names: /partner-center/webhooks reaches it) or not registered"
+    "PARTNER_ORG_KEY names: /partner-center/webhooks reaches it) or not registered; PARTNER "
+    "CENTER is its Partner Center connection: connected (from Slack, Home tab), expired "
+    "(expired or revoked: an admin reconnects it), environment (the legacy "
+    "PARTNER_CENTER_* settings, not stored) or not connected"
+)
+HELP_CONNECTION_APP = (
+    "set the Entra app registration an organization connects its Partner Center with: its "
+    "own (--client-id, the client secret read from standard input; needs ENCRYPTION_KEYS) or "
+    "the deployment's (--deployment: PARTNER_CENTER_CLIENT_ID / _SECRET). A change of app "
+    "drops the stored connection: an admin connects again from Slack"
 )
 HELP_INVITATIONS = "invitations and their audit trail"
 HELP_EXPORT = "export invitations with their audit trail"
@@ -69,6 +85,7 @@ LIST_HEADER = (
     "CHANNEL",
     "PROVIDERS",
     "WEBHOOK",
+    "PARTNER CENTER",
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -94,6 +111,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     imp = _leaf(partners_sub, "import", HELP_PARTNERS_IMPORT, common, _partners_import)
     imp.add_argument("file", type=Path, metavar="FILE.yaml", help=HELP_PARTNERS_FILE)
     _leaf(partners_sub, "list", HELP_PARTNERS_LIST, common, _partners_list)
+    app = _leaf(partners_sub, "connection-app", HELP_CONNECTION_APP, common, _connection_app)
+    app.add_argument("--org", metavar="KEY", required=True, help="the organization")
+    which = app.add_mutually_exclusive_group(required=True)
+    which.add_argument("--client-id", metavar="ID", help="its own app's application (client) id")
+    which.add_argument(
+        "--deployment", action="store_true", help="use the deployment's app registration again"
+    )
 
     invitations = subparsers.add_parser(
         "invitations", help=HELP_INVITATIONS, description=HELP_INVITATIONS
@@ -246,6 +270,8 @@ def _partners_list(args: argparse.Namespace) -> int:
     try:
         with db.make_session_factory(engine)() as session:
             legacy = self_org_id(session, BotSettings().partner_org_key or None)
+            environment = PartnerCenterSettings().configured
+            connections = statuses(session)
             rows = [
                 (
                     org.key,
@@ -257,6 +283,10 @@ def _partners_list(args: argparse.Namespace) -> int:
                     _channel(org),
                     ",".join(p.key for p in providers_of(session, org)) or "-",
                     webhook_state(org, legacy).value,
+                    connection_label(
+                        connections.get(org.id, (None, None))[0],
+                        legacy=environment and org.id == legacy,
+                    ),
                 )
                 for org in list_orgs(session)
             ]
@@ -275,6 +305,40 @@ def _channel(org: Organization) -> str:
         return "-"
     host = org.notification_channel_team
     return f"{org.notification_channel}@{host}" if host else org.notification_channel
+
+
+def _connection_app(args: argparse.Namespace) -> int:
+    secret = None
+    cipher = None
+    if args.client_id is not None:
+        client_id = args.client_id.strip()
+        if not client_id or len(client_id) > 100:
+            return _fail(_msg("bad_client_id"), EXIT_BAD_INPUT)
+        cipher = keys_or_code(required=True)  # a missing or malformed key: said on stderr
+        if isinstance(cipher, int):
+            return cipher
+        secret = sys.stdin.readline().strip()
+        if not secret:
+            return _fail(_msg("no_secret"), EXIT_BAD_INPUT)
+    url = _url(args)
+    db.check_schema(url)
+    engine = db.make_engine(url)
+    try:
+        with db.make_session_factory(engine).begin() as session:
+            org = org_by_key(session, args.org)
+            if org is None:
+                return _fail(_msg("unknown_org", key=args.org), EXIT_BAD_INPUT)
+            set_app(
+                session,
+                org_id=org.id,
+                client_id=args.client_id.strip() if args.client_id else None,
+                client_secret=secret,
+                cipher=cipher,
+            )
+    finally:
+        engine.dispose()
+    print(_msg("connection_app", key=args.org, client_id=args.client_id or ""))
+    return EXIT_OK
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:

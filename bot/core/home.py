@@ -38,8 +38,9 @@ from bot.core.org_admin import AdminView, admin_view
 from bot.core.services import Services
 from bot.core.snapshots import InvitationView, OrgView, org_views
 from bot.core.store.access import unindexed_state, visibility_clause, visible_invitations
+from bot.core.store.connections import connection_label, statuses
 from bot.core.store.decisions import recent_decisions
-from bot.core.store.directory import org_and_admin
+from bot.core.store.directory import org_and_admin, self_org_id
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.models import HomeViewer, Invitation, Organization, OrganizationTeam
 from bot.core.ui import surfaces
@@ -73,6 +74,10 @@ class HomeData:
     # installed the app there (bot/core/onboarding.py)
     setup: SetupAccess | None = None
     admin: bool = False  # the viewer is a directory admin of the organization
+    # For admins: the organization's Partner Center connection (connected, expired,
+    # environment, not connected) and why it expired
+    pc: str | None = None
+    pc_reason: str | None = None
     waiting_for: list[str] = field(default_factory=list)  # providers yet to approve a reseller
     # A directory admin's view of its organization (bot/core/org_admin.py)
     directory: AdminView | None = None
@@ -111,6 +116,12 @@ def load_home(services: Services, session: Session, user_id: str, team_id: str) 
     if found_org is None:
         return data
     org, data.admin = found_org
+    if data.admin:
+        status, data.pc_reason = statuses(session, [org.id]).get(org.id, (None, None))
+        legacy = services.partner_center is not None and org.id == self_org_id(
+            session, services.notify.partner_org_key
+        )
+        data.pc = connection_label(status, legacy=legacy)
     requested = _newest(session, org, (S.requested,), LIMITS["requests"])
     opened = _newest(session, org, OPEN, LIMITS["open"])
     accepted_query = _recently_accepted(session, org, now - RECENT)

@@ -16,8 +16,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.orm import Session
 
+from bot.core.connections import clients_of
 from bot.core.editions import invitation_delegated_admin
 from bot.core.installations import NotInstalled, workspace_client
+from bot.core.partner_center.errors import ConnectionExpired
 from bot.core.services import Services
 from bot.core.snapshots import InvitationView, OrgView, views_of
 from bot.core.store import invitations as store
@@ -54,10 +56,16 @@ class InvitationProblem(Exception):
 async def build_link(
     services: Services, provider: OrgView, reseller: OrgView | None, delegated_admin: bool
 ) -> tuple[str, LinkSource]:
-    """Partner Center's own link when credentials are configured (direct relationship);
-    otherwise, and for an indirect reseller's link, the documented format."""
-    if reseller is None and services.partner_center is not None:
-        return await services.partner_center.relationship_request_url(), LinkSource.api
+    """Partner Center's own link through the provider's own connection (direct relationship);
+    otherwise (no usable connection), and for an indirect reseller's link, the documented
+    format."""
+    clients = await clients_of(services, provider.id) if reseller is None else None
+    client = clients.partner_center if clients is not None else None
+    if client is not None:
+        try:
+            return await client.relationship_request_url(), LinkSource.api
+        except ConnectionExpired:
+            pass  # marked expired (the admins are told): the documented format meanwhile
     if reseller is None:
         link = reseller_relationship_link(provider.tenant_id, delegated_admin=delegated_admin)
     else:

@@ -11,7 +11,9 @@ carries:
   `id_token`, `code_verifier`, `client_assertion`, `password`, `signing_secret`,
   `encryption_keys`; form, JSON or `key=value`), or an `Authorization: Bearer` value;
 - the password of a URL (`postgresql://user:PASSWORD@host`);
-- the token of a webhook URL (`/partner-center/webhooks/TOKEN`).
+- the token of a webhook URL (`/partner-center/webhooks/TOKEN`);
+- the `code` and `state` of an OAuth redirect's query (`/slack/oauth_redirect?code=…`,
+  `/partner-center/connect/callback?code=…&state=…`).
 A record's string arguments are redacted one by one (its format and argument tuple stay, as
 uvicorn's access log formatter needs); a message still carrying a secret is replaced by its
 redacted text. Installed once, by `build_app` and by `mcbot`."""
@@ -36,6 +38,8 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(\bBearer\s+)[-A-Za-z0-9._~+/=]+", re.I), r"\1" + REDACTED),
     (re.compile(r"(://[^:/@\s'\"]+:)[^@\s/'\"]+@"), r"\1" + REDACTED + "@"),
     (re.compile(r"(/partner-center/webhooks/)[A-Za-z0-9_-]+"), r"\1" + REDACTED),
+    # an OAuth redirect's query (Slack's /slack/oauth_redirect, Entra's connect callback)
+    (re.compile(r"([?&](?:code|state)=)[^&\s'\"]+"), r"\1" + REDACTED),
 )
 _HINTS = ("xox", "xapp", "=", ":", "bearer", "/partner-center/webhooks/")
 _installed = False

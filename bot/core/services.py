@@ -24,6 +24,7 @@ from bot.core.language import LanguageResolver
 from bot.core.outbox.options import NotifyOptions
 from bot.core.partner_center.client import PartnerCenterClient
 from bot.core.partner_center.graph import GraphGdapClient
+from bot.core.partner_center.settings import PartnerCenterSettings
 from bot.core.store.clock import Clock, utc_now
 from bot.core.store.db import make_engine, make_session_factory, upgrade
 from bot.core.store.decision_process import DecisionLogProcess
@@ -46,9 +47,15 @@ log = logging.getLogger(__name__)
 class Services:
     sessions: sessionmaker[Session]
     clock: Clock = utc_now
+    # The legacy single-partner settings' clients: the Partner Center connection of the
+    # organization PARTNER_ORG_KEY names. Call sites get any organization's clients from
+    # bot/core/connections.py (clients_of), never from here.
     partner_center: PartnerCenterClient | None = None
     invitation_expiry: timedelta = timedelta(days=30)
     graph: GraphGdapClient | None = None  # GDAP requests through Microsoft Graph
+    # Endpoints and the deployment's app registration for every organization's connection
+    partner_center_settings: PartnerCenterSettings | None = None
+    connections: Any = None  # bot/core/connections.py's resolver, created on first use
     notify: NotifyOptions = field(default_factory=NotifyOptions)  # webhooks and GDAP
     # ENCRYPTION_KEYS: seals the secrets the bot writes (docs/secrets.md); None: plaintext
     cipher: TokenCipher | None = None

@@ -5,6 +5,8 @@
 - `GET /readyz` — readiness: the database accepts a write, Slack accepts the bot token
   (bot/core/readiness.py); 503 with what failed and what to do.
 - `POST /partner-center/webhooks` — Partner Center events (bot/http/webhooks.py, docs/webhooks.md).
+- `GET /partner-center/connect/callback` — the end of "Connect Partner Center" (bot/http/
+  pc_connect.py, docs/partner-center-connection.md).
 
 `POST /slack/events` is a bare ASGI endpoint (SlackEvents) in front of Bolt instead of Bolt's
 Starlette handler, for three reasons: a size limit on bodies; Bolt 1.30's parsing
@@ -36,6 +38,7 @@ from starlette.types import Receive, Scope, Send
 from bot.core.delivery import stand_in_hosts
 from bot.core.readiness import Readiness
 from bot.core.services import DECISION_PROCESS_START_DELAY, Services
+from bot.http.pc_connect import connect_route
 from bot.http.slack_request import BadBody, SlackAuthenticator, check_shape, parse_slack_body
 from bot.http.webhooks import webhook_route
 
@@ -253,6 +256,7 @@ def build_web_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             webhooks if webhooks is not None else webhook_route(services),
+            connect_route(services, app.client),
         ],
         lifespan=lifespan,
     )

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.core.connections import clients_of
 from bot.core.outbox.locks import write
 from bot.core.outbox.queue import record_event
 from bot.core.outbox.routing import (
@@ -164,11 +165,13 @@ async def _belongs(services: Services, org: Addressee, event: WebhookEvent) -> V
     mine, others = await services.run(lambda session: known_by(session, org.org_id, event))
     if mine:
         return Verdict.KNOWN
-    client = services.partner_center
-    # The deployment's credentials are the connection of PARTNER_ORG_KEY's organization only
-    # (the legacy URL's organization when PARTNER_ORG_KEY is unset).
-    if org.deployment_org and client is not None and event.customer_id:
-        return await customer_confirmed(client, event.customer_id)
+    # The organization's own Partner Center connection (bot/core/connections.py)
+    clients = await clients_of(services, org.org_id) if event.customer_id else None
+    client = clients.partner_center if clients is not None else None
+    if client is not None and event.customer_id:
+        verdict = await customer_confirmed(client, event.customer_id)
+        if verdict is not None:
+            return verdict
     return Verdict.OTHERS if others else Verdict.NEW
 
 

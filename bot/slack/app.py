@@ -28,6 +28,7 @@ from bot.slack.listeners import (
     invitations,
     onboarding,
     org_admin,
+    partner_center,
     views,
 )
 
@@ -166,4 +167,5 @@ def build_app(settings: SlackSettings, services: Services) -> AsyncApp:
     gdap.register(app, services)
     onboarding.register(app, services)
     org_admin.register(app, services)
+    partner_center.register(app, services)
     return app

@@ -77,13 +77,15 @@ class BotHarness:
         services_options: dict[str, Any] | None = None,
         distributed: bool = False,
         encryption_keys: str = ENCRYPTION_KEY,
+        partner_center: dict[str, Any] | None = None,
     ) -> None:
         """`outbox`: run the ASGI lifespan with the notification worker (docs/webhooks.md).
         `signer`: a `bot.testkit.partner_center.WebhookSigner` whose deliveries the webhook
         endpoint trusts. `bot_settings`: a `BotSettings` (worker options, PARTNER_ORG_KEY).
         `services_options`: more `Services` fields (partner_center, graph, clock...).
         `distributed`: no bot token; each workspace installs the app through /slack/install
-        (`install(team_id, user_id)`), tokens in the installation store."""
+        (`install(team_id, user_id)`), tokens in the installation store. `partner_center`: more
+        PartnerCenterSettings fields (e.g. a GraphStandIn's `partner_center_overrides()`)."""
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if database_url is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="mcbot-")
@@ -102,6 +104,7 @@ class BotHarness:
         self.worker: Any = None
         self.distributed = distributed
         self.encryption_keys = encryption_keys
+        self.partner_center = dict(partner_center or {})
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> Self:
@@ -166,6 +169,7 @@ class BotHarness:
         from bot.core.settings import BotSettings
 
         overrides = self.signer.settings_overrides() if self.signer is not None else {}
+        overrides |= self.partner_center
         pc_settings = PartnerCenterSettings(_env_file=None, **overrides)
         verifier = None
         if self.signer is not None:

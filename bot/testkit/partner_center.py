@@ -17,6 +17,7 @@ For tests and benchmarks only.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import shutil
@@ -27,7 +28,7 @@ import time
 import urllib.parse
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -274,31 +275,111 @@ class GraphCall:
     path: str
     authorization: str | None
     body: Any
+    tenant: str | None = None  # the partner tenant whose token made the call
+    user: str | None = None  # the signed-in user of a delegated token (None: app-only)
+
+
+@dataclass
+class PartnerTenant:
+    """One partner's data: its GDAP relationships, customers and webhook registration."""
+
+    tenant_id: str
+    relationships: dict[str, dict[str, Any]]
+    customers: dict[str, dict[str, Any]]
+    registration: dict[str, Any] | None = None
+
+
+@dataclass
+class _Grant:
+    """A refresh token (or an authorization code) and what it is bound to."""
+
+    client_id: str
+    tenant: str
+    user: str | None
+    scopes: frozenset[str]
+    redirect_uri: str | None = None
+    challenge: str | None = None
+    used: bool = False
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class _Access:
+    tenant: str
+    audience: str  # "graph" or "pc"
+    user: str | None
+    scopes: frozenset[str]
+
+
+AUTHORIZE_SUFFIX = "/oauth2/v2.0/authorize"
+TOKEN_SUFFIX = "/oauth2/v2.0/token"
+ANY_TENANT = ("organizations", "common")
+GRAPH_GDAP_SCOPE = "https://graph.microsoft.com/DelegatedAdminRelationship.ReadWrite.All"
+PC_USER_SCOPE = "https://api.partnercenter.microsoft.com/user_impersonation"
+
+
+def _aadsts(status: int, error: str, code: str, text: str) -> tuple[int, dict[str, Any]]:
+    """An error body shaped like Entra ID's (error, error_description with its AADSTS code)."""
+    return status, {
+        "error": error,
+        "error_description": f"{code}: {text} Trace ID: {uuid.uuid4()} Correlation ID: "
+        f"{uuid.uuid4()} Timestamp: 2026-11-30 12:00:00Z",
+        "error_codes": [int(code[6:])],
+    }
+
+
+def _challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _id_token(client_id: str, tenant: str, user: str) -> str:
+    def part(value: dict[str, Any]) -> str:
+        raw = json.dumps(value).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    claims = {"aud": client_id, "tid": tenant, "preferred_username": user, "ver": "2.0"}
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c3RhbmQtaW4"
 
 
 class GraphStandIn:
-    """Microsoft Graph's GDAP endpoints and the Entra ID token endpoint, on
-    http://127.0.0.1:PORT, refusing what the documentation says Graph refuses:
+    """Microsoft Graph's GDAP endpoints, Partner Center's REST API under `/pc` and Microsoft
+    Entra ID, on http://127.0.0.1:PORT, for several partner tenants, refusing what the
+    documentation says they refuse.
 
-    - token (`/{tenant}/oauth2/v2.0/token`): client credentials for the Graph scope, with this
-      app's id and secret, for this partner tenant only;
-    - `POST .../delegatedAdminRelationships` (bearer token required): `displayName` 1-50
-      characters and unique among the partner's relationships, `duration` P1D-P2Y,
-      `accessDetails.unifiedRoles` with at least one role GUID, `autoExtendDuration` one of
-      P0D/PT0S/P180D and not P180D with Global Administrator, `customer.tenantId` a GUID;
-      answers 201 with the relationship in status `created`, in THIS partner's tenant;
-    - `POST .../{id}/requests`: `lockForApproval` on a `created` relationship (it becomes
-      `approvalPending`), else 400; an unknown id is 404;
-    - `GET .../{id}`.
+    Entra ID (`/{tenant}/oauth2/v2.0/authorize` and `/token`; `{tenant}` may be
+    `organizations`):
 
-    And Partner Center's REST API under `/pc` (docs/partner-center.md §5):
+    - authorize (GET, `login_hint` = the user who signs in, playing the browser): a known
+      app (`client_id`), a redirect URI registered on it, `response_type=code`, PKCE
+      `code_challenge` with `code_challenge_method=S256`, `openid` and `offline_access` among
+      the scopes; a user of another tenant than the one in the path is refused (AADSTS50020,
+      redirected with `error`); else a redirect with a single-use `code` and the `state`;
+    - token, `authorization_code`: the code once only (AADSTS54005), for the app, redirect
+      URI and tenant it was issued for, with the `code_verifier` of its challenge
+      (AADSTS501481) and the app's secret; answers an access token, a refresh token and an
+      id_token whose `tid` is the user's tenant;
+    - token, `refresh_token`: for the app and tenant it was issued for; a revoked consent
+      (`revoke(tenant)`) is AADSTS50173; every use returns a new refresh token (`rotate`),
+      and with `strict_single_use` a used one is refused (AADSTS70000: Microsoft does not do
+      that, the stand-in does so tests prove no rotation is lost);
+    - token, `client_credentials` for Graph (app-only), for the app in a known tenant.
 
-    - token: the refresh-token grant (app+user) for the Partner Center scope, with
-      REFRESH_TOKEN only;
-    - `POST /pc/webhooks/v1/registration` (Partner Center bearer token required): `WebhookUrl`
-      https, `WebhookEvents` a non-empty list of known event names; a second POST while one is
-      registered is 409 (update with `PUT`); `GET` returns it, 404 when none;
-    - `GET /pc/v1/customers/{id}`: the customers of THIS partner (`customers`), else 404.
+    The legacy single partner: `partner_tenant_id` with the deployment's app (CLIENT_ID /
+    CLIENT_SECRET) and REFRESH_TOKEN (which does not rotate, unless `rotate_legacy`).
+
+    Graph (`/graph/...`, bearer token required; the relationship lives in the tenant of the
+    token; a delegated token needs the DelegatedAdminRelationship.ReadWrite.All consent):
+    `POST .../delegatedAdminRelationships` (`displayName` 1-50 characters and unique among the
+    partner's relationships, `duration` P1D-P2Y, `accessDetails.unifiedRoles` with at least
+    one role GUID, `autoExtendDuration` one of P0D/PT0S/P180D and not P180D with Global
+    Administrator, `customer.tenantId` a GUID; 201 `created`), `POST .../{id}/requests`
+    (`lockForApproval` on a `created` relationship), `GET .../{id}`.
+
+    Partner Center (`/pc/...`, a Partner Center token of the tenant): webhook registration
+    (`POST`/`PUT`/`GET /pc/webhooks/v1/registration`: https `WebhookUrl`, known events; a second
+    POST is 409), `GET /pc/v1/customers/relationshiprequests` (the tenant's invitation link),
+    `GET /pc/v1/customers/{id}` (the tenant's customers, else 404).
 
     `approve(id)` plays the customer's admin. For tests and benchmarks only.
 
@@ -311,16 +392,43 @@ class GraphStandIn:
 
     def __init__(self, partner_tenant_id: str = "11111111-2222-3333-4444-555555555555") -> None:
         self.partner_tenant_id = partner_tenant_id
-        self.relationships: dict[str, dict[str, Any]] = {}
+        self.tenants: dict[str, PartnerTenant] = {}
         self.calls: list[GraphCall] = []
-        self.registration: dict[str, Any] | None = None
-        self.customers: dict[str, dict[str, Any]] = {}  # id → Partner Center's customer
-        self._tokens: set[str] = set()
-        self._pc_tokens: set[str] = set()
+        self.token_requests: list[dict[str, str]] = []  # forms posted to the token endpoint
+        self.authorize_requests = 0
+        self.apps: dict[str, tuple[str, set[str]]] = {self.CLIENT_ID: (self.CLIENT_SECRET, set())}
+        self.users: dict[str, str] = {}  # user → home tenant
+        self.rotate = True
+        self.strict_single_use = False
+        self.rotate_legacy = False
+        self._codes: dict[str, _Grant] = {}
+        self._grants: dict[str, _Grant] = {}
+        self._access: dict[str, _Access] = {}
         self._lock = threading.Lock()
+        self.add_tenant(partner_tenant_id)
+        self._grants[self.REFRESH_TOKEN] = _Grant(
+            self.CLIENT_ID, partner_tenant_id, None, frozenset({PC_USER_SCOPE})
+        )
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+
+    # -- the legacy single partner's data (its default tenant) -------------------------------
+    @property
+    def relationships(self) -> dict[str, dict[str, Any]]:
+        return self.tenants[self.partner_tenant_id].relationships
+
+    @property
+    def customers(self) -> dict[str, dict[str, Any]]:
+        return self.tenants[self.partner_tenant_id].customers
+
+    @property
+    def registration(self) -> dict[str, Any] | None:
+        return self.tenants[self.partner_tenant_id].registration
+
+    @registration.setter
+    def registration(self, value: dict[str, Any] | None) -> None:
+        self.tenants[self.partner_tenant_id].registration = value
 
     @property
     def origin(self) -> str:
@@ -330,7 +438,8 @@ class GraphStandIn:
         """PartnerCenterSettings fields pointing at this stand-in with its credentials."""
         return {
             "graph_api_url": f"{self.origin}/graph",
-            "azure_ad_token_url": f"{self.origin}/{{tenant}}/oauth2/v2.0/token",
+            "azure_ad_token_url": f"{self.origin}/{{tenant}}{TOKEN_SUFFIX}",
+            "entra_authorize_url": f"{self.origin}/{{tenant}}{AUTHORIZE_SUFFIX}",
             "partner_tenant_id": self.partner_tenant_id,
             "partner_center_client_id": self.CLIENT_ID,
             "partner_center_client_secret": self.CLIENT_SECRET,
@@ -345,23 +454,84 @@ class GraphStandIn:
             "partner_center_refresh_token": self.REFRESH_TOKEN,
         }
 
-    def add_customer(self, customer_id: str, company: str, domain: str) -> None:
-        """A customer of this partner, as GET /v1/customers/{id} shows it."""
+    def connect_overrides(self, public_base_url: str) -> dict[str, Any]:
+        """Settings for organizations that connect through "Connect Partner Center" only (no
+        legacy partner): the endpoints and the deployment's app, no PARTNER_TENANT_ID."""
+        return {
+            "graph_api_url": f"{self.origin}/graph",
+            "partner_center_api_url": f"{self.origin}/pc",
+            "azure_ad_token_url": f"{self.origin}/{{tenant}}{TOKEN_SUFFIX}",
+            "entra_authorize_url": f"{self.origin}/{{tenant}}{AUTHORIZE_SUFFIX}",
+            "partner_center_client_id": self.CLIENT_ID,
+            "partner_center_client_secret": self.CLIENT_SECRET,
+            "partner_center_timeout": 5.0,
+            "public_base_url": public_base_url,
+        }
+
+    # -- set-up ------------------------------------------------------------------------------
+    def add_tenant(self, tenant_id: str) -> PartnerTenant:
         with self._lock:
-            self.customers[customer_id.lower()] = {
+            return self.tenants.setdefault(tenant_id, PartnerTenant(tenant_id, {}, {}))
+
+    def add_user(self, user: str, tenant_id: str) -> None:
+        """A partner admin of `tenant_id` who can sign in."""
+        self.add_tenant(tenant_id)
+        with self._lock:
+            self.users[user] = tenant_id
+
+    def add_app(self, client_id: str, secret: str) -> None:
+        with self._lock:
+            self.apps[client_id] = (secret, set())
+
+    def allow_redirect(self, uri: str, client_id: str | None = None) -> None:
+        """Register a redirect URI on an app (default: the deployment's)."""
+        with self._lock:
+            self.apps[client_id or self.CLIENT_ID][1].add(uri)
+
+    def issue_legacy_refresh_token(self, token: str) -> None:
+        """Another refresh token for the legacy partner (as a new consent would give)."""
+        with self._lock:
+            self._grants[token] = replace(self._grants[self.REFRESH_TOKEN], used=False)
+
+    def revoke(self, tenant_id: str) -> None:
+        """The tenant's admin revokes the consent: its refresh tokens stop working."""
+        with self._lock:
+            for grant in self._grants.values():
+                if grant.tenant == tenant_id:
+                    grant.revoked = True
+
+    def add_customer(
+        self, customer_id: str, company: str, domain: str, tenant_id: str | None = None
+    ) -> None:
+        """A customer of a partner (default: the legacy one), as GET /v1/customers/{id}."""
+        tenant = self.add_tenant(tenant_id or self.partner_tenant_id)
+        with self._lock:
+            tenant.customers[customer_id.lower()] = {
                 "id": customer_id.lower(),
                 "companyProfile": {"companyName": company, "domain": domain},
             }
 
+    def sign_in(self, authorize_url: str, user: str) -> httpx.Response:
+        """Play the browser: open Entra's authorize URL as `user`; the answer is Entra's
+        redirect (its Location goes back to the bot)."""
+        url = f"{authorize_url}&{urllib.parse.urlencode({'login_hint': user})}"
+        with httpx.Client() as http:
+            return http.get(url, follow_redirects=False)
+
     def reset(self) -> None:
         with self._lock:
-            self.relationships.clear()
+            for tenant in self.tenants.values():
+                tenant.relationships.clear()
             self.calls.clear()
 
     def approve(self, relationship_id: str) -> None:
         """The customer's admin approves a relationship locked for approval."""
         with self._lock:
-            relationship = self.relationships[relationship_id]
+            relationship = next(
+                t.relationships[relationship_id]
+                for t in self.tenants.values()
+                if relationship_id in t.relationships
+            )
             if relationship["status"] != "approvalPending":
                 raise ValueError(f"{relationship_id} is {relationship['status']}")
             relationship["status"] = "approved"
@@ -374,6 +544,11 @@ class GraphStandIn:
                 for c in self.calls
                 if c.method == method and c.path == GRAPH_RELATIONSHIPS + suffix
             ]
+
+    def refresh_tokens_used(self) -> list[str]:
+        """The refresh tokens the token endpoint was asked to redeem, in order."""
+        with self._lock:
+            return [f["refresh_token"] for f in self.token_requests if "refresh_token" in f]
 
     def close(self) -> None:
         self._server.shutdown()
@@ -391,36 +566,156 @@ class GraphStandIn:
     ) -> None:
         self.close()
 
-    # ------------------------------------------------------------------ the endpoints
-    def _token(self, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        if path != f"/{self.partner_tenant_id}/oauth2/v2.0/token":
-            return 400, {"error": "invalid_request", "error_description": "unknown tenant"}
-        if (form.get("client_id"), form.get("client_secret")) != (
-            self.CLIENT_ID,
-            self.CLIENT_SECRET,
-        ):
-            return 401, {"error": "invalid_client"}
-        if form.get("grant_type") == "refresh_token":
-            if form.get("scope") != PC_SCOPE:
-                return 400, {"error": "invalid_scope"}
-            if form.get("refresh_token") != self.REFRESH_TOKEN:
-                return 400, {"error": "invalid_grant"}
-            pc_token = f"pc-token-{uuid.uuid4().hex[:12]}"
-            self._pc_tokens.add(pc_token)
-            return 200, {"token_type": "Bearer", "access_token": pc_token, "expires_in": 3600}
-        if form.get("grant_type") != "client_credentials" or form.get("scope") != GRAPH_SCOPE:
-            return 400, {"error": "unsupported_grant_type"}
-        token = f"graph-token-{uuid.uuid4().hex[:12]}"
-        self._tokens.add(token)
-        return 200, {"token_type": "Bearer", "access_token": token, "expires_in": 3600}
+    # ------------------------------------------------------------------ Entra ID
+    def _authorize(self, tenant: str, query: dict[str, str]) -> tuple[int, dict[str, str]]:
+        """(302, {"Location": ...}) or (400, {}) when there is nowhere safe to redirect."""
+        self.authorize_requests += 1
+        app = self.apps.get(query.get("client_id", ""))
+        redirect = query.get("redirect_uri", "")
+        if app is None or redirect not in app[1]:
+            return 400, {}  # AADSTS700016 / AADSTS50011: shown by Entra, no redirect
+        state = query.get("state", "")
 
-    def _create(self, body: Any) -> tuple[int, dict[str, Any]]:
+        def back(values: dict[str, str]) -> tuple[int, dict[str, str]]:
+            extra = {"state": state} if state else {}
+            return 302, {"Location": f"{redirect}?{urllib.parse.urlencode(values | extra)}"}
+
+        def error(name: str, code: str, text: str) -> tuple[int, dict[str, str]]:
+            return back({"error": name, "error_description": f"{code}: {text}"})
+
+        scopes = frozenset(query.get("scope", "").split())
+        if query.get("response_type") != "code":
+            return error("unsupported_response_type", "AADSTS70005", "response_type must be code")
+        if not {"openid", "offline_access"} <= scopes:
+            return error("invalid_request", "AADSTS90009", "openid and offline_access needed")
+        challenge = query.get("code_challenge", "")
+        if query.get("code_challenge_method") != "S256" or not 43 <= len(challenge) <= 128:
+            return error("invalid_request", "AADSTS501491", "a S256 code_challenge is required")
+        user = query.get("login_hint", "")
+        home = self.users.get(user)
+        if home is None:
+            return error("access_denied", "AADSTS50034", f"the user {user} does not exist")
+        if tenant not in ANY_TENANT and tenant != home:
+            return error(
+                "access_denied",
+                "AADSTS50020",
+                f"User account {user} from identity provider does not exist in tenant {tenant}",
+            )
+        code = f"code-{uuid.uuid4().hex}"
+        self._codes[code] = _Grant(
+            query["client_id"], home, user, scopes, redirect_uri=redirect, challenge=challenge
+        )
+        return back({"code": code})
+
+    def _token(self, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        self.token_requests.append(dict(form))
+        tenant = path[1 : -len(TOKEN_SUFFIX)]
+        if tenant not in ANY_TENANT and tenant not in self.tenants:
+            return _aadsts(400, "invalid_request", "AADSTS90002", f"Tenant '{tenant}' not found.")
+        app = self.apps.get(form.get("client_id", ""))
+        if app is None or app[0] != form.get("client_secret"):
+            return _aadsts(401, "invalid_client", "AADSTS7000215", "Invalid client secret.")
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            return self._redeem_code(tenant, form)
+        if grant_type == "refresh_token":
+            return self._redeem_refresh(tenant, form)
+        if grant_type != "client_credentials" or form.get("scope") != GRAPH_SCOPE:
+            return _aadsts(400, "unsupported_grant_type", "AADSTS70003", "unsupported grant")
+        if tenant in ANY_TENANT:
+            return _aadsts(400, "invalid_request", "AADSTS90002", "app-only needs a tenant")
+        return 200, self._issue(_Access(tenant, "graph", None, frozenset()))
+
+    def _redeem_code(self, tenant: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        code = self._codes.get(form.get("code", ""))
+        if code is None:
+            return _aadsts(400, "invalid_grant", "AADSTS70000", "The provided code is not valid.")
+        if code.used:
+            return _aadsts(
+                400,
+                "invalid_grant",
+                "AADSTS54005",
+                "OAuth2 Authorization code was already redeemed.",
+            )
+        code.used = True
+        same_app = code.client_id == form.get("client_id")
+        if not same_app or code.redirect_uri != form.get("redirect_uri"):
+            return _aadsts(
+                400, "invalid_grant", "AADSTS70000", "The code was issued for another app or URI."
+            )
+        if tenant not in ANY_TENANT and tenant != code.tenant:
+            return _aadsts(
+                400, "invalid_grant", "AADSTS50020", "The code was issued in another tenant."
+            )
+        if _challenge(form.get("code_verifier", "")) != code.challenge:
+            return _aadsts(
+                400,
+                "invalid_grant",
+                "AADSTS501481",
+                "The Code_Verifier does not match the code_challenge supplied in the "
+                "authorization request.",
+            )
+        assert code.user is not None
+        refresh = f"rt-{uuid.uuid4().hex}"
+        self._grants[refresh] = _Grant(code.client_id, code.tenant, code.user, code.scopes)
+        body = self._issue(_Access(code.tenant, "pc", code.user, code.scopes))
+        body["refresh_token"] = refresh
+        body["id_token"] = _id_token(code.client_id, code.tenant, code.user)
+        return 200, body
+
+    def _redeem_refresh(self, tenant: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        token = form.get("refresh_token", "")
+        grant = self._grants.get(token)
+        if grant is None:
+            return _aadsts(400, "invalid_grant", "AADSTS9002313", "Invalid request.")
+        if grant.client_id != form.get("client_id"):
+            return _aadsts(
+                400,
+                "invalid_grant",
+                "AADSTS700007",
+                "The grant was issued for a different client id.",
+            )
+        if tenant not in ANY_TENANT and tenant != grant.tenant:
+            return _aadsts(400, "invalid_grant", "AADSTS50020", "Not issued in this tenant.")
+        if grant.revoked:
+            return _aadsts(
+                400,
+                "invalid_grant",
+                "AADSTS50173",
+                "The provided grant has expired due to it being revoked.",
+            )
+        if grant.used and self.strict_single_use:
+            return _aadsts(
+                400, "invalid_grant", "AADSTS70000", "The refresh token was used already."
+            )
+        scope = form.get("scope", "")
+        if scope == PC_SCOPE:
+            audience = "pc"
+        elif scope == f"{GRAPH_SCOPE} offline_access" and grant.user is not None:
+            audience = "graph"
+        else:
+            return _aadsts(400, "invalid_scope", "AADSTS70011", f"The scope {scope} is not valid.")
+        grant.used = True
+        body = self._issue(_Access(grant.tenant, audience, grant.user, grant.scopes))
+        legacy = token == self.REFRESH_TOKEN
+        if (self.rotate and not legacy) or (legacy and self.rotate_legacy):
+            rotated = f"rt-{uuid.uuid4().hex}"
+            self._grants[rotated] = replace(grant, used=False)
+            body["refresh_token"] = rotated
+        return 200, body
+
+    def _issue(self, access: _Access) -> dict[str, Any]:
+        token = f"{access.audience}-token-{uuid.uuid4().hex[:12]}"
+        self._access[token] = access
+        return {"token_type": "Bearer", "access_token": token, "expires_in": 3600}
+
+    def _create(self, partner: PartnerTenant, body: Any) -> tuple[int, dict[str, Any]]:
         if not isinstance(body, dict):
             return _graph_error(400, "the body is not a JSON object")
         name = body.get("displayName")
         if not isinstance(name, str) or not 1 <= len(name) <= 50:
             return _graph_error(400, "displayName is required, at most 50 characters")
-        if any(r["displayName"] == name for r in self.relationships.values()):
+        if any(r["displayName"] == name for r in partner.relationships.values()):
             return _graph_error(400, "displayName must be unique across the partner's")
         duration = body.get("duration")
         days = _days(duration) if isinstance(duration, str) else None
@@ -450,13 +745,15 @@ class GraphStandIn:
             "accessDetails": {"unifiedRoles": [{"roleDefinitionId": i} for i in ids]},
             "autoExtendDuration": extend,
             "status": "created",
-            "partnerTenantId": self.partner_tenant_id,  # ours: where the relationship lives
+            "partnerTenantId": partner.tenant_id,  # ours: where the relationship lives
         }
-        self.relationships[relationship_id] = relationship
+        partner.relationships[relationship_id] = relationship
         return 201, dict(relationship)
 
-    def _request(self, relationship_id: str, body: Any) -> tuple[int, dict[str, Any]]:
-        relationship = self.relationships.get(relationship_id)
+    def _request(
+        self, partner: PartnerTenant, relationship_id: str, body: Any
+    ) -> tuple[int, dict[str, Any]]:
+        relationship = partner.relationships.get(relationship_id)
         if relationship is None:
             return _graph_error(404, f"no relationship {relationship_id}")
         action = body.get("action") if isinstance(body, dict) else None
@@ -469,38 +766,46 @@ class GraphStandIn:
         self, method: str, path: str, auth: str | None, raw: bytes
     ) -> tuple[int, dict[str, Any]]:
         with self._lock:
-            if method == "POST" and path.endswith("/oauth2/v2.0/token"):
+            if method == "POST" and path.endswith(TOKEN_SUFFIX):
                 form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
                 return self._token(path, form)
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 return _graph_error(400, "the body is not JSON")
-            self.calls.append(GraphCall(method, path, auth, body))
             token = (auth or "").removeprefix("Bearer ")
+            access = self._access.get(token)
+            tenant, user = (access.tenant, access.user) if access else (None, None)
+            self.calls.append(GraphCall(method, path, auth, body, tenant, user))
             if path.startswith("/pc/"):
-                if token not in self._pc_tokens:
+                if access is None or access.audience != "pc":
                     return _pc_error(401, "a Partner Center bearer token is required")
-                return self._partner_center(method, path[len("/pc") :], body)
-            if token not in self._tokens:
+                partner = self.tenants[access.tenant]
+                return self._partner_center(partner, method, path[len("/pc") :], body)
+            if access is None or access.audience != "graph":
                 return _graph_error(401, "a valid bearer token is required")
+            if access.user is not None and GRAPH_GDAP_SCOPE not in access.scopes:
+                return _graph_error(403, "DelegatedAdminRelationship.ReadWrite.All not consented")
+            partner = self.tenants[access.tenant]
             if not path.startswith(GRAPH_RELATIONSHIPS):
                 return _graph_error(404, f"no such resource {path}")
             rest = path[len(GRAPH_RELATIONSHIPS) :].strip("/").split("/")
             if method == "POST" and rest == [""]:
-                return self._create(body)
+                return self._create(partner, body)
             if method == "POST" and len(rest) == 2 and rest[1] == "requests":
-                return self._request(rest[0], body)
-            if method == "GET" and len(rest) == 1 and rest[0] in self.relationships:
-                return 200, dict(self.relationships[rest[0]])
+                return self._request(partner, rest[0], body)
+            if method == "GET" and len(rest) == 1 and rest[0] in partner.relationships:
+                return 200, dict(partner.relationships[rest[0]])
             return _graph_error(404, f"no such resource {path}")
 
-    def _partner_center(self, method: str, path: str, body: Any) -> tuple[int, dict[str, Any]]:
+    def _partner_center(
+        self, partner: PartnerTenant, method: str, path: str, body: Any
+    ) -> tuple[int, dict[str, Any]]:
         if path == "/webhooks/v1/registration":
             if method == "GET":
-                if self.registration is None:
+                if partner.registration is None:
                     return _pc_error(404, "no webhook registration")
-                return 200, dict(self.registration)
+                return 200, dict(partner.registration)
             if method not in ("POST", "PUT"):
                 return _pc_error(405, "method not allowed")
             if not isinstance(body, dict):
@@ -515,15 +820,21 @@ class GraphStandIn:
                 or not all(isinstance(e, str) and e in known for e in events)
             ):
                 return _pc_error(400, "WebhookEvents must list known events")
-            if method == "POST" and self.registration is not None:
+            if method == "POST" and partner.registration is not None:
                 return _pc_error(409, "a webhook is already registered; update it with PUT")
-            if method == "PUT" and self.registration is None:
+            if method == "PUT" and partner.registration is None:
                 return _pc_error(404, "no webhook registration to update")
-            self.registration = {"SubscriberId": self.partner_tenant_id, **body}
-            return 200, dict(self.registration)
+            partner.registration = {"SubscriberId": partner.tenant_id, **body}
+            return 200, dict(partner.registration)
         parts = path.strip("/").split("/")
+        if method == "GET" and parts == ["v1", "customers", "relationshiprequests"]:
+            url = (
+                "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship"
+                f"&partnerId={partner.tenant_id}#/BillingAccounts/partner-invitation"
+            )
+            return 200, {"url": url}
         if method == "GET" and len(parts) == 3 and parts[:2] == ["v1", "customers"]:
-            customer = self.customers.get(parts[2].lower())
+            customer = partner.customers.get(parts[2].lower())
             if customer is None:
                 return _pc_error(404, f"customer {parts[2]} not found")
             return 200, dict(customer)
@@ -533,7 +844,24 @@ class GraphStandIn:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
+            def _authorize(self) -> bool:
+                url = urllib.parse.urlsplit(self.path)
+                if not url.path.endswith(AUTHORIZE_SUFFIX):
+                    return False
+                query = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
+                tenant = url.path[1 : -len(AUTHORIZE_SUFFIX)]
+                with standin._lock:
+                    status, headers = standin._authorize(tenant, query)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+
             def _serve(self, method: str) -> None:
+                if method == "GET" and self._authorize():
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 status, body = standin._answer(

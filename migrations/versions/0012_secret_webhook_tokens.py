@@ -1,7 +1,7 @@
 """Webhook URL tokens at rest: looked up by their SHA-256, stored encrypted.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30
 
 `organizations.webhook_token_hash` (new, unique index): the SHA-256 (hex) of the organization's
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | Sequence[str] | None = "0010"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,11 +9,13 @@ import httpx
 import pytest
 
 from bot.core.invitations import InvitationProblem, build_link
+from bot.core.outbox.options import NotifyOptions
 from bot.core.partner_center.client import PartnerCenterClient
 from bot.core.partner_center.settings import PartnerCenterSettings
 from bot.core.services import Services
 from bot.core.snapshots import OrgView
-from bot.core.store.models import LinkSource
+from bot.core.store.clock import utc_now
+from bot.core.store.models import LinkSource, Organization
 from policy import Role
 
 API_LINK = "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship&partnerId=abc&msppId=0&DAP=false#/BillingAccounts/partner-invitation"
@@ -49,13 +51,37 @@ def partner_center(seen: list[str]) -> PartnerCenterClient:
     return PartnerCenterClient(settings, httpx.AsyncClient(transport=httpx.MockTransport(handler)))
 
 
+def add_org(services: Services, org: OrgView) -> None:
+    with services.sessions.begin() as session:
+        session.add(
+            Organization(
+                id=org.id,
+                key=org.key,
+                name=org.name,
+                role=org.role,
+                tenant_id=org.tenant_id,
+                partner_id=org.partner_id,
+                created_at=utc_now(),
+            )
+        )
+
+
 async def test_the_api_link_is_used_when_configured(tmp_path) -> None:  # type: ignore[no-untyped-def]
     seen: list[str] = []
     services = Services.from_url(
         f"sqlite:///{tmp_path}/db.sqlite3", partner_center=partner_center(seen)
     )
+    other = OrgView(3, "o", "O", Role.direct, "1f1d2c9e-8a4b-4c1e-9f3a-2b7d5e8c1a00", None, None)
+    add_org(services, PROVIDER)
+    # the legacy settings are the connection of the only organization that is not a reseller
     assert await build_link(services, PROVIDER, None, False) == (API_LINK, LinkSource.api)
     assert "/v1/customers/relationshiprequests" in seen
+    # ...and of no other: another direct partner's link is never the deployment's
+    add_org(services, other)
+    services.notify = NotifyOptions(partner_org_key="p")
+    services.connections = None  # resolve again (the resolver keeps answers 30 seconds)
+    link, source = await build_link(services, other, None, False)
+    assert source is LinkSource.documented_format and f"partnerId={other.tenant_id}" in link
     # an indirect reseller's link is not something the API returns: the documented format
     link, source = await build_link(services, PROVIDER, RESELLER, True)
     assert (

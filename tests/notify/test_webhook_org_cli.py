@@ -56,9 +56,10 @@ def states(capsys: pytest.CaptureFixture[str], database_url: str) -> dict[str, s
     code, out, _ = run(capsys, "partners", "list", "--database-url", database_url)
     assert code == 0
     header, *rows = out.splitlines()
-    assert header.split()[-1] == "WEBHOOK"
-    start = header.index("WEBHOOK")
-    return {row.split()[0]: row[start:].strip() for row in rows}
+    assert header.endswith("WEBHOOK         PARTNER CENTER")
+    start, end = header.index("WEBHOOK"), header.index("PARTNER CENTER")
+    assert {row[end:].strip() for row in rows} <= {"environment", "not connected"}
+    return {row.split()[0]: row[start:end].strip() for row in rows}
 
 
 def test_register_show_and_the_partners_list_column(

@@ -220,6 +220,9 @@ def test_redaction_keeps_uvicorn_access_lines_and_hides_secrets() -> None:
         ("pw-123", "cannot connect to postgresql+psycopg://mc:pw-123@db:5432/mc"),
         ("Zm9vYmFy=", "ENCRYPTION_KEYS=Zm9vYmFy="),
         ("xoxp-1-2-3", "user token xoxp-1-2-3 refused"),
+        ("M.C5-auth-code", "GET /partner-center/connect/callback?code=M.C5-auth-code&state=x"),
+        ("st4te-value", "GET /partner-center/connect/callback?code=x&state=st4te-value"),
+        ("1234.5678.abcd", "GET /slack/oauth_redirect?code=1234.5678.abcd&state=y"),
     ):
         assert secret not in redact(text), text
     assert redact("GET /readyz 200") == "GET /readyz 200"

@@ -5,9 +5,13 @@ import time
 import httpx
 import pytest
 
-from bot.core.partner_center.errors import PartnerCenterError, PartnerCenterNotConfigured
+from bot.core.partner_center.errors import (
+    ConnectionExpired,
+    PartnerCenterError,
+    PartnerCenterNotConfigured,
+)
 from bot.core.partner_center.settings import PartnerCenterSettings
-from bot.core.partner_center.tokens import TokenProvider
+from bot.core.partner_center.tokens import StoredToken, TokenProvider
 
 from .standin import TOKEN_PATH, Reply, StandIn
 
@@ -79,19 +83,68 @@ async def test_tokens_are_cached_per_audience_until_shortly_before_expiry(
     assert len(standin.calls("POST", TOKEN_PATH)) == 3
 
 
-async def test_rotated_refresh_token_is_used_and_reported(
+async def test_rotated_refresh_token_is_used_in_memory_without_a_store(
     standin: StandIn, api_settings: PartnerCenterSettings, api_http: httpx.AsyncClient
 ) -> None:
     clock = Clock()
     standin.rotate_refresh_token = True
-    rotated: list[str] = []
-    tokens = TokenProvider(api_settings, api_http, clock=clock, on_refresh_token=rotated.append)
+    tokens = TokenProvider(api_settings, api_http, clock=clock)
     await tokens.partner_center_token()
     clock.now += 3600
     await tokens.partner_center_token()
     forms = [call.form() for call in standin.calls("POST", TOKEN_PATH)]
     assert [form["refresh_token"] for form in forms] == ["refresh-0", "refresh-1"]
-    assert rotated == ["refresh-1", "refresh-2"]
+
+
+class MemoryStore:
+    """A RefreshTokenStore in a list: every version written, and refusals."""
+
+    def __init__(self, token: str) -> None:
+        self.versions = [token]
+        self.refusals: list[tuple[str, int]] = []
+
+    async def load(self) -> StoredToken | None:
+        return StoredToken(self.versions[-1], len(self.versions))
+
+    async def rotated(self, token: str, seen_version: int) -> bool:
+        if seen_version != len(self.versions):
+            return False
+        self.versions.append(token)
+        return True
+
+    async def refused(self, reason: str, seen_version: int) -> None:
+        self.refusals.append((reason, seen_version))
+
+
+async def test_a_store_gets_each_rotated_token_before_it_is_used_and_an_invalid_grant(
+    standin: StandIn, api_settings: PartnerCenterSettings, api_http: httpx.AsyncClient
+) -> None:
+    clock = Clock()
+    standin.rotate_refresh_token = True
+    store = MemoryStore("refresh-0")
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    tokens = TokenProvider(api_settings, api_http, clock=clock, store=store, sleep=sleep)
+    await tokens.partner_center_token()
+    clock.now += 3600
+    await tokens.partner_center_token()
+    forms = [call.form() for call in standin.calls("POST", TOKEN_PATH)]
+    assert [form["refresh_token"] for form in forms] == ["refresh-0", "refresh-1"]
+    assert store.versions == ["refresh-0", "refresh-1", "refresh-2"]
+    standin.reply(
+        "POST",
+        TOKEN_PATH,
+        Reply(400, {"error": "invalid_grant", "error_description": "AADSTS70008: expired"}),
+    )
+    clock.now += 3600
+    with pytest.raises(ConnectionExpired) as caught:
+        await tokens.partner_center_token()
+    assert store.refusals == [("invalid_grant: AADSTS70008: expired", 3)]
+    assert len(waits) == 4  # the store was read again before the refusal was taken as final
+    assert "refresh-" not in str(caught.value)
 
 
 async def test_token_errors_are_mapped(

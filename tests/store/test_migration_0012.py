@@ -54,7 +54,7 @@ def test_0012_hashes_existing_tokens_and_downgrades_them_to_plaintext(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no .env
     monkeypatch.delenv("ENCRYPTION_KEYS", raising=False)
-    db.upgrade(url, "0010")
+    db.upgrade(url, "0011")
     engine = db.make_engine(url)
     try:
         with engine.begin() as connection:
@@ -85,11 +85,11 @@ def test_0012_hashes_existing_tokens_and_downgrades_them_to_plaintext(
 
         # no key in the environment: the downgrade stops before changing anything
         with pytest.raises(TokenUnreadable, match="ENCRYPTION_KEYS is not set"):
-            db.downgrade(url, "0010")
+            db.downgrade(url, "0011")
         engine.dispose()
         assert db.current_revision(url) == "0012" and _tokens(url) == encrypted
         monkeypatch.setenv("ENCRYPTION_KEYS", KEY)
-        db.downgrade(url, "0010")
+        db.downgrade(url, "0011")
         assert _tokens(url) == before
         db.upgrade(url)  # and up again
         assert _tokens(url, "key, webhook_token_hash") == hashes

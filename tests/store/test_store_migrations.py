@@ -41,6 +41,8 @@ TABLES = {
     "join_codes",
     "join_requests",
     "directory_events",
+    "partner_center_connections",
+    "partner_center_connect_states",
 }
 
 

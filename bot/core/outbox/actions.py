@@ -13,13 +13,14 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
+from bot.core.connections import clients_of
 from bot.core.gdap import GdapKind, partners_request_own_gdap
 from bot.core.invitations import InvitationProblem
 from bot.core.language import team_language
-from bot.core.outbox.inbox import event_scope, self_org_id
+from bot.core.outbox.inbox import event_scope
 from bot.core.outbox.notify import change_effects, event_snapshot
 from bot.core.outbox.queue import Effect, enqueue
-from bot.core.partner_center.errors import InvalidRequest, PartnerCenterError
+from bot.core.partner_center.errors import ConnectionExpired, InvalidRequest, PartnerCenterError
 from bot.core.partner_center.graph import approval_url
 from bot.core.services import Services
 from bot.core.snapshots import InvitationView, OrgView, channel_team
@@ -147,7 +148,6 @@ class _Plan:
     kind: GdapKind
     by: OrgView
     holder: OrgView
-    graph: bool  # this organization's Partner Center connection may be used (Graph)
 
 
 async def request_delegated_admin(
@@ -160,17 +160,19 @@ async def request_delegated_admin(
 ) -> GdapRequest:
     """A partner asks for delegated admin (GDAP) on an accepted invitation, as the edition in
     force in its workspace says (bot/core/gdap.py): under 2026-11 for itself (provider or
-    reseller), under 2017-03 the provider for its reseller. Through Microsoft Graph when the
-    organization is the one whose Partner Center credentials this deployment holds
-    (PARTNER_ORG_KEY); otherwise nothing changes yet (`requested` False) and the partner
-    creates the relationship in its own Partner Center, then records its id
-    (`record_delegated_admin`)."""
+    reseller), under 2017-03 the provider for its reseller. Through Microsoft Graph with the
+    ACTING organization's own Partner Center connection (bot/core/connections.py: a reseller's
+    for its own, the provider's for itself or its reseller); without a usable one nothing
+    changes yet (`requested` False) and the partner creates the relationship in its own
+    Partner Center, then records its id (`record_delegated_admin`)."""
     plan = await _plan(services, invitation_id, version, team_id)
-    graph = services.graph
-    if not plan.graph or graph is None:
-        return GdapRequest(
-            plan.view, requested=False, kind=plan.kind, by=plan.by.name, holder=plan.holder.name
-        )
+    clients = await clients_of(services, plan.by.id)
+    graph = clients.graph if clients is not None else None
+    manual = GdapRequest(
+        plan.view, requested=False, kind=plan.kind, by=plan.by.name, holder=plan.holder.name
+    )
+    if graph is None:
+        return manual
     options = services.notify
     try:
         relationship = await graph.create_relationship(
@@ -180,6 +182,8 @@ async def request_delegated_admin(
             options.gdap_duration,
         )
         await graph.lock_for_approval(relationship.id)
+    except ConnectionExpired:
+        return manual  # marked expired (its admins are told): the manual form meanwhile
     except (PartnerCenterError, InvalidRequest) as exc:
         raise InvitationProblem("gdap_error", reason=str(exc)[:300]) from exc
     try:
@@ -223,14 +227,13 @@ async def _plan(services: Services, invitation_id: int, version: int, team_id: s
     reseller under 2017-03 is told its provider asks for it."""
     edition = await services.editions.for_team(team_id)
     own = partners_request_own_gdap(edition.name)
-    key = services.notify.partner_org_key
 
-    def load(session: Session) -> tuple[OrgView, InvitationView, bool]:
+    def load(session: Session) -> tuple[OrgView, InvitationView]:
         org = _org(session, team_id)
         invitation = get_invitation(session, invitation_id, org)
-        return OrgView.of(org), InvitationView.of(invitation), org.id == self_org_id(session, key)
+        return OrgView.of(org), InvitationView.of(invitation)
 
-    actor, view, connected = await services.run(load)
+    actor, view = await services.run(load)
     if actor.id == view.provider.id:
         if own:
             kind, holder = GdapKind.own, actor
@@ -247,7 +250,7 @@ async def _plan(services: Services, invitation_id: int, version: int, team_id: s
                 current_state=view.state.value,
                 current_version=view.version,
             )
-        return _Plan(view, kind, actor, holder, connected)
+        return _Plan(view, kind, actor, holder)
     if view.reseller is None or actor.id != view.reseller.id:
         raise NotAllowedError(f"{actor.key} is neither party of {view.ref}")
     if not own:
@@ -260,7 +263,7 @@ async def _plan(services: Services, invitation_id: int, version: int, team_id: s
         raise InvitationProblem("gdap_recorded_already", ref=view.ref)
     # The reseller's own relationship does not move the invitation: its clicks carry no
     # version to match (the provider's moves must not make the reseller's button stale).
-    return _Plan(view, GdapKind.reseller_own, actor, actor, connected)
+    return _Plan(view, GdapKind.reseller_own, actor, actor)
 
 
 async def _requested(

@@ -30,14 +30,16 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.core.connections import clients_of
 from bot.core.outbox import queue
 from bot.core.outbox.notify import PENDING_STATES, change_effects, event_snapshot, unmatched_effects
-from bot.core.partner_center.errors import PartnerCenterError
+from bot.core.partner_center.errors import ConnectionExpired, PartnerCenterError
 from bot.core.partner_center.events import EventKind
 from bot.core.services import Services
 from bot.core.snapshots import InvitationView, OrgView
 from bot.core.store.access import unindexed_state
 from bot.core.store.clock import Clock
+from bot.core.store.directory import self_org_id
 from bot.core.store.invitations import grant_reseller_gdap, transition
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.lookup import get_invitation
@@ -45,7 +47,6 @@ from bot.core.store.models import InboxEvent, Invitation, Organization
 from bot.core.store.search import exact_ids, normalize
 from bot.core.ui.surfaces import NotificationChange
 from policy import CURRENT
-from policy.facts import Role
 
 log = logging.getLogger(__name__)
 Runner = Callable[[Callable[[Session], Any]], Awaitable[Any]]
@@ -58,17 +59,6 @@ GRANTABLE = (S.accepted, S.delegated_admin_requested)
 
 class RetryLater(RuntimeError):
     """A transient failure (Partner Center unreachable): try the event again later."""
-
-
-def self_org_id(session: Session, key: str | None) -> int | None:
-    """The organization this bot instance runs for: PARTNER_ORG_KEY, else the only
-    organization that is not an indirect reseller."""
-    if key:
-        return session.scalar(select(Organization.id).where(Organization.key == key))
-    found = session.scalars(
-        select(Organization.id).where(Organization.role != Role.indirect_reseller).limit(2)
-    ).all()
-    return found[0] if len(found) == 1 else None
 
 
 _normalized = normalize
@@ -156,26 +146,39 @@ def event_scope(session: Session, event: InboxEvent, key: str | None) -> int | N
     return event.org_id if event.org_id is not None else self_org_id(session, key)
 
 
-def _needs_profile(session: Session, event: InboxEvent, key: str | None) -> bool:
+def _needs_profile(session: Session, event: InboxEvent, key: str | None) -> int | None:
+    """The organization the event is for, when its customer's profile could match it."""
     scope = event_scope(session, event, key)
-    if event.org_id is not None and scope != self_org_id(session, key):
-        return False  # the deployment's Partner Center client is not this organization's
     found, why = match_acceptance(session, event.customer_id, None, scope)
-    return found is None and why == "unmatched"
+    return scope if found is None and why == "unmatched" else None
+
+
+async def _can_ask(services: Services, org_id: int) -> bool:
+    clients = await clients_of(services, org_id)
+    return clients is not None and clients.partner_center is not None
 
 
 async def _profile(
     services: Services, event: InboxEvent, final: bool, read: Runner
 ) -> dict[str, Any] | None:
-    """The customer's company name and domain from Partner Center, when it can help."""
-    client = services.partner_center
-    if client is None or event.kind not in ACCEPTANCES or not event.customer_id:
+    """The customer's company name and domain from Partner Center, when it can help: through
+    the Partner Center connection of the organization the event is for."""
+    if event.kind not in ACCEPTANCES or not event.customer_id:
         return None
+    if services.partner_center is None and services.cipher is None:
+        return None  # no connection anywhere: nothing to read
+    if event.org_id is not None and not await _can_ask(services, event.org_id):
+        return None  # its organization has no connection: no read for the match either
     key = services.notify.partner_org_key
-    if not await read(lambda session: _needs_profile(session, event, key)):
+    scope = await read(lambda session: _needs_profile(session, event, key))
+    clients = await clients_of(services, scope)
+    client = clients.partner_center if clients is not None else None
+    if client is None:
         return None
     try:
         customer = await client.get_customer(event.customer_id)
+    except ConnectionExpired:
+        return None
     except PartnerCenterError as exc:
         transient = exc.status in (0, 429) or exc.status >= 500
         if transient and not final:

@@ -10,10 +10,11 @@ the legacy `POST /partner-center/webhooks` is the URL of the organization PARTNE
 A delivery belongs to the organization whose URL it reached when (our rule, in this order):
 1. the resource it names is one the organization knows: the customer tenant id of one of its
    invitations (as provider or reseller), or a GDAP relationship id one of them records;
-2. else, when the organization has a Partner Center client (today only the organization
-   PARTNER_ORG_KEY names: the deployment's credentials are its connection), GET the customer
-   through it: found → it belongs; Partner Center says it is not this partner's customer
-   (404/403) → refused; Partner Center unreachable → "try later" (503, Partner Center retries);
+2. else, when the organization has a usable Partner Center connection (its own, or for the
+   organization PARTNER_ORG_KEY names the legacy settings: bot/core/connections.py), GET the
+   customer through it: found → it belongs; Partner Center says it is not this partner's
+   customer (404/403) → refused; Partner Center unreachable → "try later" (503, Partner Center
+   retries); the connection turns out expired → as if it had none;
 3. else, when another organization's invitations know the resource → refused: it is theirs;
 4. else (a customer nobody here knows yet, e.g. the acceptance of an invitation created
    without a tenant id): it belongs, and, unmatched, is offered only to this organization.
@@ -28,10 +29,10 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from bot.core.outbox.inbox import self_org_id
 from bot.core.partner_center.client import PartnerCenterClient
-from bot.core.partner_center.errors import PartnerCenterError
+from bot.core.partner_center.errors import ConnectionExpired, PartnerCenterError
 from bot.core.partner_center.events import WebhookEvent
+from bot.core.store.directory import self_org_id
 from bot.core.store.models import Invitation, Organization
 from bot.core.store.secrets import token_hash
 
@@ -119,10 +120,13 @@ def known_by(session: Session, org_id: int, event: WebhookEvent) -> tuple[bool, 
     return False, theirs is not None
 
 
-async def customer_confirmed(client: PartnerCenterClient, customer_id: str) -> Verdict:
-    """Rule 2: ask the organization's own Partner Center whether the customer is its own."""
+async def customer_confirmed(client: PartnerCenterClient, customer_id: str) -> Verdict | None:
+    """Rule 2: ask the organization's own Partner Center whether the customer is its own; None
+    when its connection turned out expired (rules 3 and 4 decide)."""
     try:
         await client.get_customer(customer_id)
+    except ConnectionExpired:
+        return None
     except PartnerCenterError as exc:
         if exc.status in (400, 403, 404):
             return Verdict.NOT_ITS_CUSTOMER

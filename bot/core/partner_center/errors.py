@@ -34,6 +34,14 @@ class PartnerCenterNotConfigured(PartnerCenterError):
         super().__init__(0, "not_configured", f"missing setting {missing}")
 
 
+class ConnectionExpired(PartnerCenterError):
+    """The organization's Partner Center connection is not usable: Entra refused its refresh
+    token (expired or revoked; `message` says why, never the token), or there is none."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(400, "connection_expired", reason)
+
+
 class InvalidRequest(ValueError):
     """An argument we refuse to send; `reason` is machine-readable."""
 

@@ -20,6 +20,7 @@ DEFAULT_CERT_ORGANIZATION = "Microsoft Corporation"
 DEFAULT_PARTNER_CENTER_API_URL = "https://api.partnercenter.microsoft.com"
 DEFAULT_GRAPH_API_URL = "https://graph.microsoft.com"
 DEFAULT_AZURE_AD_TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+DEFAULT_ENTRA_AUTHORIZE_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize"
 
 
 class PartnerCenterSettings(SettingsBase):
@@ -76,10 +77,11 @@ class PartnerCenterSettings(SettingsBase):
     )
     public_base_url: str | None = Field(
         default=None,
-        description="The https origin where Partner Center reaches this bot, e.g. "
+        description="The https origin where Partner Center and browsers reach this bot, e.g. "
         "https://bot.example.com: each organization's webhook URL is "
         "{PUBLIC_BASE_URL}/partner-center/webhooks/{its token} (`mcbot webhook show --org "
-        "KEY`).",
+        "KEY`), and Connect Partner Center's redirect URI is "
+        "{PUBLIC_BASE_URL}/partner-center/connect/callback.",
     )
     partner_center_api_url: str = Field(
         default=DEFAULT_PARTNER_CENTER_API_URL,
@@ -91,8 +93,16 @@ class PartnerCenterSettings(SettingsBase):
     )
     azure_ad_token_url: str = Field(
         default=DEFAULT_AZURE_AD_TOKEN_URL,
-        description="Microsoft Entra ID token endpoint; '{tenant}' is replaced by "
-        "PARTNER_TENANT_ID.",
+        description="Microsoft Entra ID token endpoint; '{tenant}' is replaced by the tenant "
+        "of the organization whose token it is (PARTNER_TENANT_ID for the legacy settings).",
+    )
+    entra_authorize_url: str = Field(
+        default=DEFAULT_ENTRA_AUTHORIZE_URL,
+        description='Microsoft Entra ID authorize endpoint of the "Connect Partner Center" '
+        "flow (docs/partner-center-connection.md); '{tenant}' is replaced by the "
+        "organization's tenant id. The browser comes back to "
+        "{PUBLIC_BASE_URL}/partner-center/connect/callback, the redirect URI to register on "
+        "the app registration.",
     )
     partner_center_timeout: float = Field(
         default=30.0,
@@ -105,7 +115,9 @@ class PartnerCenterSettings(SettingsBase):
     )
     partner_center_client_id: str | None = Field(
         default=None,
-        description="Application (client) id of the partner's Entra app registration.",
+        description="Application (client) id of the deployment's Entra app registration "
+        "(multi-tenant: every organization connects with it unless it configured its own, "
+        "`mcbot partners connection-app`).",
     )
     partner_center_client_secret: SecretStr | None = Field(
         default=None,
@@ -140,6 +152,11 @@ class PartnerCenterSettings(SettingsBase):
             )
         )
 
-    def token_url(self) -> str:
-        """The token endpoint with the partner tenant filled in."""
-        return self.azure_ad_token_url.replace("{tenant}", self.partner_tenant_id or "common")
+    def token_url(self, tenant: str | None = None) -> str:
+        """The token endpoint with `tenant` (default: the legacy partner tenant) filled in."""
+        return self.azure_ad_token_url.replace(
+            "{tenant}", tenant or self.partner_tenant_id or "common"
+        )
+
+    def authorize_url(self, tenant: str) -> str:
+        return self.entra_authorize_url.replace("{tenant}", tenant)

@@ -1,27 +1,42 @@
 """Access tokens from Microsoft Entra ID, cached until shortly before they expire.
 
 Partner Center's relationship-request call needs app+user (delegated) credentials: a
-refresh-token grant. Graph's GDAP calls use an app-only client-credentials token.
+refresh-token grant. Graph's GDAP calls use an app-only client-credentials token with the
+legacy settings, and a delegated token from the same refresh token for an organization that
+connected through the "Connect Partner Center" flow (docs/partner-center-connection.md).
+
+With a `RefreshTokenStore` (an organization's stored connection), the refresh token lives in
+the database only: every grant reads it, a rotated one is written (version-checked) BEFORE the
+access token is used, and `invalid_grant` is retried once with a token another replica
+rotated meanwhile, else the connection is marked expired.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
-from bot.core.partner_center.errors import PartnerCenterError, PartnerCenterNotConfigured
+from bot.core.partner_center.errors import (
+    ConnectionExpired,
+    PartnerCenterError,
+    PartnerCenterNotConfigured,
+)
 from bot.core.partner_center.rest import Sleep, json_object, send
 from bot.core.partner_center.settings import PartnerCenterSettings
 
 PARTNER_CENTER_RESOURCE = "https://api.partnercenter.microsoft.com"
-GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+GRAPH_RESOURCE = "https://graph.microsoft.com"
+GRAPH_SCOPE = f"{GRAPH_RESOURCE}/.default"
 REFRESH_MARGIN_SECONDS = 300.0
+REREAD_DELAYS = (0.0, 0.2, 0.5, 1.0)  # seconds before each re-read after an invalid_grant
+log = logging.getLogger(__name__)
 
 
 class Audience(StrEnum):
@@ -35,6 +50,35 @@ class _Token:
     refresh_at: float
 
 
+@dataclass(frozen=True)
+class AppCredentials:
+    """Who asks Entra for tokens: the tenant, and the app registration's id and secret."""
+
+    tenant_id: str
+    client_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    token: str
+    version: int
+
+
+class RefreshTokenStore(Protocol):
+    """Where an organization's refresh token is kept (bot/core/connections.py)."""
+
+    async def load(self) -> StoredToken | None: ...
+
+    async def rotated(self, token: str, seen_version: int) -> bool:
+        """Write the rotated token unless another replica wrote one since `seen_version`."""
+        ...
+
+    async def refused(self, reason: str, seen_version: int) -> None:
+        """Entra refused the token of `seen_version` (expired or revoked)."""
+        ...
+
+
 class TokenProvider:
     def __init__(
         self,
@@ -43,14 +87,20 @@ class TokenProvider:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Sleep = asyncio.sleep,
-        on_refresh_token: Callable[[str], None] | None = None,
+        app: AppCredentials | None = None,
+        store: RefreshTokenStore | None = None,
+        graph_delegated: bool = False,
     ) -> None:
-        """`on_refresh_token` receives a rotated refresh token so the caller can persist it."""
+        """`app`: default, the legacy settings (PARTNER_TENANT_ID, PARTNER_CENTER_CLIENT_*).
+        `store`: the refresh token's home (default: PARTNER_CENTER_REFRESH_TOKEN, rotations
+        kept in memory). `graph_delegated`: Graph tokens from the refresh token too."""
         self._settings = settings
         self._http = http
         self._clock = clock
         self._sleep = sleep
-        self._on_refresh_token = on_refresh_token
+        self._app = app
+        self._store = store
+        self._graph_delegated = graph_delegated
         secret = settings.partner_center_refresh_token
         self._refresh_token = secret.get_secret_value() if secret is not None else None
         self._tokens: dict[Audience, _Token] = {}
@@ -110,44 +160,97 @@ class TokenProvider:
 
     async def _request(self, audience: Audience) -> _Token:
         form = self._credentials()
-        if audience is Audience.PARTNER_CENTER:
+        if audience is Audience.GRAPH and not self._graph_delegated:
+            form |= {"grant_type": "client_credentials", "scope": GRAPH_SCOPE}
+            return self._token_of(await self._post(form))
+        resource = (
+            PARTNER_CENTER_RESOURCE if audience is Audience.PARTNER_CENTER else GRAPH_RESOURCE
+        )
+        form |= {"grant_type": "refresh_token"} | self._audience_field(resource)
+        if self._store is None:
             if not self._refresh_token:
                 raise PartnerCenterNotConfigured("PARTNER_CENTER_REFRESH_TOKEN")
-            form |= {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
-            form |= self._audience_field(PARTNER_CENTER_RESOURCE)
-        else:
-            form |= {"grant_type": "client_credentials", "scope": GRAPH_SCOPE}
-        url = self._settings.token_url()
+            body = await self._post(form | {"refresh_token": self._refresh_token})
+            rotated = body.get("refresh_token")
+            if isinstance(rotated, str) and rotated:
+                self._refresh_token = rotated  # kept in memory only (no ENCRYPTION_KEYS)
+            return self._token_of(body)
+        return await self._stored_grant(form)
+
+    async def _stored_grant(self, form: dict[str, str]) -> _Token:
+        assert self._store is not None
+        stored = await self._store.load()
+        for attempt in (1, 2):
+            if stored is None:
+                raise ConnectionExpired("not connected")
+            try:
+                body = await self._post(form | {"refresh_token": stored.token})
+            except PartnerCenterError as exc:
+                if exc.code != "invalid_grant":
+                    raise
+                again = await self._newer(stored.version) if attempt == 1 else None
+                if again is not None:
+                    stored = again  # another replica rotated it meanwhile: its token
+                    continue
+                reason = _reason(exc)
+                await self._store.refused(reason, stored.version)
+                raise ConnectionExpired(reason) from None
+            rotated = body.get("refresh_token")
+            fresh = isinstance(rotated, str) and bool(rotated) and rotated != stored.token
+            # written before the access token is used: a crash after this loses nothing
+            if fresh and not await self._store.rotated(str(rotated), stored.version):
+                log.info("a rotated refresh token was written by another replica first")
+            return self._token_of(body)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _newer(self, seen_version: int) -> StoredToken | None:
+        """The stored token, once it is newer than `seen_version`: a replica that redeemed the
+        same token a moment earlier writes its rotation right after Entra answers it, so the
+        store is read again a few times (REREAD_DELAYS) before the refusal is taken as final."""
+        assert self._store is not None
+        for delay in REREAD_DELAYS:
+            await self._sleep(delay)
+            again = await self._store.load()
+            if again is None:
+                return None  # marked expired, or disconnected, meanwhile
+            if again.version != seen_version:
+                return again
+        return None
+
+    async def _post(self, form: dict[str, str]) -> dict[str, Any]:
         self.requests += 1
-        started = self._clock()
         response = await send(
             self._http,
             "POST",
-            url,
+            self._settings.token_url(self._app.tenant_id if self._app else None),
             form=form,
             headers={"Accept": "application/json"},
             timeout=self._settings.partner_center_timeout,
             sleep=self._sleep,
         )
         body = json_object(response)
+        body["_status"] = response.status_code
+        body["_started"] = self._clock()
+        return body
+
+    def _token_of(self, body: dict[str, Any]) -> _Token:
+        status = int(body.pop("_status", 200))
+        started = float(body.pop("_started", self._clock()))
         access_token = body.get("access_token")
         if not isinstance(access_token, str) or not access_token:
-            raise PartnerCenterError(response.status_code, "bad_token_response", "no access_token")
+            raise PartnerCenterError(status, "bad_token_response", "no access_token")
         try:
             lifetime = float(body.get("expires_in", 0))
         except (TypeError, ValueError) as exc:
             raise PartnerCenterError(
-                response.status_code, "bad_token_response", "expires_in is not a number"
+                status, "bad_token_response", "expires_in is not a number"
             ) from exc
-        rotated = body.get("refresh_token")
-        if isinstance(rotated, str) and rotated and rotated != self._refresh_token:
-            self._refresh_token = rotated
-            if self._on_refresh_token is not None:
-                self._on_refresh_token(rotated)
         margin = min(REFRESH_MARGIN_SECONDS, lifetime / 2)
         return _Token(access_token, started + lifetime - margin)
 
     def _credentials(self) -> dict[str, str]:
+        if self._app is not None:
+            return {"client_id": self._app.client_id, "client_secret": self._app.client_secret}
         settings = self._settings
         if not settings.partner_tenant_id:
             raise PartnerCenterNotConfigured("PARTNER_TENANT_ID")
@@ -166,3 +269,10 @@ class TokenProvider:
         if "/v2.0/" in self._settings.azure_ad_token_url:
             return {"scope": f"{resource}/.default offline_access"}
         return {"resource": resource}
+
+
+def _reason(error: PartnerCenterError) -> str:
+    """Entra's error, as we may show and log it: its code and the first line of its
+    description (AADSTS number and text; it never contains the token)."""
+    first = error.message.strip().splitlines()[0] if error.message.strip() else ""
+    return f"{error.code}: {first}"[:300]

@@ -428,3 +428,14 @@ def is_admin(session: Session, org: Organization, user_id: str) -> bool:
             )
         )
     )
+
+
+def self_org_id(session: Session, key: str | None) -> int | None:
+    """The organization this bot instance runs for: PARTNER_ORG_KEY, else the only
+    organization that is not an indirect reseller."""
+    if key:
+        return session.scalar(select(Organization.id).where(Organization.key == key))
+    found = session.scalars(
+        select(Organization.id).where(Organization.role != Role.indirect_reseller).limit(2)
+    ).all()
+    return found[0] if len(found) == 1 else None

@@ -201,6 +201,61 @@ class OrganizationAdmin(Base):
     org: Mapped[Organization] = relationship(back_populates="admins")
 
 
+class ConnectionStatus(StrEnum):
+    """Where an organization's Partner Center connection stands."""
+
+    connected = "connected"  # a refresh token that worked last time it was used
+    expired = "expired"  # Entra refused it (expired or revoked): an admin reconnects
+
+
+class PartnerCenterConnection(Base):
+    """An organization's Partner Center connection (docs/partner-center-connection.md): the
+    Entra tenant its admin consented in, the app registration (the deployment's, or the
+    organization's own: `client_id` + encrypted `client_secret`), and the refresh token,
+    encrypted (bot/core/store/secrets.py). `version` rises with every write of the token:
+    a rotation is written `WHERE version = seen` (several replicas lose none)."""
+
+    __tablename__ = "partner_center_connections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), unique=True
+    )
+    tenant_id: Mapped[str | None] = mapped_column(String(36))  # the consented tenant
+    client_id: Mapped[str | None] = mapped_column(String(100))  # None: the deployment's app
+    client_secret: Mapped[str | None] = mapped_column(Text)  # encrypted
+    refresh_token: Mapped[str | None] = mapped_column(Text)  # encrypted; None: not connected
+    # SHA-256 of PARTNER_CENTER_REFRESH_TOKEN this row was seeded from (the legacy settings):
+    # a different one in the environment seeds the row again.
+    seeded_from: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[ConnectionStatus | None] = mapped_column(_enum(ConnectionStatus, "status"))
+    status_reason: Mapped[str | None] = mapped_column(String(300))
+    status_at: Mapped[datetime | None]
+    connected_by_user: Mapped[str | None] = mapped_column(String(32))
+    connected_by_team: Mapped[str | None] = mapped_column(String(32))
+    connected_at: Mapped[datetime | None]
+
+
+class PartnerCenterConnectState(Base):
+    """One "Connect Partner Center" click: the OAuth `state` (only its SHA-256 is stored),
+    the PKCE verifier (encrypted), who clicked for which organization; single use, short-lived."""
+
+    __tablename__ = "partner_center_connect_states"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    verifier: Mapped[str] = mapped_column(Text)  # encrypted PKCE code_verifier
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
 class ResellerProvider(Base):
     """An indirect reseller buys through this indirect provider (it may have several)."""
 

@@ -43,6 +43,8 @@ from bot.core.store.models import (
     SLACK_INSTALLATIONS,
     SLACK_TOKEN_COLUMNS,
     Organization,
+    PartnerCenterConnection,
+    PartnerCenterConnectState,
 )
 
 PREFIX = "enc:"
@@ -212,6 +214,18 @@ SECRET_COLUMNS: list[SecretColumns] = [
         Organization.__table__,  # type: ignore[arg-type]
         "id",
         ("webhook_token",),
+    ),
+    SecretColumns(
+        "Partner Center connections",
+        PartnerCenterConnection.__table__,  # type: ignore[arg-type]
+        "id",
+        ("refresh_token", "client_secret"),
+    ),
+    SecretColumns(
+        "Partner Center connect states",
+        PartnerCenterConnectState.__table__,  # type: ignore[arg-type]
+        "id",
+        ("verifier",),
     ),
 ]
 

@@ -53,6 +53,11 @@ def notice_message(code: str, *, lang: str = EN, **params: Any) -> dict[str, Any
     return _message("slack/notice.json.j2", lang, code=code, params=params)
 
 
+def pc_connect_message(*, url: str, org: str, lang: str = EN) -> dict[str, Any]:
+    """The one-time "Sign in with Microsoft" link of "Connect Partner Center"."""
+    return _message("slack/pc_connect.json.j2", lang, url=url, org=org)
+
+
 def invitation_action_for(decision: Decision, *, in_directory: bool = True) -> InvitationAction:
     """Which invitation button a decision offers. None to a workspace that is not in the
     partner directory: creating or asking for an invitation needs an organization, and a
