@@ -186,7 +186,7 @@ def test_redaction_of_token_shaped_text() -> None:
 
     line = "body: {'access_token': 'xoxb-123-456-abcDEF', 'refresh_token': 'xoxe-1-abc'}"
     assert "xoxb-123" not in redact(line) and "xoxe-1-abc" not in redact(line)
-    assert redact("client_secret=abc123&code=x") == "client_secret=[redacted]&code=x"
+    assert redact("client_secret=abc123&code=x") == "client_secret=[redacted]&code=[redacted]"
     assert redact("nothing secret here") == "nothing secret here"
 
 

@@ -208,13 +208,6 @@ SECRET_COLUMNS: list[SecretColumns] = [
     SecretColumns(
         "Slack bots", SLACK_BOTS, "id", tuple(n for n in SLACK_TOKEN_COLUMNS if n in SLACK_BOTS.c)
     ),
-    # looked up by organizations.webhook_token_hash (bot/core/outbox/routing.py)
-    SecretColumns(
-        "Partner Center webhook URL tokens",
-        Organization.__table__,  # type: ignore[arg-type]
-        "id",
-        ("webhook_token",),
-    ),
     SecretColumns(
         "Partner Center connections",
         PartnerCenterConnection.__table__,  # type: ignore[arg-type]
@@ -226,6 +219,13 @@ SECRET_COLUMNS: list[SecretColumns] = [
         PartnerCenterConnectState.__table__,  # type: ignore[arg-type]
         "id",
         ("verifier",),
+    ),
+    # looked up by organizations.webhook_token_hash (bot/core/outbox/routing.py)
+    SecretColumns(
+        "Partner Center webhook URL tokens",
+        Organization.__table__,  # type: ignore[arg-type]
+        "id",
+        ("webhook_token",),
     ),
 ]
 
