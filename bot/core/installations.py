@@ -39,6 +39,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.installation_store.installation_store import InstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
@@ -73,7 +74,11 @@ class _TTLCache:
             self._items.popitem(last=False)
 
     def drop_team(self, enterprise_id: str | None, team_id: str | None) -> None:
-        for key in [k for k in self._items if k[1] == enterprise_id and k[2] == team_id]:
+        """Every entry of the workspace (a team id belongs to one enterprise at most, so its
+        entries looked up without the enterprise go too); an org-wide install by enterprise."""
+        for key in [
+            k for k in self._items if (k[2] == team_id if team_id else k[1] == enterprise_id)
+        ]:
             del self._items[key]
 
     def clear(self) -> None:
@@ -148,6 +153,38 @@ class AsyncInstallations(AsyncInstallationStore):
         )
         self.cache.put(key, found)
         return found
+
+    async def async_enterprise_of(self, team_id: str) -> str | None:
+        """The Enterprise Grid organization workspace `team_id` was installed in, as its latest
+        installation recorded it (a Slack team id belongs to one enterprise at most); None
+        outside Enterprise Grid or when it is not installed. Work done later (the outbox, Home
+        tabs of other users) knows a target's team id, while slack_sdk's store finds a Grid
+        workspace's installation only with its enterprise id too. Cached like the look-ups."""
+        key = ("enterprise", None, team_id)
+        hit, value = self.cache.get(key)
+        if hit:
+            return value  # type: ignore[no-any-return]
+        store = self.store
+        if not isinstance(store, SQLAlchemyInstallationStore):
+            return None
+        bots = store.bots
+
+        def read() -> str | None:
+            with store.engine.connect() as connection:
+                return connection.execute(
+                    select(bots.c.enterprise_id)
+                    .where(
+                        bots.c.client_id == store.client_id,
+                        bots.c.team_id == team_id,
+                        bots.c.enterprise_id.is_not(None),
+                    )
+                    .order_by(bots.c.installed_at.desc())
+                    .limit(1)
+                ).scalar()
+
+        enterprise = await asyncio.to_thread(read)
+        self.cache.put(key, enterprise)
+        return enterprise
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await asyncio.to_thread(
@@ -395,6 +432,14 @@ class Tokens:
         found = await self.installations.async_find_installation(
             enterprise_id=workspace.enterprise_id, team_id=workspace.team_id
         )
+        if found is None and workspace.enterprise_id is None and workspace.team_id:
+            # a workspace of an Enterprise Grid organization, known here by its team id only
+            enterprise = await self.installations.async_enterprise_of(workspace.team_id)
+            if enterprise is not None:
+                workspace = Workspace(workspace.team_id, enterprise)
+                found = await self.installations.async_find_installation(
+                    enterprise_id=enterprise, team_id=workspace.team_id
+                )
         if found is not None and found.bot_refresh_token and self.rotator is not None:
             refreshed = await self.rotator.perform_token_rotation(
                 installation=found, minutes_before_expiration=self.rotate_minutes

@@ -79,3 +79,38 @@ def test_an_oauth_state_is_consumed_once(store: Database) -> None:
     assert states.consume(state) is True
     assert states.consume(state) is False  # replayed
     assert states.consume("forged-" + state) is False
+
+
+async def test_a_grid_workspace_token_is_found_by_its_team_id_alone(store: Database) -> None:
+    """Work done later (the outbox, Home tabs) knows a target's team id; a workspace of an
+    Enterprise Grid organization is stored with its enterprise id, and is found all the same
+    (issue 13: deferred work resolves the target workspace's token, enterprise included)."""
+    from bot.core.installations import AsyncInstallations, NotInstalled, Tokens, Workspace
+
+    installs = EncryptedInstallationStore("111.222", store.engine, TokenCipher([OLD]))
+    installs.save(
+        Installation(
+            app_id="A0MCAPP001",
+            enterprise_id="E0GRID0001",
+            team_id="T0GRIDWS01",
+            user_id="U0INSTALL1",
+            bot_token="xoxb-grid-workspace",
+            bot_id="B0BOT00001",
+            bot_user_id="U0BOT00001",
+        )
+    )
+    _install(installs, "T0PLAIN001", "xoxb-plain-workspace")  # outside Grid: no enterprise
+    found = AsyncInstallations(installs)
+    tokens = Tokens(installations=found)
+    assert await tokens.bot_token(Workspace("T0GRIDWS01")) == "xoxb-grid-workspace"
+    assert await tokens.bot_token(Workspace("T0GRIDWS01", "E0GRID0001")) == "xoxb-grid-workspace"
+    assert await tokens.bot_token(Workspace("T0PLAIN001")) == "xoxb-plain-workspace"
+    assert await found.async_enterprise_of("T0PLAIN001") is None
+    with pytest.raises(NotInstalled):
+        await tokens.bot_token(Workspace("T0UNKNOWN1"))
+    # a reinstall drops what this process cached about the workspace, enterprise included
+    assert ("enterprise", None, "T0GRIDWS01") in found.cache._items
+    await found.async_delete_all(enterprise_id="E0GRID0001", team_id="T0GRIDWS01")
+    assert not [key for key in found.cache._items if key[2] == "T0GRIDWS01"]
+    with pytest.raises(NotInstalled):
+        await tokens.bot_token(Workspace("T0GRIDWS01"))
