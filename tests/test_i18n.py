@@ -437,6 +437,8 @@ NOTICES: list[tuple[str, dict[str, Any]]] = [
     ]
 ] + [
     ("org_details_saved", {"org": "Contoso <x>"}),
+    ("shared_reseller_added", {"org": "Northwind <x>", "channel": "C0NWSHARE1"}),
+    ("shared_reseller_providers_only", {}),
     ("workspace_removed", {"team": "T0OTHER", "org": "Contoso <x>"}),
     ("workspace_linked", {"org": "Contoso <x>"}),
     ("workspace_joined", {"team": "T0NEW", "org": "Contoso <x>", "user": "U0NEWADM01"}),
@@ -503,6 +505,9 @@ def test_modal_errors_in_both_languages() -> None:
         "too_many_admins",
         "admin_not_in_workspace",
         "not_in_channel",
+        "channel_not_shared",
+        "channel_several_teams",
+        "team_taken",
         "channel_not_found",
         "channel_archived",
         "channel_error",
@@ -814,6 +819,14 @@ def test_code_modal_in_both_languages(purpose: str, callback: str) -> None:
     assert [b["block_id"] for b in es["blocks"] if b["type"] == "input"] == ["code"]
 
 
+def test_shared_reseller_modal_in_both_languages() -> None:
+    es = check_pair(lambda lang: surfaces.shared_reseller_modal(lang=lang))
+    assert es["callback_id"] == "shared_reseller_modal"
+    inputs = [b["block_id"] for b in es["blocks"] if b["type"] == "input"]
+    # the same block ids as the set-up form: one reader and one set of rules for them
+    assert inputs == ["org_name", "org_tenant", "org_partner_id", "org_channel"]
+
+
 @pytest.mark.parametrize("partner_id", [None, "1234567"])
 @pytest.mark.parametrize("role", list(Role))
 def test_org_details_modal_in_both_languages(partner_id: str | None, role: Role) -> None:
@@ -1051,6 +1064,7 @@ SURFACE_TESTS = {
     "join_code_modal": test_join_code_modal_in_both_languages,
     "org_settings_modal": test_org_settings_modal_in_both_languages,
     "org_details_modal": test_org_details_modal_in_both_languages,
+    "shared_reseller_modal": test_shared_reseller_modal_in_both_languages,
     "code_modal": test_code_modal_in_both_languages,
     "join_request_message": test_join_request_message_in_both_languages,
     "invitation_message": test_invitation_message_in_both_languages,

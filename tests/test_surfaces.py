@@ -141,7 +141,10 @@ def test_every_slack_template_is_exercised() -> None:
         "join_code_modal.json.j2",  # likewise
         "join_request.json.j2",  # likewise
         "org_settings_modal.json.j2",  # likewise
-        "org_details_modal.json.j2",  # tests/test_i18n.py and tests/invitations/test_org_admin.py
+        # tests/test_i18n.py and tests/invitations/test_org_admin.py
+        "org_details_modal.json.j2",
         "code_modal.json.j2",  # likewise
+        # tests/test_i18n.py and tests/invitations/test_shared_channels.py
+        "shared_reseller_modal.json.j2",
     }, "add the new template to tests/test_surfaces.py"
     assert Path(TEMPLATE_DIR / "_labels.j2").exists()

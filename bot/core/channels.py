@@ -27,21 +27,31 @@ NOT_EXT_SHARED = "channel_not_shared"
 MISSING_SCOPE = "missing_scope"  # installed before the app asked for channels:read
 CHANNEL_ERROR = "channel_error"  # anything else Slack answered (rate limit, outage...)
 HOST_NOT_INSTALLED = "host_not_installed"
+SEVERAL_TEAMS = "channel_several_teams"  # shared with more than one other workspace
 
 
 async def channel_problem(
     client: AsyncWebClient, channel: str, *, shared: bool = False
 ) -> str | None:
     """None when the bot, with `client`'s workspace token, sees `channel` (not archived) and
-    is a member
-    (and, with `shared`, the channel is a Slack Connect channel); else why not, one of the
-    codes above."""
+    is a member (and, with `shared`, the channel is a Slack Connect channel); else why not,
+    one of the codes above."""
+    found = await _info(client, channel)
+    return found if isinstance(found, str) else _problem(found, shared=shared)
+
+
+async def _info(client: AsyncWebClient, channel: str) -> dict[str, Any] | str:
+    """The channel as `conversations.info` describes it to `client`'s workspace, or why not."""
     try:
         answer = await client.conversations_info(channel=channel)
     except SlackApiError as exc:
         error = exc.response.get("error")
         return error if error in (CHANNEL_NOT_FOUND, MISSING_SCOPE) else CHANNEL_ERROR
     found: dict[str, Any] = answer.get("channel") or {}
+    return found
+
+
+def _problem(found: dict[str, Any], *, shared: bool) -> str | None:
     if found.get("is_archived"):
         return ARCHIVED
     # A public channel is refused too, although `chat:write.public` would let the bot post
@@ -52,6 +62,27 @@ async def channel_problem(
     if shared and not found.get("is_ext_shared"):
         return NOT_EXT_SHARED
     return None
+
+
+async def external_team(
+    client: AsyncWebClient, channel: str, own_team: str
+) -> tuple[str | None, str | None]:
+    """(None, the other workspace's team id) when `channel` is a Slack Connect channel the
+    bot is in, shared between `own_team` (`client`'s workspace) and exactly one other
+    workspace; else (why not, None). Slack lists a shared channel's workspaces in
+    `connected_team_ids`."""
+    found = await _info(client, channel)
+    if isinstance(found, str):
+        return found, None
+    problem = _problem(found, shared=True)
+    if problem is not None:
+        return problem, None
+    others = sorted({str(t) for t in found.get("connected_team_ids") or []} - {own_team})
+    if not others:
+        return NOT_EXT_SHARED, None
+    if len(others) > 1:
+        return SEVERAL_TEAMS, None
+    return None, others[0]
 
 
 @dataclass(frozen=True)

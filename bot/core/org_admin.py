@@ -36,10 +36,12 @@ from bot.core.joining import (
     to_admins,
     use_code,
 )
+from bot.core.onboarding import key_for
 from bot.core.outbox.queue import enqueue
 from bot.core.snapshots import org_views
 from bot.core.store.clock import Clock, utc_now
 from bot.core.store.directory import (
+    import_directory,
     is_admin,
     org_for_team,
     providers_of,
@@ -49,8 +51,9 @@ from bot.core.store.directory import (
 )
 from bot.core.store.errors import DirectoryError
 from bot.core.store.models import Organization, OrganizationAdmin, OrganizationTeam
+from bot.core.store.secrets import TokenCipher
 from bot.core.ui import surfaces
-from bot.core.ui.forms import OrgDetailsForm
+from bot.core.ui.forms import OrgDetailsForm, SharedResellerForm
 from policy.facts import Role
 
 log = logging.getLogger(__name__)
@@ -133,6 +136,10 @@ _BLOCK_OF = {
     "tenant_id": "org_tenant",
     "partner_id": "org_partner_id",
     "providers": "org_role",
+    # the shared-channel reseller modal's channel stands for its workspace and its host
+    "slack_teams": "org_channel",
+    "notification_channel": "org_channel",
+    "notification_channel_host": "org_channel",
 }
 
 
@@ -196,6 +203,55 @@ def save_details(
     )
     log.info("organization %s: details changed in Slack by %s of %s", org.key, user_id, team_id)
     return org.name
+
+
+def add_shared_reseller(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    form: SharedResellerForm,
+    reseller_team: str,
+    cipher: TokenCipher | None = None,
+    clock: Clock = utc_now,
+) -> str:
+    """An indirect provider's directory admin adds a reseller that never installs the app and
+    is reached through a Slack Connect channel (docs/slack-app.md, "one shared channel per
+    reseller"): the reseller's entry, its workspace `reseller_team` (the channel's other
+    workspace, read from Slack by the caller, so its people's clicks there are credited to
+    it), that channel as its notification channel, hosted by (reached with the token of) the
+    provider's workspace `team_id`, and this provider as its provider: written and audited as
+    an import of that entry. The provider approves by adding it. AdminRefused (not an admin;
+    `shared_reseller_providers_only`) or DetailsRefused (nothing written)."""
+    provider = admin_org(session, team_id, user_id)
+    if provider.role is not Role.indirect_provider:
+        raise AdminRefused("shared_reseller_providers_only")
+    entry: dict[str, Any] = {
+        "key": key_for(session, form.name),
+        "name": form.name,
+        "role": Role.indirect_reseller.value,
+        "tenant_id": form.tenant_id,
+        "partner_id": form.partner_id,
+        "slack_teams": [reseller_team],
+        "notification_channel": form.channel,
+        "notification_channel_host": team_id,
+        "providers": [provider.key],
+    }
+    try:
+        import_directory(
+            session,
+            {"organizations": [entry]},
+            cipher=cipher,
+            clock=clock,
+            actor=slack_actor(user_id, team_id),
+        )
+    except DirectoryError as exc:
+        raise DetailsRefused(_errors(exc)) from None
+    log.info(
+        "organization %s: reseller %s added in a shared channel by %s", provider.key,
+        entry["key"], user_id,
+    )  # fmt: skip
+    return form.name
 
 
 @dataclass(frozen=True)

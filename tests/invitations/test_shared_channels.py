@@ -8,6 +8,7 @@ the reseller (`user.team_id`), on the strict multi-workspace stand-in."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,10 +16,17 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.core.store.directory import import_directory, org_for_team
+from bot.core.store.directory import import_directory, org_for_team, providers_of
 from bot.core.store.directory_file import read_directory_file
 from bot.core.store.errors import DirectoryError
-from bot.core.store.models import AuditEvent, Invitation, JobStatus, OutboxMessage
+from bot.core.store.models import (
+    AuditEvent,
+    DirectoryEvent,
+    Invitation,
+    JobStatus,
+    Organization,
+    OutboxMessage,
+)
 from bot.testkit import notify as tk
 from bot.testkit.flows import (
     PROVIDER_TEAM,
@@ -447,3 +455,116 @@ def test_the_workspace_that_reaches_a_channel(bot: BotHarness) -> None:
             assert team_for("C0ELSEWHERE") == RESELLER_TEAM  # anywhere else: its own
             assert team_for(None) == RESELLER_TEAM
         assert channel_team(contoso, "C0PROVNOTIF") == PROVIDER_TEAM
+
+
+# ------------------------------------ a provider's admin adds a shared-channel reseller in Slack
+NEW_TEAM, NEW_SHARED, NEW_USER = "T0NORTHW01", "C0NWSHARE1", "U0NWPERSON"
+NEW_TENANT = "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c"
+
+
+def reseller_form(channel: str, *, partner: str = "4455667", tenant: str = NEW_TENANT) -> Any:
+    def text(value: str) -> dict[str, Any]:
+        return {"type": "plain_text_input", "value": value}
+
+    return {
+        "org_name": {"org_name": text("Northwind Traders")},
+        "org_tenant": {"org_tenant": text(tenant)},
+        "org_partner_id": {"org_partner_id": text(partner)},
+        "org_channel": {
+            "org_channel": {"type": "conversations_select", "selected_conversation": channel}
+        },
+    }
+
+
+def test_a_providers_admin_adds_a_reseller_reached_in_a_slack_connect_channel(
+    bot: BotHarness,
+) -> None:
+    """Issue 13 §4 for the shared-channel set-up: the provider's directory admin adds, from its
+    Home tab, a reseller that never installs the app; the reseller's workspace is read from
+    Slack (the channel's other workspace), so that its people's clicks there are credited to
+    it, as in the Fabrikam flow above."""
+    from bot.testkit.flows import opened_view
+    from bot.testkit.harness import ack_json
+    from bot.testkit.payloads import block_actions_payload, view_submission_payload
+    from tests.invitations.test_onboarding import open_home
+
+    admin = "U0PROVADMIN"  # Contoso's directory admin in the example directory
+    provider = bot.slack.team_workspace(PROVIDER_TEAM)
+    provider.set_user(admin, team_id=PROVIDER_TEAM)
+    provider.set_channel(NEW_SHARED, name="contoso-northwind")
+    provider.set_channel("C0LONELY01", name="not-shared")
+    newcomer = bot.slack.add_team(NEW_TEAM, name="Northwind")
+    newcomer.set_user(NEW_USER, team_id=NEW_TEAM)
+    bot.slack.share_channel(NEW_SHARED, PROVIDER_TEAM, NEW_TEAM)
+    provider.set_channel("C0TWOSHARE", name="three-companies")
+    bot.slack.share_channel("C0TWOSHARE", PROVIDER_TEAM, NEW_TEAM, RESELLER_TEAM)
+
+    home = open_home(bot, admin, PROVIDER_TEAM)
+    assert "open_shared_reseller" in json.dumps(home)
+    payload = block_actions_payload(
+        "open_shared_reseller", "home", user_id=admin, team_id=PROVIDER_TEAM, view=home
+    )
+    assert bot.interact(payload).status_code == 200
+    view = opened_view(bot, "shared_reseller_modal")
+
+    def submit(values: dict[str, Any], user: str = admin) -> dict[str, Any]:
+        response = bot.interact(
+            view_submission_payload(
+                "shared_reseller_modal",
+                values,
+                user_id=user,
+                team_id=PROVIDER_TEAM,
+                view_id=view["id"],
+            )
+        )
+        assert response.status_code == 200
+        return ack_json(response)
+
+    def orgs() -> int:
+        with bot.services.sessions() as session:
+            return len(session.scalars(select(Organization)).all())
+
+    before = orgs()
+    # refused on the form, nothing written: a channel not shared, one shared with two
+    # workspaces, a malformed partner id
+    assert (
+        "not a Slack Connect channel"
+        in submit(reseller_form("C0LONELY01"))["errors"]["org_channel"]
+    )
+    assert (
+        "more than one other workspace"
+        in submit(reseller_form("C0TWOSHARE"))["errors"]["org_channel"]
+    )
+    assert "org_partner_id" in submit(reseller_form(NEW_SHARED, partner="12ab"))["errors"]
+    # someone who is not a directory admin is refused, nothing written
+    assert submit(reseller_form(NEW_SHARED), user=PROVIDER_USER) == {}
+    assert orgs() == before
+
+    assert submit(reseller_form(NEW_SHARED)) == {}
+    with bot.services.sessions() as session:
+        added = org_for_team(session, NEW_TEAM)
+        assert added is not None and added.name == "Northwind Traders"
+        assert (added.role.value, added.tenant_id, added.partner_id) == (
+            "indirect_reseller",
+            NEW_TENANT,
+            "4455667",
+        )
+        assert (added.notification_channel, added.notification_channel_team) == (
+            NEW_SHARED,
+            PROVIDER_TEAM,
+        )
+        assert [p.key for p in providers_of(session, added)] == ["contoso-dist"]
+        trail = session.execute(
+            select(DirectoryEvent.org_key, DirectoryEvent.source, DirectoryEvent.user_id).where(
+                DirectoryEvent.org_key == added.key
+            )
+        ).all()
+    assert [(source, user) for _key, source, user in trail] == [("slack", admin)]
+    told = [c.params.get("text", "") for c in bot.slack.calls("chat.postMessage")]
+    assert any("Northwind Traders, your indirect reseller" in t for t in told)
+    # the same channel again: its other workspace is in the directory now
+    view = opened_view(bot, "shared_reseller_modal")
+    assert (
+        "already belongs to an organization"
+        in submit(reseller_form(NEW_SHARED))["errors"]["org_channel"]
+    )

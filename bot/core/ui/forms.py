@@ -192,10 +192,11 @@ _CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,30}$")
 
 
 def _read_org_fields(
-    values: dict[str, Any], errors: dict[str, str]
+    values: dict[str, Any], errors: dict[str, str], role: Role | None = None
 ) -> tuple[str, Role | None, str, str | None]:
-    """The name, role, tenant id and partner id blocks shared by the set-up and the
-    organization details modals; problems go to `errors`."""
+    """The name, role, tenant id and partner id blocks shared by the set-up, the
+    organization details and the shared-channel reseller modals (`role` given: the form has
+    no role block); problems go to `errors`."""
     raw_name = _element(values, "org_name").get("value")
     name = " ".join(raw_name.split()) if isinstance(raw_name, str) else ""
     if CONTROL_CHARACTERS.search(name):
@@ -205,8 +206,7 @@ def _read_org_fields(
     elif len(name) > ORG_NAME_MAX:
         errors["org_name"] = "too_long_name"
 
-    role_value = _selected(values, "org_role")
-    role = None
+    role_value = role.value if role is not None else _selected(values, "org_role")
     if role_value is None:
         errors["org_role"] = "required"
     elif role_value in Role.__members__:
@@ -283,6 +283,34 @@ def read_org_details_form(values: dict[str, Any]) -> OrgDetailsForm:
     if errors or role is None:
         raise FormErrors(errors)
     return OrgDetailsForm(name=name, role=role, tenant_id=tenant, partner_id=partner)
+
+
+class SharedResellerForm(BaseModel):
+    """An indirect provider's admin adds a reseller it reaches through a Slack Connect channel
+    (the reseller never installs the app): the reseller's entry and that channel."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    tenant_id: str
+    partner_id: str
+    channel: str
+
+
+def read_shared_reseller_form(values: dict[str, Any]) -> SharedResellerForm:
+    """The set-up modal's rules for the name, tenant and partner id blocks (an indirect
+    reseller: its partner id is required) and a channel. Raises FormErrors keyed by block."""
+    errors: dict[str, str] = {}
+    name, _role, tenant, partner = _read_org_fields(values, errors, Role.indirect_reseller)
+    element = _element(values, "org_channel")
+    channel = element.get("selected_conversation") or element.get("selected_channel")
+    if channel is None:
+        errors["org_channel"] = "required"
+    elif not isinstance(channel, str) or not _CHANNEL.match(channel):
+        errors["org_channel"] = "unknown_value"
+    if errors or partner is None or not isinstance(channel, str):
+        raise FormErrors(errors)
+    return SharedResellerForm(name=name, tenant_id=tenant, partner_id=partner, channel=channel)
 
 
 def read_code_form(values: dict[str, Any], block_id: str) -> str:

@@ -263,6 +263,11 @@ def org_details_modal(*, details: Any, lang: str = EN) -> dict[str, Any]:
     return _view("slack/org_details_modal.json.j2", lang, details=details)
 
 
+def shared_reseller_modal(*, lang: str = EN) -> dict[str, Any]:
+    """An indirect provider's admin adds a reseller reached through a Slack Connect channel."""
+    return _view("slack/shared_reseller_modal.json.j2", lang)
+
+
 def join_request_message(
     *, request: Any, reseller: Any, provider: Any, lang: str = EN
 ) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.channels import external_team
 from bot.core.delivery import tell_user
 from bot.core.home import publish_home
 from bot.core.joining import (
@@ -23,6 +24,8 @@ from bot.core.onboarding import setup_access
 from bot.core.org_admin import (
     AdminRefused,
     DetailsRefused,
+    add_shared_reseller,
+    admin_org,
     create_workspace_code,
     current_details,
     link_workspace,
@@ -31,7 +34,12 @@ from bot.core.org_admin import (
 )
 from bot.core.services import Services
 from bot.core.ui import surfaces
-from bot.core.ui.forms import FormErrors, read_code_form, read_org_details_form
+from bot.core.ui.forms import (
+    FormErrors,
+    read_code_form,
+    read_org_details_form,
+    read_shared_reseller_form,
+)
 from bot.slack.listeners import own_client, user_and_team
 
 #: refusals of a typed code, shown on the modal's input
@@ -116,6 +124,64 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         await tell(client, user_id, "org_details_saved", lang, org=name)
+        await done(client, user_id, team_id)
+
+    # -------------------------------------------------- a reseller in a shared channel
+    @app.action("open_shared_reseller")
+    async def open_shared(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user_id, team_id, client, lang = await who(body, client)
+        try:
+            await services.run(lambda s: admin_org(s, team_id, user_id).id)
+        except AdminRefused as refused:
+            await tell(client, user_id, refused.code, lang)
+            return
+        await open_modal(
+            services,
+            client,
+            trigger_id=body["trigger_id"],
+            view=surfaces.shared_reseller_modal(lang=lang),
+            team_id=team_id,
+            user_id=user_id,
+        )
+
+    @app.view("shared_reseller_modal")
+    async def shared_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        user_id, team_id, client, lang = await who(body, client)
+        try:
+            form = read_shared_reseller_form(_values(view))
+        except FormErrors as invalid:
+            await ack(**surfaces.modal_errors(invalid.errors, lang=lang))
+            return
+        # the reseller's workspace is the channel's other one, as Slack says, never typed
+        problem, reseller_team = await external_team(client, form.channel, team_id)
+        if problem is not None or reseller_team is None:
+            await ack(**surfaces.modal_errors({"org_channel": problem or ""}, lang=lang))
+            return
+        try:
+            name = await services.run(
+                lambda s: add_shared_reseller(
+                    s,
+                    team_id=team_id,
+                    user_id=user_id,
+                    form=form,
+                    reseller_team=reseller_team,
+                    cipher=services.cipher,
+                    clock=services.clock,
+                )
+            )
+        except AdminRefused as refused:
+            await ack()
+            await tell(client, user_id, refused.code, lang)
+            return
+        except DetailsRefused as refused:
+            await ack(**surfaces.modal_errors(refused.errors, lang=lang))
+            return
+        await ack()
+        services.forget_membership(reseller_team)
+        await tell(client, user_id, "shared_reseller_added", lang, org=name, channel=form.channel)
         await done(client, user_id, team_id)
 
     # --------------------------------------------------------------- workspaces
