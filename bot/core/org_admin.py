@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -50,7 +50,12 @@ from bot.core.store.directory import (
     update_organization,
 )
 from bot.core.store.errors import DirectoryError
-from bot.core.store.models import Organization, OrganizationAdmin, OrganizationTeam
+from bot.core.store.models import (
+    SLACK_BOTS,
+    Organization,
+    OrganizationAdmin,
+    OrganizationTeam,
+)
 from bot.core.store.secrets import TokenCipher
 from bot.core.ui import surfaces
 from bot.core.ui.forms import OrgDetailsForm, SharedResellerForm
@@ -262,6 +267,8 @@ class AdminView:
     workspaces: tuple[str, ...]
     providers: tuple[tuple[str, str], ...] = ()
     resellers: tuple[str, ...] = ()
+    # team id → the workspace's name, as its installation recorded it (distributed mode)
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def admin_view(session: Session, org: Organization) -> AdminView:
@@ -272,7 +279,28 @@ def admin_view(session: Session, org: Organization) -> AdminView:
         providers = tuple((p.key, p.name) for p in providers_of(session, org)[:LIST_MAX])
     elif org.role is Role.indirect_provider:
         resellers = tuple(r.name for r in resellers_of(session, org)[:LIST_MAX])
-    return AdminView(tuple(workspaces_of(session, org)[:LIST_MAX]), providers, resellers)
+    named = _named_workspaces(session, org)
+    names = {team: name for team, name in named if name}
+    return AdminView(tuple(team for team, _ in named), providers, resellers, names)
+
+
+def _named_workspaces(session: Session, org: Organization) -> list[tuple[str, str | None]]:
+    """The first LIST_MAX team ids of `org`, sorted, each with the name its latest Slack
+    installation recorded (None: not installed, or single-workspace mode). One statement."""
+    name = (
+        select(SLACK_BOTS.c.team_name)
+        .where(SLACK_BOTS.c.team_id == OrganizationTeam.team_id)
+        .order_by(SLACK_BOTS.c.installed_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(OrganizationTeam.team_id, name)
+        .where(OrganizationTeam.org_id == org.id)
+        .order_by(OrganizationTeam.team_id)
+        .limit(LIST_MAX)
+    )
+    return [(team, team_name) for team, team_name in rows]
 
 
 LIST_MAX = 10

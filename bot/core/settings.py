@@ -69,8 +69,10 @@ class EncryptionSettings(_Base):
     encryption_keys: SecretStr | None = Field(
         default=None,
         description="Comma-separated Fernet keys that encrypt every secret stored in the "
-        "database (Slack tokens, webhook URL tokens; docs/secrets.md): the first encrypts, all "
-        "decrypt. Required in distributed mode; without it, secrets are stored in plaintext. "
+        "database (Slack tokens, Partner Center connections, webhook URL tokens; "
+        "docs/secrets.md): the first encrypts, all decrypt. Required in distributed mode and to "
+        "connect an organization's Partner Center from Slack; without it, the other secrets are "
+        "stored in plaintext. "
         "Rotation: put a new key first, run `mcbot secrets reencrypt`, check `mcbot secrets "
         "status`, then drop the old key. Make a key with: python -c "
         '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"',

@@ -276,6 +276,9 @@ def test_another_workspace_joins_with_a_code_redeemed_from_that_workspace(
     # the provider's admin sees both workspaces and removes the new one (not its own)
     home = open_home(bot, PROVIDER_ADMIN, PROVIDER_TEAM)
     assert NEW_TEAM in text(home) and "org_remove_workspace" in json.dumps(home)
+    # each by the name its installation recorded, and its id
+    assert f"Contoso Europe `{NEW_TEAM}`" in text(home)
+    assert f"Contoso `{PROVIDER_TEAM}` (this one)" in text(home)
     for user, team, gone in (
         (PROVIDER_USER, PROVIDER_TEAM, NEW_TEAM),  # no admin
         (RESELLER_ADMIN, RESELLER_TEAM, NEW_TEAM),  # another organization's admin
