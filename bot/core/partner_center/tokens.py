@@ -51,6 +51,15 @@ class _Token:
 
 
 @dataclass(frozen=True)
+class _Answer:
+    """The token endpoint's JSON object, its HTTP status, and when the request was sent."""
+
+    body: dict[str, Any]
+    status: int
+    started: float
+
+
+@dataclass(frozen=True)
 class AppCredentials:
     """Who asks Entra for tokens: the tenant, and the app registration's id and secret."""
 
@@ -170,11 +179,11 @@ class TokenProvider:
         if self._store is None:
             if not self._refresh_token:
                 raise PartnerCenterNotConfigured("PARTNER_CENTER_REFRESH_TOKEN")
-            body = await self._post(form | {"refresh_token": self._refresh_token})
-            rotated = body.get("refresh_token")
+            answer = await self._post(form | {"refresh_token": self._refresh_token})
+            rotated = answer.body.get("refresh_token")
             if isinstance(rotated, str) and rotated:
                 self._refresh_token = rotated  # kept in memory only (no ENCRYPTION_KEYS)
-            return self._token_of(body)
+            return self._token_of(answer)
         return await self._stored_grant(form)
 
     async def _stored_grant(self, form: dict[str, str]) -> _Token:
@@ -184,7 +193,7 @@ class TokenProvider:
             if stored is None:
                 raise ConnectionExpired("not connected")
             try:
-                body = await self._post(form | {"refresh_token": stored.token})
+                answer = await self._post(form | {"refresh_token": stored.token})
             except PartnerCenterError as exc:
                 if exc.code != "invalid_grant":
                     raise
@@ -195,12 +204,12 @@ class TokenProvider:
                 reason = _reason(exc)
                 await self._store.refused(reason, stored.version)
                 raise ConnectionExpired(reason) from None
-            rotated = body.get("refresh_token")
+            rotated = answer.body.get("refresh_token")
             fresh = isinstance(rotated, str) and bool(rotated) and rotated != stored.token
             # written before the access token is used: a crash after this loses nothing
             if fresh and not await self._store.rotated(str(rotated), stored.version):
                 log.info("a rotated refresh token was written by another replica first")
-            return self._token_of(body)
+            return self._token_of(answer)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _newer(self, seen_version: int) -> StoredToken | None:
@@ -217,8 +226,9 @@ class TokenProvider:
                 return again
         return None
 
-    async def _post(self, form: dict[str, str]) -> dict[str, Any]:
+    async def _post(self, form: dict[str, str]) -> _Answer:
         self.requests += 1
+        started = self._clock()
         response = await send(
             self._http,
             "POST",
@@ -228,25 +238,21 @@ class TokenProvider:
             timeout=self._settings.partner_center_timeout,
             sleep=self._sleep,
         )
-        body = json_object(response)
-        body["_status"] = response.status_code
-        body["_started"] = self._clock()
-        return body
+        return _Answer(json_object(response), response.status_code, started)
 
-    def _token_of(self, body: dict[str, Any]) -> _Token:
-        status = int(body.pop("_status", 200))
-        started = float(body.pop("_started", self._clock()))
+    def _token_of(self, answer: _Answer) -> _Token:
+        body = answer.body
         access_token = body.get("access_token")
         if not isinstance(access_token, str) or not access_token:
-            raise PartnerCenterError(status, "bad_token_response", "no access_token")
+            raise PartnerCenterError(answer.status, "bad_token_response", "no access_token")
         try:
             lifetime = float(body.get("expires_in", 0))
         except (TypeError, ValueError) as exc:
             raise PartnerCenterError(
-                status, "bad_token_response", "expires_in is not a number"
+                answer.status, "bad_token_response", "expires_in is not a number"
             ) from exc
         margin = min(REFRESH_MARGIN_SECONDS, lifetime / 2)
-        return _Token(access_token, started + lifetime - margin)
+        return _Token(access_token, answer.started + lifetime - margin)
 
     def _credentials(self) -> dict[str, str]:
         if self._app is not None:
