@@ -40,7 +40,7 @@ from bot.core.snapshots import InvitationView, OrgView
 from bot.core.store.access import unindexed_state
 from bot.core.store.clock import Clock
 from bot.core.store.directory import self_org_id
-from bot.core.store.invitations import grant_reseller_gdap, transition
+from bot.core.store.invitations import grant_reseller_gdap, transition_planned
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.lookup import get_invitation
 from bot.core.store.models import InboxEvent, Invitation, Organization
@@ -197,6 +197,7 @@ class Plan:
     invitation_id: int | None = None
     version: int | None = None
     state: InvitationState | None = None
+    from_state: InvitationState | None = None  # the state read, moved from (with `version`)
     how: str | None = None
     effects: list[queue.Effect] = field(default_factory=list)
     reseller_grant: str | None = None  # the reseller's own GDAP relationship id, approved
@@ -353,6 +354,7 @@ def _apply(
         detail={**(event.detail or {}), **(profile or {})},
     )
     if plan.state is not None and plan.invitation_id is not None:
+        assert plan.from_state is not None and plan.version is not None  # set with `state`
         detail: dict[str, Any] = {
             "event": event.event_name,
             "webhook_event": event.id,
@@ -360,14 +362,12 @@ def _apply(
         }
         if event.changed_at is not None:
             detail["changed_at"] = event.changed_at.isoformat()
-        transition(
+        transition_planned(  # no re-read: changed meanwhile is a ConflictError, planned again
             session,
             plan.invitation_id,
+            plan.from_state,
+            plan.version,
             plan.state,
-            actor_user=None,
-            actor_team=None,
-            expected_version=plan.version,  # changed meanwhile: ConflictError, planned again
-            actor_org=None,
             detail=detail,
             customer_tenant_id=event.customer_id if plan.state is S.accepted else None,
             clock=clock,
@@ -488,7 +488,7 @@ def _change(
         event_name=event.event_name,
         default_edition=default_edition,
     )
-    return Plan("notified", now.id, now.version, state, how, effects)
+    return Plan("notified", now.id, now.version, state, now.state, how, effects)
 
 
 def _view(invitation: Invitation, orgs: dict[int, OrgView]) -> InvitationView:
