@@ -15,9 +15,10 @@ message.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.store.access import can_act
@@ -386,17 +387,30 @@ def _update(
     meanwhile: `ConflictError`). `sync`: also update the row the session holds."""
     if new_state is InvitationState.accepted:
         values = {**values, "accepted_at": now}
-    statement = (
-        update(Invitation)
-        .where(
-            Invitation.id == invitation_id,
-            Invitation.version == old_version,
-            Invitation.state == old_state,
+    if sync:
+        statement = (
+            update(Invitation)
+            .where(
+                Invitation.id == invitation_id,
+                Invitation.version == old_version,
+                Invitation.state == old_state,
+            )
+            .values(state=new_state, version=old_version + 1, updated_at=now, **values)
+            .execution_options(synchronize_session="evaluate")  # updates the row held too
         )
-        .values(state=new_state, version=old_version + 1, updated_at=now, **values)
-        .execution_options(synchronize_session="evaluate" if sync else False)
-    )
-    result = cast(CursorResult[Any], session.execute(statement))
+        result = cast(CursorResult[Any], session.execute(statement))
+    else:
+        params = {
+            "invitation_id": invitation_id,
+            "old_version": old_version,
+            "old_state": old_state,
+            "new_state": new_state,
+            "new_version": old_version + 1,
+            "new_updated_at": now,
+            **{f"new_{column}": value for column, value in values.items()},
+        }
+        statement = _unsynced_move(tuple(sorted(values)))
+        result = cast(CursorResult[Any], session.execute(statement, params))
     if result.rowcount != 1:
         current = session.get(Invitation, invitation_id, populate_existing=True)
         assert current is not None  # invitations are never deleted
@@ -406,6 +420,28 @@ def _update(
             current_state=current.state.value,
             current_version=current.version,
         )
+
+
+@cache
+def _unsynced_move(columns: tuple[str, ...]) -> Any:
+    """`_update`'s statement when no row is held, built once per set of extra `columns`:
+    every value is bound when it runs (a statement built per move cost more CPU than
+    running it)."""
+    return (
+        update(Invitation)
+        .where(
+            Invitation.id == bindparam("invitation_id"),
+            Invitation.version == bindparam("old_version"),
+            Invitation.state == bindparam("old_state"),
+        )
+        .values(
+            state=bindparam("new_state"),
+            version=bindparam("new_version"),
+            updated_at=bindparam("new_updated_at"),
+            **{column: bindparam(f"new_{column}") for column in columns},
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def transition_planned(
