@@ -25,9 +25,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.core.connections import clients_of
@@ -64,7 +65,8 @@ class RetryLater(RuntimeError):
 _normalized = normalize
 
 
-def _scoped(query: Any, org_id: int | None) -> Any:
+def _scoped(query: Any, org_id: Any) -> Any:
+    # `org_id`: an organization id, or a bound parameter standing for one
     # On expressions no index serves (`+ 0`): the tenant id or the search keys drive the match,
     # never an organization's whole history (a PostgreSQL without statistics chose that).
     if org_id is None:
@@ -78,6 +80,29 @@ def _in_states(states: Any) -> Any:
     return unindexed_state(states)
 
 
+_MATCH_COLUMNS = (
+    Invitation.id,
+    Invitation.customer_tenant_id,
+    Invitation.customer_domain,
+    Invitation.customer_name,
+)
+
+
+def _pending(scope: Any) -> Any:
+    return _scoped(select(*_MATCH_COLUMNS).where(_in_states(PENDING_STATES)), scope)
+
+
+@cache
+def _tenant_statements(scoped: bool) -> tuple[Any, Any]:
+    """The pending invitations with a tenant id, and whether one is accepted already: built
+    once (every acceptance asks), `tenant` and `scope` bound when they run."""
+    scope: Any = bindparam("scope") if scoped else None
+    tenant = Invitation.customer_tenant_id == bindparam("tenant")
+    pending = _pending(scope).where(tenant)
+    accepted = _scoped(select(Invitation.id).where(tenant, _in_states(ACCEPTED_STATES)), scope)
+    return pending, accepted.limit(1)
+
+
 def match_acceptance(
     session: Session,
     customer_id: str | None,
@@ -87,27 +112,15 @@ def match_acceptance(
     """The pending invitation an acceptance answers, and how it was found ("tenant",
     "domain", "name"); else None and why ("already", "ambiguous", "unmatched"). `scope`: the
     id of the partner organization whose invitations are considered (None: all)."""
-    columns = (
-        Invitation.id,
-        Invitation.customer_tenant_id,
-        Invitation.customer_domain,
-        Invitation.customer_name,
-    )
-    pending = _scoped(select(*columns).where(_in_states(PENDING_STATES)), scope)
     if customer_id:
-        found = session.execute(pending.where(Invitation.customer_tenant_id == customer_id)).all()
+        by_tenant, accepted = _tenant_statements(scope is not None)
+        params = {"tenant": customer_id, "scope": scope}
+        found = session.execute(by_tenant, params).all()
         if len(found) == 1:
             return found[0].id, "tenant"
         if len(found) > 1:
             return None, "ambiguous"
-        accepted = _scoped(
-            select(Invitation.id).where(
-                Invitation.customer_tenant_id == customer_id,
-                _in_states(ACCEPTED_STATES),
-            ),
-            scope,
-        )
-        if session.scalar(accepted.limit(1)) is not None:
+        if session.scalar(accepted, params) is not None:
             return None, "already"
     if not profile:
         return None, "unmatched"
@@ -115,6 +128,7 @@ def match_acceptance(
     name = _normalized(profile.get("company"))
     if not domain and not name:
         return None, "unmatched"
+    pending = _pending(scope)
     # Only the pending invitations with this domain or this whole name (an index read of
     # `invitation_search_keys`, bot/core/store/search.py); invitations already tied to another
     # tenant are not this customer's.
