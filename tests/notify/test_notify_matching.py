@@ -318,6 +318,9 @@ async def test_a_batch_plans_in_one_read_and_applies_in_one_write(services: Serv
     languages = [s for s in statements if "FROM language_preferences" in s]
     assert 1 <= len(languages) <= 3
     assert len({row.dedupe_key for row in outbox(services)}) == len(outbox(services)) == 4 * 4
+    # the batch's invitations (and their messages) are read once for the batch, not per event
+    planned = statements[: statements.index("-- write")]
+    assert len([s for s in planned if "FROM invitation_messages" in s]) == 1
     # the write moves each invitation from the state and version the plan read: one
     # conditional UPDATE each, no invitation (or its messages) read again
     written = statements[statements.index("-- write") :]

@@ -307,7 +307,8 @@ async def process_events(
         # before revision 0010 for PARTNER_ORG_KEY's, looked up once per batch
         fallback = self_org_id(session, key)
         orgs: dict[int, OrgView] = {}  # each organization's snapshot read once per batch
-        return [
+        loaded = _load_pending(session, todo)  # held: the session keeps only weak references
+        plans = [
             plan_event(
                 session,
                 e,
@@ -319,6 +320,8 @@ async def process_events(
             )
             for e in todo
         ]
+        del loaded
+        return plans
 
     try:
         plans = await read(decide) if todo else []
@@ -346,6 +349,27 @@ async def process_events(
             _logged(event, outcome)
             results[event.id] = outcome
     return [results[event.id] for event in events]
+
+
+def _load_pending(session: Session, events: list[InboxEvent]) -> list[Invitation]:
+    """The pending invitations the batch's acceptances name by tenant, with their
+    organizations and messages: one statement (and one for the messages) for the batch, so
+    planning each event finds its invitation in the session (`_invitation`) instead of two
+    round trips per event."""
+    tenants = {e.customer_id for e in events if e.customer_id and _kind(e.kind) in ACCEPTANCES}
+    if not tenants:
+        return []
+    query = select(Invitation).where(
+        Invitation.customer_tenant_id.in_(sorted(tenants)), _in_states(PENDING_STATES)
+    )
+    return list(session.scalars(query))
+
+
+def _invitation(session: Session, invitation_id: int) -> Invitation:
+    """The invitation as this transaction read it (`_load_pending`), else read now. Its
+    version is what the move is conditional on: a change since is a ConflictError."""
+    invitation = session.get(Invitation, invitation_id)
+    return invitation if invitation is not None else get_invitation(session, invitation_id)
 
 
 def _apply(
@@ -415,7 +439,7 @@ def plan_event(
         detail = {**(event.detail or {}), **(profile or {})}
         found, how = match_acceptance(session, event.customer_id, detail, scope)
         if found is not None:
-            invitation = get_invitation(session, found)
+            invitation = _invitation(session, found)
             return _change(
                 session, event, invitation, S.accepted, how, clock, default_edition, orgs
             )
