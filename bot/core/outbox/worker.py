@@ -122,7 +122,7 @@ class OutboxWorker:
         client = self.sender.client
         if client.session is None:
             # One connection pool for every send: without it, slack_sdk opens a session, a
-            # connector and a TCP connection per call (a third of the sending CPU).
+            # connector and a TCP connection per call (most of the sending CPU in the bench).
             timeout = aiohttp.ClientTimeout(total=client.timeout)
             self._http = client.session = aiohttp.ClientSession(timeout=timeout)
         self.recorder.start()
