@@ -613,3 +613,17 @@ def test_allowed_element_types_are_all_known_to_slack_sdk() -> None:
         CONTEXT_ELEMENT_TYPES,
     ):
         assert allowed <= KNOWN_ELEMENT_TYPES, allowed - KNOWN_ELEMENT_TYPES
+
+
+def test_production_skips_slack_sdk_and_keeps_its_own_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Off (production): slack_sdk parses nothing, our own walk still refuses what it knows."""
+    parsed: list[Any] = []
+    monkeypatch.setattr(blockkit.Block, "parse", lambda block: parsed.append(block))
+    monkeypatch.setattr(blockkit, "SDK_SECOND_OPINION", False)
+    monkeypatch.setattr(blockkit, "_SDK_ACCEPTED", {})
+    validate_message(message(section("fine", block_id="b1")))
+    validate_view({"type": "home", "blocks": [section("home")]})
+    assert parsed == []
+    fails(message(section("x" * 3001)), "blocks[0].text.text", "limit of 3000")

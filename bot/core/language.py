@@ -16,7 +16,7 @@ from typing import Protocol, TypeVar
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from bot.core.store.clock import Clock
@@ -40,18 +40,20 @@ class Storage(Protocol):
 USER, TEAM = "user", "team"
 
 
+#: built once (read for every notification's organizations): only the values are bound per call
+_PREFERENCES = select(LanguagePreference).where(
+    ((LanguagePreference.scope == USER) & (LanguagePreference.subject_id == bindparam("user_id")))
+    | (
+        (LanguagePreference.scope == TEAM)
+        & LanguagePreference.subject_id.in_(bindparam("team_ids", expanding=True))
+    )
+)
+
+
 def preferences(session: Session, *, user_id: str | None, team_ids: list[str]) -> dict[str, str]:
     """{"user": lang, "team": lang} for what is set."""
     found: dict[str, str] = {}
-    rows = session.scalars(
-        select(LanguagePreference).where(
-            (
-                (LanguagePreference.scope == USER)
-                & (LanguagePreference.subject_id == (user_id or ""))
-            )
-            | ((LanguagePreference.scope == TEAM) & LanguagePreference.subject_id.in_(team_ids))
-        )
-    )
+    rows = session.scalars(_PREFERENCES, {"user_id": user_id or "", "team_ids": team_ids})
     for row in rows:
         found.setdefault(row.scope, row.lang)
     return found

@@ -137,3 +137,31 @@ def test_failures_are_parked_shown_by_mcbot_outbox_and_queued_again(
 
 def parked(bot: BotHarness) -> list[OutboxMessage]:
     return [r for r in rows(bot) if r.status is JobStatus.parked]
+
+
+def test_every_send_shares_the_worker_s_connection_pool(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """slack_sdk opens an aiohttp session (and a connection) per call unless given one: the
+    worker gives its client one for its lifetime, so sends open no session of their own."""
+    import aiohttp
+
+    opened: list[object] = []
+    init = aiohttp.ClientSession.__init__
+
+    def counting(self: aiohttp.ClientSession, *args: object, **kwargs: object) -> None:
+        opened.append(self)
+        init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    session = bot.worker.sender.client.session
+    assert isinstance(session, aiohttp.ClientSession) and not session.closed
+    monkeypatch.setattr(aiohttp.ClientSession, "__init__", counting)
+    seeded = tk.seed(bot.services.sessions, bot.slack, orgs=1, per_org=3)
+    for inv in seeded:
+        assert bot.webhook(tk.acceptance(inv.tenant)).status_code == 200
+    bot.slack.wait_for("chat.postMessage", count=6, delivered=True, timeout=15)
+    bot.slack.wait_for("chat.update", count=3, delivered=True, timeout=15)
+    assert opened == []
+    assert bot.worker.sender.client.session is session
+    bot.stop()
+    assert session.closed and bot.worker.sender.client.session is None

@@ -31,7 +31,13 @@ from bot.core.store.invitations import create_invitation, transition
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.lookup import get_invitation
 from bot.core.store.messages import record_message
-from bot.core.store.models import InboxEvent, LinkSource, MessagePurpose, OutboxMessage
+from bot.core.store.models import (
+    AuditEvent,
+    InboxEvent,
+    LinkSource,
+    MessagePurpose,
+    OutboxMessage,
+)
 from bot.testkit import notify as tk
 
 DIRECTORY = Path(__file__).resolve().parents[2] / "docs" / "partners.example.yaml"
@@ -281,11 +287,13 @@ async def test_a_batch_plans_in_one_read_and_applies_in_one_write(services: Serv
         transactions.append("read")
         return await services.run(fn)
 
+    statements: list[str] = []
+
     async def run(fn: Any) -> Any:
         transactions.append("write")
+        statements.append("-- write")
         return await services.run(fn)
 
-    statements: list[str] = []
     engine = services.sessions.kw["bind"]
 
     def listen(*args: Any) -> None:
@@ -310,6 +318,20 @@ async def test_a_batch_plans_in_one_read_and_applies_in_one_write(services: Serv
     languages = [s for s in statements if "FROM language_preferences" in s]
     assert 1 <= len(languages) <= 3
     assert len({row.dedupe_key for row in outbox(services)}) == len(outbox(services)) == 4 * 4
+    # the batch's invitations (and their messages) are read once for the batch, not per event
+    planned = statements[: statements.index("-- write")]
+    assert len([s for s in planned if "FROM invitation_messages" in s]) == 1
+    # the write moves each invitation from the state and version the plan read: one
+    # conditional UPDATE each, no invitation (or its messages) read again
+    written = statements[statements.index("-- write") :]
+    assert [s for s in written if s.startswith("SELECT") and "invitation" in s] == []
+    assert len([s for s in written if s.startswith("UPDATE invitations")]) == 4
+    with services.sessions() as session:
+        moves = session.scalars(
+            select(AuditEvent).where(AuditEvent.new_state == S.accepted).order_by(AuditEvent.id)
+        ).all()
+        assert [(m.invitation_id, m.old_state) for m in moves] == [(i, S.created) for i in invs]
+        assert all(m.detail["customer_tenant_id"] in tenants for m in moves)
 
 
 async def test_a_batch_that_fails_is_handled_one_event_at_a_time(services: Services) -> None:

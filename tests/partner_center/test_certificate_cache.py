@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import httpx
 import pytest
 
+from bot.core.partner_center import certificates
 from bot.core.partner_center.rejections import RejectReason, WebhookRejected
 from bot.core.partner_center.settings import PartnerCenterSettings
 from bot.core.partner_center.signature import WebhookVerifier
@@ -113,3 +115,28 @@ async def test_bad_signatures_reuse_the_cached_certificate(
             await verifier.verify(signer.headers(BODY, key=signer.pki.stranger_key), BODY)
         assert caught.value.reason is RejectReason.BAD_SIGNATURE
     assert verifier.certificates.fetches == 1
+
+
+async def test_a_cached_url_is_not_parsed_again(
+    signer: WebhookSigner, cert_http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache is keyed by the URL as sent: the check runs until the URL's certificate is
+    cached, then not again for it; a URL the check refuses is refused every time."""
+    checked: list[str] = []
+    check = certificates.check_certificate_url
+
+    def counting(url: str, allowed: Any) -> Any:
+        checked.append(url)
+        return check(url, allowed)
+
+    monkeypatch.setattr(certificates, "check_certificate_url", counting)
+    verifier = _verifier(signer, cert_http)
+    for number in range(5):
+        body = BODY + str(number).encode()
+        await verifier.verify(signer.headers(body), body)
+    assert len(checked) == 1 and verifier.certificates.fetches == 1
+    refused = "http://" + checked[0].removeprefix("https://")
+    for _ in range(2):
+        with pytest.raises(WebhookRejected):
+            await verifier.certificates.public_key(refused)
+    assert checked[1:] == [refused, refused]

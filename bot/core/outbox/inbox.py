@@ -25,9 +25,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.core.connections import clients_of
@@ -40,7 +41,7 @@ from bot.core.snapshots import InvitationView, OrgView
 from bot.core.store.access import unindexed_state
 from bot.core.store.clock import Clock
 from bot.core.store.directory import self_org_id
-from bot.core.store.invitations import grant_reseller_gdap, transition
+from bot.core.store.invitations import grant_reseller_gdap, transition_planned
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.lookup import get_invitation
 from bot.core.store.models import InboxEvent, Invitation, Organization
@@ -64,7 +65,8 @@ class RetryLater(RuntimeError):
 _normalized = normalize
 
 
-def _scoped(query: Any, org_id: int | None) -> Any:
+def _scoped(query: Any, org_id: Any) -> Any:
+    # `org_id`: an organization id, or a bound parameter standing for one
     # On expressions no index serves (`+ 0`): the tenant id or the search keys drive the match,
     # never an organization's whole history (a PostgreSQL without statistics chose that).
     if org_id is None:
@@ -78,6 +80,29 @@ def _in_states(states: Any) -> Any:
     return unindexed_state(states)
 
 
+_MATCH_COLUMNS = (
+    Invitation.id,
+    Invitation.customer_tenant_id,
+    Invitation.customer_domain,
+    Invitation.customer_name,
+)
+
+
+def _pending(scope: Any) -> Any:
+    return _scoped(select(*_MATCH_COLUMNS).where(_in_states(PENDING_STATES)), scope)
+
+
+@cache
+def _tenant_statements(scoped: bool) -> tuple[Any, Any]:
+    """The pending invitations with a tenant id, and whether one is accepted already: built
+    once (every acceptance asks), `tenant` and `scope` bound when they run."""
+    scope: Any = bindparam("scope") if scoped else None
+    tenant = Invitation.customer_tenant_id == bindparam("tenant")
+    pending = _pending(scope).where(tenant)
+    accepted = _scoped(select(Invitation.id).where(tenant, _in_states(ACCEPTED_STATES)), scope)
+    return pending, accepted.limit(1)
+
+
 def match_acceptance(
     session: Session,
     customer_id: str | None,
@@ -87,27 +112,15 @@ def match_acceptance(
     """The pending invitation an acceptance answers, and how it was found ("tenant",
     "domain", "name"); else None and why ("already", "ambiguous", "unmatched"). `scope`: the
     id of the partner organization whose invitations are considered (None: all)."""
-    columns = (
-        Invitation.id,
-        Invitation.customer_tenant_id,
-        Invitation.customer_domain,
-        Invitation.customer_name,
-    )
-    pending = _scoped(select(*columns).where(_in_states(PENDING_STATES)), scope)
     if customer_id:
-        found = session.execute(pending.where(Invitation.customer_tenant_id == customer_id)).all()
+        by_tenant, accepted = _tenant_statements(scope is not None)
+        params = {"tenant": customer_id, "scope": scope}
+        found = session.execute(by_tenant, params).all()
         if len(found) == 1:
             return found[0].id, "tenant"
         if len(found) > 1:
             return None, "ambiguous"
-        accepted = _scoped(
-            select(Invitation.id).where(
-                Invitation.customer_tenant_id == customer_id,
-                _in_states(ACCEPTED_STATES),
-            ),
-            scope,
-        )
-        if session.scalar(accepted.limit(1)) is not None:
+        if session.scalar(accepted, params) is not None:
             return None, "already"
     if not profile:
         return None, "unmatched"
@@ -115,6 +128,7 @@ def match_acceptance(
     name = _normalized(profile.get("company"))
     if not domain and not name:
         return None, "unmatched"
+    pending = _pending(scope)
     # Only the pending invitations with this domain or this whole name (an index read of
     # `invitation_search_keys`, bot/core/store/search.py); invitations already tied to another
     # tenant are not this customer's.
@@ -197,6 +211,7 @@ class Plan:
     invitation_id: int | None = None
     version: int | None = None
     state: InvitationState | None = None
+    from_state: InvitationState | None = None  # the state read, moved from (with `version`)
     how: str | None = None
     effects: list[queue.Effect] = field(default_factory=list)
     reseller_grant: str | None = None  # the reseller's own GDAP relationship id, approved
@@ -292,7 +307,8 @@ async def process_events(
         # before revision 0010 for PARTNER_ORG_KEY's, looked up once per batch
         fallback = self_org_id(session, key)
         orgs: dict[int, OrgView] = {}  # each organization's snapshot read once per batch
-        return [
+        loaded = _load_pending(session, todo)  # held: the session keeps only weak references
+        plans = [
             plan_event(
                 session,
                 e,
@@ -304,6 +320,8 @@ async def process_events(
             )
             for e in todo
         ]
+        del loaded
+        return plans
 
     try:
         plans = await read(decide) if todo else []
@@ -333,6 +351,27 @@ async def process_events(
     return [results[event.id] for event in events]
 
 
+def _load_pending(session: Session, events: list[InboxEvent]) -> list[Invitation]:
+    """The pending invitations the batch's acceptances name by tenant, with their
+    organizations and messages: one statement (and one for the messages) for the batch, so
+    planning each event finds its invitation in the session (`_invitation`) instead of two
+    round trips per event."""
+    tenants = {e.customer_id for e in events if e.customer_id and _kind(e.kind) in ACCEPTANCES}
+    if not tenants:
+        return []
+    query = select(Invitation).where(
+        Invitation.customer_tenant_id.in_(sorted(tenants)), _in_states(PENDING_STATES)
+    )
+    return list(session.scalars(query))
+
+
+def _invitation(session: Session, invitation_id: int) -> Invitation:
+    """The invitation as this transaction read it (`_load_pending`), else read now. Its
+    version is what the move is conditional on: a change since is a ConflictError."""
+    invitation = session.get(Invitation, invitation_id)
+    return invitation if invitation is not None else get_invitation(session, invitation_id)
+
+
 def _apply(
     session: Session,
     event: InboxEvent,
@@ -353,6 +392,7 @@ def _apply(
         detail={**(event.detail or {}), **(profile or {})},
     )
     if plan.state is not None and plan.invitation_id is not None:
+        assert plan.from_state is not None and plan.version is not None  # set with `state`
         detail: dict[str, Any] = {
             "event": event.event_name,
             "webhook_event": event.id,
@@ -360,14 +400,12 @@ def _apply(
         }
         if event.changed_at is not None:
             detail["changed_at"] = event.changed_at.isoformat()
-        transition(
+        transition_planned(  # no re-read: changed meanwhile is a ConflictError, planned again
             session,
             plan.invitation_id,
+            plan.from_state,
+            plan.version,
             plan.state,
-            actor_user=None,
-            actor_team=None,
-            expected_version=plan.version,  # changed meanwhile: ConflictError, planned again
-            actor_org=None,
             detail=detail,
             customer_tenant_id=event.customer_id if plan.state is S.accepted else None,
             clock=clock,
@@ -401,7 +439,7 @@ def plan_event(
         detail = {**(event.detail or {}), **(profile or {})}
         found, how = match_acceptance(session, event.customer_id, detail, scope)
         if found is not None:
-            invitation = get_invitation(session, found)
+            invitation = _invitation(session, found)
             return _change(
                 session, event, invitation, S.accepted, how, clock, default_edition, orgs
             )
@@ -488,7 +526,7 @@ def _change(
         event_name=event.event_name,
         default_edition=default_edition,
     )
-    return Plan("notified", now.id, now.version, state, how, effects)
+    return Plan("notified", now.id, now.version, state, now.state, how, effects)
 
 
 def _view(invitation: Invitation, orgs: dict[int, OrgView]) -> InvitationView:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from bot.core import gdap
@@ -196,16 +196,22 @@ def user_language(session: Session, user_id: str, org_key: str) -> str:
     return lang
 
 
+#: built once (asked before every message update): only the row's values are bound per call
+_SUPERSEDED = select(
+    exists().where(
+        OutboxMessage.effect == OutboxEffect.update,
+        OutboxMessage.channel == bindparam("channel"),
+        OutboxMessage.ts == bindparam("ts"),
+        OutboxMessage.status == JobStatus.pending,
+        OutboxMessage.id > bindparam("id"),
+    )
+)
+
+
 def superseded(session: Session, row: OutboxMessage) -> bool:
     """A newer update of the same message is queued: it shows the same, or a newer, state."""
-    newer = exists().where(
-        OutboxMessage.effect == OutboxEffect.update,
-        OutboxMessage.channel == row.channel,
-        OutboxMessage.ts == row.ts,
-        OutboxMessage.status == JobStatus.pending,
-        OutboxMessage.id > row.id,
-    )
-    return bool(session.scalar(select(newer)))
+    params = {"channel": row.channel, "ts": row.ts, "id": row.id}
+    return bool(session.scalar(_SUPERSEDED, params))
 
 
 # ------------------------------------------------------------------------------ unmatched

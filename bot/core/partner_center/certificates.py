@@ -103,11 +103,14 @@ class SigningCertificates:
         self.fetches = 0
 
     async def public_key(self, url: str) -> rsa.RSAPublicKey:
-        parsed = check_certificate_url(url, self._allowed)
-        cache_key = str(parsed)
+        # Cached by the URL as the header spells it: only a URL that passed the check below
+        # (and whose certificate was then fetched and validated) is ever cached, so a delivery
+        # naming one again skips parsing it (some 0.1 ms of CPU per delivery).
+        cache_key = url
         cached = self._cached(cache_key)
         if cached is not None:
             return cached
+        parsed = check_certificate_url(url, self._allowed)
         async with self._fetch_lock:  # one download per URL even under concurrent deliveries
             cached = self._cached(cache_key)
             if cached is not None:

@@ -15,9 +15,10 @@ message.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.store.access import can_act
@@ -67,7 +68,7 @@ def _add_search_keys(session: Session, invitation: Invitation) -> None:
 
 def _audit(
     session: Session,
-    invitation: Invitation,
+    invitation: Invitation | tuple[int, InvitationState],
     *,
     at: datetime,
     action: AuditAction,
@@ -77,15 +78,19 @@ def _audit(
     decision_id: str | None,
     detail: dict[str, Any] | None,
 ) -> None:
+    """`invitation`: the row, or (its id, its new state) when it was moved without reading it."""
+    invitation_id, new_state = (
+        invitation if isinstance(invitation, tuple) else (invitation.id, invitation.state)
+    )
     session.add(
         AuditEvent(
-            invitation_id=invitation.id,
+            invitation_id=invitation_id,
             at=at,
             user_id=user_id,
             team_id=team_id,
             action=action,
             old_state=old_state,
-            new_state=invitation.state,
+            new_state=new_state,
             decision_id=decision_id,
             detail=dict(detail or {}),
         )
@@ -352,28 +357,7 @@ def _move(
             f"{actor_org.key} may not move {invitation.ref} from {old_state.value} "
             f"to {new_state.value}; its provider can"
         )
-    if new_state is InvitationState.accepted:
-        values = {**values, "accepted_at": now}
-    statement = (
-        update(Invitation)
-        .where(
-            Invitation.id == invitation.id,
-            Invitation.version == old_version,
-            Invitation.state == old_state,
-        )
-        .values(state=new_state, version=old_version + 1, updated_at=now, **values)
-        .execution_options(synchronize_session="evaluate")  # updates `invitation` too
-    )
-    result = cast(CursorResult[Any], session.execute(statement))
-    if result.rowcount != 1:
-        current = session.get(Invitation, invitation.id, populate_existing=True)
-        assert current is not None  # invitations are never deleted
-        raise ConflictError(
-            invitation.id,
-            expected_version=expected_version if expected_version is not None else old_version,
-            current_state=current.state.value,
-            current_version=current.version,
-        )
+    _update(session, invitation.id, old_state, old_version, new_state, now, values, sync=True)
     _audit(
         session,
         invitation,
@@ -386,6 +370,112 @@ def _move(
         detail=detail,
     )
     return invitation
+
+
+def _update(
+    session: Session,
+    invitation_id: int,
+    old_state: InvitationState,
+    old_version: int,
+    new_state: InvitationState,
+    now: datetime,
+    values: dict[str, Any],
+    *,
+    sync: bool,
+) -> None:
+    """The move itself: one UPDATE conditional on the state and version read (changed
+    meanwhile: `ConflictError`). `sync`: also update the row the session holds."""
+    if new_state is InvitationState.accepted:
+        values = {**values, "accepted_at": now}
+    if sync:
+        statement = (
+            update(Invitation)
+            .where(
+                Invitation.id == invitation_id,
+                Invitation.version == old_version,
+                Invitation.state == old_state,
+            )
+            .values(state=new_state, version=old_version + 1, updated_at=now, **values)
+            .execution_options(synchronize_session="evaluate")  # updates the row held too
+        )
+        result = cast(CursorResult[Any], session.execute(statement))
+    else:
+        params = {
+            "invitation_id": invitation_id,
+            "old_version": old_version,
+            "old_state": old_state,
+            "new_state": new_state,
+            "new_version": old_version + 1,
+            "new_updated_at": now,
+            **{f"new_{column}": value for column, value in values.items()},
+        }
+        statement = _unsynced_move(tuple(sorted(values)))
+        result = cast(CursorResult[Any], session.execute(statement, params))
+    if result.rowcount != 1:
+        current = session.get(Invitation, invitation_id, populate_existing=True)
+        assert current is not None  # invitations are never deleted
+        raise ConflictError(
+            invitation_id,
+            expected_version=old_version,
+            current_state=current.state.value,
+            current_version=current.version,
+        )
+
+
+@cache
+def _unsynced_move(columns: tuple[str, ...]) -> Any:
+    """`_update`'s statement when no row is held, built once per set of extra `columns`:
+    every value is bound when it runs (a statement built per move cost more CPU than
+    running it)."""
+    return (
+        update(Invitation)
+        .where(
+            Invitation.id == bindparam("invitation_id"),
+            Invitation.version == bindparam("old_version"),
+            Invitation.state == bindparam("old_state"),
+        )
+        .values(
+            state=bindparam("new_state"),
+            version=bindparam("new_version"),
+            updated_at=bindparam("new_updated_at"),
+            **{column: bindparam(f"new_{column}") for column in columns},
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def transition_planned(
+    session: Session,
+    invitation_id: int,
+    old_state: InvitationState,
+    old_version: int,
+    new_state: InvitationState,
+    *,
+    detail: dict[str, Any] | None = None,
+    customer_tenant_id: str | None = None,
+    clock: Clock = utc_now,
+) -> None:
+    """The bot's own move (no actor organization) of an invitation whose state and version
+    were read in an earlier transaction (the inbox's plan): the conditional UPDATE and its
+    audit event, without reading the invitation again. Changed meanwhile: `ConflictError`;
+    a move `check_transition` refuses: `TransitionError`. Same rows as `transition`."""
+    check_transition(old_state, new_state)
+    values: dict[str, Any] = {}
+    if customer_tenant_id is not None:
+        values["customer_tenant_id"] = customer_tenant_id.strip().lower()
+    now = clock()
+    _update(session, invitation_id, old_state, old_version, new_state, now, values, sync=False)
+    _audit(
+        session,
+        (invitation_id, new_state),
+        at=now,
+        action=AuditAction.transition,
+        old_state=old_state,
+        user_id=None,
+        team_id=None,
+        decision_id=None,
+        detail={**(detail or {}), **values},
+    )
 
 
 def expire_due(session: Session, now: datetime) -> list[Invitation]:
