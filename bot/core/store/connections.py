@@ -28,15 +28,10 @@ from bot.core.store.models import (
     PartnerCenterConnection,
     PartnerCenterConnectState,
 )
-from bot.core.store.secrets import TokenCipher
+from bot.core.store.secrets import TokenCipher, token_hash
 
 STATE_TTL = timedelta(minutes=10)
 MAX_REASON = 300
-
-
-def fingerprint(secret: str) -> str:
-    """SHA-256 of a secret, hex: compared instead of the secret itself."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -162,7 +157,7 @@ def seed_legacy(
     """The legacy PARTNER_CENTER_REFRESH_TOKEN as the organization's connection: stored the
     first time, and again whenever the environment holds a different one (compared by
     fingerprint); a token rotated since the seed is kept otherwise. True when written."""
-    mark = fingerprint(refresh_token)
+    mark = token_hash(refresh_token)  # compared instead of the token itself
     current = session.execute(
         select(PartnerCenterConnection.seeded_from).where(PartnerCenterConnection.org_id == org_id)
     ).first()
@@ -277,10 +272,6 @@ class ConsumedState:
     code_verifier: str
 
 
-def _state_hash(state: str) -> str:
-    return hashlib.sha256(state.encode("utf-8")).hexdigest()
-
-
 def code_challenge(verifier: str) -> str:
     """PKCE S256 (RFC 7636 §4.2): BASE64URL(SHA256(verifier)) without padding."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
@@ -308,7 +299,7 @@ def new_state(
     assert encrypted is not None
     session.add(
         PartnerCenterConnectState(
-            state_hash=_state_hash(state),
+            state_hash=token_hash(state),
             org_id=org_id,
             team_id=team_id,
             user_id=user_id,
@@ -335,7 +326,7 @@ def consume_state(
             PartnerCenterConnectState.verifier,
             PartnerCenterConnectState.expires_at,
             PartnerCenterConnectState.used_at,
-        ).where(PartnerCenterConnectState.state_hash == _state_hash(state))
+        ).where(PartnerCenterConnectState.state_hash == token_hash(state))
     ).first()
     if row is None:
         return StateProblem.unknown
