@@ -111,3 +111,17 @@ def sqlite_file(tmp_path: Path, sqlite_template: Path) -> Path:
     except OSError as exc:
         pytest.skip(f"cannot make a file read-only here: {exc}")
     return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend, NOT migrated (the migration tests upgrade it to the
+    revision they start from); PostgreSQL a fresh database of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'mc.sqlite3'}"
+        return
+    reason = postgres_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    with fresh_postgres_database() as found:
+        yield found

@@ -4,15 +4,11 @@ columns refuse what the models refuse; it downgrades to 0007 keeping the invitat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.store import db
-from bot.core.store.testing import fresh_postgres_database, postgres_unavailable
 
 ORG = (
     "INSERT INTO organizations (id, key, name, role, tenant_id, partner_id, created_at) VALUES "
@@ -23,18 +19,6 @@ INVITATION = (
     "delegated_admin, state, created_at, updated_at, gdap_relationship_id, version) VALUES "
     "(:id, :ref, 1, 2, 'Woodgrove', false, :state, :at, :at, :rel, 3)"
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'mc.sqlite3'}"
-        return
-    reason = postgres_unavailable()
-    if reason is not None:
-        pytest.skip(reason)
-    with fresh_postgres_database() as found:
-        yield found
 
 
 def test_0008_marks_earlier_relationships_as_asked_for_the_reseller(url: str) -> None:

@@ -4,33 +4,17 @@ unset (the legacy URL's); it downgrades to 0008 keeping the organizations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.outbox.routing import TOKEN_SHAPE
 from bot.core.store import db
-from bot.core.store.testing import fresh_postgres_database, postgres_unavailable
 
 ORG = (
     "INSERT INTO organizations (id, key, name, role, tenant_id, partner_id, created_at) VALUES "
     "(:id, :key, :name, 'direct', :tenant, '1234567', '2026-11-30 12:00:00+00:00')"
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'mc.sqlite3'}"
-        return
-    reason = postgres_unavailable()
-    if reason is not None:
-        pytest.skip(reason)
-    with fresh_postgres_database() as found:
-        yield found
 
 
 def test_0010_gives_every_existing_organization_its_own_token(url: str) -> None:

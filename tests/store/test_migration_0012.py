@@ -6,7 +6,6 @@ ENCRYPTION_KEYS, and stops, changing nothing, when no key reads one."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,25 +15,12 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.core.store import db
 from bot.core.store.secrets import TokenCipher, TokenUnreadable, reencrypt_all
-from bot.core.store.testing import fresh_postgres_database, postgres_unavailable
 
 ORG = (
     "INSERT INTO organizations (id, key, name, role, tenant_id, partner_id, created_at) VALUES "
     "(:id, :key, :name, 'direct', :tenant, '1234567', '2026-11-30 12:00:00+00:00')"
 )
 KEY = Fernet.generate_key().decode()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'mc.sqlite3'}"
-        return
-    reason = postgres_unavailable()
-    if reason is not None:
-        pytest.skip(reason)
-    with fresh_postgres_database() as found:
-        yield found
 
 
 def _tokens(url: str, columns: str = "key, webhook_token") -> dict[str, str]:

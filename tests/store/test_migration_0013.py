@@ -4,32 +4,15 @@ can be recorded; it downgrades to 0010 keeping the organizations and their chann
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import inspect, text
 
 from bot.core.store import db
-from bot.core.store.testing import fresh_postgres_database, postgres_unavailable
 
 ORG = (
     "INSERT INTO organizations (id, key, name, role, tenant_id, partner_id, "
     "notification_channel, created_at) VALUES (:id, :key, :name, 'indirect_reseller', :tenant, "
     "'1234567', :channel, '2026-11-30 12:00:00+00:00')"
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'mc.sqlite3'}"
-        return
-    reason = postgres_unavailable()
-    if reason is not None:
-        pytest.skip(reason)
-    with fresh_postgres_database() as found:
-        yield found
 
 
 def test_0013_adds_the_hosting_workspace_and_downgrades_keeping_the_channels(url: str) -> None:

@@ -4,15 +4,11 @@ to 0010 keeping the codes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.store import db
-from bot.core.store.testing import fresh_postgres_database, postgres_unavailable
 
 ORG = (
     "INSERT INTO organizations (id, key, name, role, tenant_id, partner_id, created_at) VALUES "
@@ -27,18 +23,6 @@ EVENT = (
     "INSERT INTO directory_events (at, org_key, action, source, detail) VALUES "
     "('2026-11-30 12:00:00+00:00', 'contoso', :action, 'import', '{}')"
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'mc.sqlite3'}"
-        return
-    reason = postgres_unavailable()
-    if reason is not None:
-        pytest.skip(reason)
-    with fresh_postgres_database() as found:
-        yield found
 
 
 def test_0014_keeps_existing_join_codes_as_provider_codes(url: str) -> None:
