@@ -17,12 +17,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core.joining import notice_blocks
 from bot.core.language import team_language
 from bot.core.outbox.queue import Effect, enqueue
 from bot.core.partner_center.client import PartnerCenterClient
@@ -30,7 +30,6 @@ from bot.core.partner_center.graph import GraphGdapClient
 from bot.core.partner_center.settings import PartnerCenterSettings
 from bot.core.partner_center.tokens import AppCredentials, StoredToken, TokenProvider
 from bot.core.services import Services
-from bot.core.store.clock import utc_now
 from bot.core.store.connections import (
     StoredConnection,
     load_connection,
@@ -214,10 +213,10 @@ class DbRefreshTokens:
                     dedupe_key=f"pc-expired {org_id} {seen_version}",
                     effect=OutboxEffect.post,
                     channel=channel,
-                    payload={"message": _as_post(message["text"])},
+                    payload={"message": notice_blocks(message)},
                     team_id=team,
                 )
-                enqueue(session, [effect], now=utc_now())
+                enqueue(session, [effect], now=now)
             return name
 
         name = await services.run(flip)
@@ -225,12 +224,6 @@ class DbRefreshTokens:
         if name is not None:
             services.outbox_wakeup.set()
             log.warning("Partner Center connection of %s expired or revoked: %s", name, reason)
-
-
-def _as_post(text: str) -> dict[str, Any]:
-    """A notice (text only) as the outbox posts it: the text, and one section showing it."""
-    section = {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
-    return {"text": text, "blocks": [section]}
 
 
 def _team_of(session: Session, org_id: int) -> str | None:

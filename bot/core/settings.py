@@ -18,11 +18,7 @@ DEFAULT_DATABASE_URL = "sqlite:///multichannel.sqlite3"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
-class _Base(SettingsBase):
-    pass
-
-
-class DatabaseSettings(_Base):
+class DatabaseSettings(SettingsBase):
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL. Default: a SQLite file in the working directory. "
@@ -30,7 +26,7 @@ class DatabaseSettings(_Base):
     )
 
 
-class PolicySettings(_Base):
+class PolicySettings(SettingsBase):
     policy_edition: str = Field(
         default="current",
         description="The policy edition used when none is named: a dated edition (2017-03, "
@@ -63,7 +59,7 @@ MANIFEST_BOT_SCOPES = (
 )
 
 
-class EncryptionSettings(_Base):
+class EncryptionSettings(SettingsBase):
     """The keys of every secret the bot stores in its database (docs/secrets.md)."""
 
     encryption_keys: SecretStr | None = Field(
@@ -182,7 +178,7 @@ class SlackSettings(EncryptionSettings):
         return problems
 
 
-class BotSettings(_Base):
+class BotSettings(SettingsBase):
     invitation_expiry_days: int = Field(
         default=30, ge=1, le=365, description="Days after which an unaccepted invitation expires"
     )

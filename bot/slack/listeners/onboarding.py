@@ -30,19 +30,15 @@ from bot.core.services import Services
 from bot.core.ui import surfaces
 from bot.core.ui.forms import FormErrors, read_org_settings_form, read_setup_form
 from bot.core.ui.metadata import JoinButton, MetadataError, load
-from bot.slack.listeners import own_client as own_workspace_client
-from bot.slack.listeners import user_and_team
+from bot.slack.listeners import own_client, user_and_team
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    async def own_client(client: AsyncWebClient, team_id: str) -> AsyncWebClient:
-        return await own_workspace_client(services, client, team_id)
-
     @app.action("open_setup_modal")
     async def open_setup(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         user_id, team_id = user_and_team(body)
-        client = await own_client(client, team_id)
+        client = await own_client(services, client, team_id)
         lang = await services.language.for_user(client, user_id, team_id)
         if not (await setup_access(services, client, team_id, user_id)).allowed:
             await tell_user(
@@ -63,7 +59,7 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         user_id, team_id = user_and_team(body)
-        client = await own_client(client, team_id)
+        client = await own_client(services, client, team_id)
         lang = await services.language.for_user(client, user_id, team_id)
         try:
             form = read_setup_form((view.get("state") or {}).get("values") or {})
@@ -117,7 +113,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def create_join_code(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         user_id, team_id = user_and_team(body)
-        client = await own_client(client, team_id)
+        client = await own_client(services, client, team_id)
         lang = await services.language.for_user(client, user_id, team_id)
         now = services.clock()
         try:
@@ -143,7 +139,9 @@ def register(app: AsyncApp, services: Services) -> None:
         client: AsyncWebClient,
     ) -> None:
         user_id, team_id = user_and_team(body)
-        lang = await services.language.for_user(await own_client(client, team_id), user_id, team_id)
+        lang = await services.language.for_user(
+            await own_client(services, client, team_id), user_id, team_id
+        )
         try:
             button = load(JoinButton, action.get("value"))
         except MetadataError:
@@ -197,7 +195,7 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         await ack()
         user_id, team_id = user_and_team(body)
-        client = await own_client(client, team_id)
+        client = await own_client(services, client, team_id)
         lang = await services.language.for_user(client, user_id, team_id)
         try:
             current = await services.run(
@@ -220,7 +218,7 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         user_id, team_id = user_and_team(body)
-        client = await own_client(client, team_id)
+        client = await own_client(services, client, team_id)
         lang = await services.language.for_user(client, user_id, team_id)
         try:
             form = read_org_settings_form((view.get("state") or {}).get("values") or {})

@@ -11,27 +11,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import pc_connect
 from bot.core.delivery import tell_user
-from bot.core.installations import NotInstalled, workspace_client
 from bot.core.org_admin import AdminRefused, admin_org
 from bot.core.partner_center.errors import InvalidRequest, PartnerCenterError
 from bot.core.services import Services
 from bot.core.ui import surfaces
 from bot.core.webhook_registration import register_org_webhook
-from bot.slack.listeners import user_and_team
+from bot.slack.listeners import own_client, user_and_team
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    async def own_client(client: AsyncWebClient, team_id: str) -> AsyncWebClient:
-        try:
-            return await workspace_client(services.tokens, client, team_id)
-        except NotInstalled:
-            return client
-
     @app.action("pc_connect")
     async def connect(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         user_id, team_id = user_and_team(body)
-        client = await own_client(client, team_id)
+        client = await own_client(services, client, team_id)
         lang = await services.language.for_user(client, user_id, team_id)
         try:
             started = await pc_connect.start(services, team_id=team_id, user_id=user_id)
@@ -49,7 +42,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def register_webhook(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         user_id, team_id = user_and_team(body)
-        client = await own_client(client, team_id)
+        client = await own_client(services, client, team_id)
         lang = await services.language.for_user(client, user_id, team_id)
 
         def tell(code: str, **params: str) -> Any:
