@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, literal, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from bot.core.store.clock import Clock, utc_now
@@ -308,9 +308,14 @@ def _role_change_issues(
     if not changing:
         return []
     ids = list(changing)
-    invitations = session.execute(
-        select(Invitation.provider_org_id, Invitation.reseller_org_id).where(
-            Invitation.provider_org_id.in_(ids) | Invitation.reseller_org_id.in_(ids)
+    # one index probe per organization and side, whatever the length of its history
+    named = union_all(
+        *(
+            select(literal(org_id)).where(
+                exists().where(Invitation.provider_org_id == org_id)
+                | exists().where(Invitation.reseller_org_id == org_id)
+            )
+            for org_id in ids
         )
     )
     requests = session.execute(
@@ -319,7 +324,7 @@ def _role_change_issues(
             & (JoinRequest.status == JOIN_PENDING)
         )
     )
-    with_invitations = {i for pair in invitations for i in pair if i in changing}
+    with_invitations = set(session.scalars(named))
     with_requests = {i for pair in requests for i in pair if i in changing}
     issues = [
         DirectoryIssue(
