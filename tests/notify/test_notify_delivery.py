@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli.main import main
+from bot.core.outbox import queue
+from bot.core.store.clock import utc_now
 from bot.core.store.models import JobStatus, OutboxEffect, OutboxMessage
 from bot.testkit import Call
 from bot.testkit import notify as tk
@@ -165,3 +167,24 @@ def test_every_send_shares_the_worker_s_connection_pool(
     assert bot.worker.sender.client.session is session
     bot.stop()
     assert session.closed and bot.worker.sender.client.session is None
+
+
+def test_an_update_superseded_by_a_newer_one_is_not_sent(bot: BotHarness) -> None:
+    """Two updates of one message queued together: only the newer goes out; the older is done
+    without a call (found superseded when it was claimed)."""
+    inv = tk.seed(bot.services.sessions, bot.slack, orgs=1, per_org=1)[0]
+
+    def update(n: int) -> queue.Effect:
+        block = {"type": "section", "text": {"type": "mrkdwn", "text": f"state {n}"}}
+        message = {"text": f"state {n}", "blocks": [block]}
+        return queue.Effect(
+            f"superseded-{n}", OutboxEffect.update, inv.channel, {"message": message}, ts=inv.ts
+        )
+
+    with bot.services.sessions.begin() as session:
+        queue.enqueue(session, [update(1), update(2)], now=utc_now())
+    wait_until(lambda: drained(bot))
+    sent = [c.params["text"] for c in bot.slack.calls("chat.update") if c.delivered]
+    assert sent == ["state 2"]
+    assert [r.status for r in rows(bot)] == [JobStatus.done, JobStatus.done]
+    assert bot.worker.stats["superseded"] == 1 and bot.worker.stats["sent"] == 1

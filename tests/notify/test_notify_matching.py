@@ -288,16 +288,19 @@ async def test_a_batch_plans_in_one_read_and_applies_in_one_write(services: Serv
         return await services.run(fn)
 
     statements: list[str] = []
+    parameter_sets: list[int] = []  # per statement: how many rows it was given (executemany)
 
     async def run(fn: Any) -> Any:
         transactions.append("write")
         statements.append("-- write")
+        parameter_sets.append(0)
         return await services.run(fn)
 
     engine = services.sessions.kw["bind"]
 
     def listen(*args: Any) -> None:
         statements.append(args[2])
+        parameter_sets.append(len(args[3]) if args[5] else 1)
 
     sa_event.listen(engine, "before_cursor_execute", listen)
     try:
@@ -321,11 +324,21 @@ async def test_a_batch_plans_in_one_read_and_applies_in_one_write(services: Serv
     # the batch's invitations (and their messages) are read once for the batch, not per event
     planned = statements[: statements.index("-- write")]
     assert len([s for s in planned if "FROM invitation_messages" in s]) == 1
-    # the write moves each invitation from the state and version the plan read: one
-    # conditional UPDATE each, no invitation (or its messages) read again
-    written = statements[statements.index("-- write") :]
-    assert [s for s in written if s.startswith("SELECT") and "invitation" in s] == []
-    assert len([s for s in written if s.startswith("UPDATE invitations")]) == 4
+    # ... and matched by tenant from that read (no match statement per event), their
+    # organizations' editions read once
+    match = "SELECT invitations.id, invitations.customer_tenant_id, "  # match_acceptance's
+    assert [s for s in planned if s.startswith(match)] == []
+    assert len([s for s in planned if "workspace_editions" in s]) == 1
+    # the write moves each invitation from the state and version the plan read (no
+    # invitation, or its messages, read again), with one statement per table for the whole
+    # batch: the events finished and the invitations moved in one executemany each (one
+    # conditional UPDATE per row), the audit rows and the notifications in one INSERT each
+    start = statements.index("-- write")
+    written = list(zip(statements[start + 1 :], parameter_sets[start + 1 :], strict=True))
+    assert [s for s, _ in written if s.startswith("SELECT") and "invitation" in s] == []
+    tables = [s.split("SET")[0].split("(")[0].split()[-1] for s, _ in written]
+    assert tables == ["webhook_inbox", "invitations", "audit_events", "outbox"]
+    assert [n for _, n in written][:2] == [4, 4]  # 4 rows each, one statement each
     with services.sessions() as session:
         moves = session.scalars(
             select(AuditEvent).where(AuditEvent.new_state == S.accepted).order_by(AuditEvent.id)

@@ -10,9 +10,11 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from bot.core.outbox import claims, queue
+from bot.core.outbox.notify import SUPERSEDED
 from bot.core.partner_center.events import parse_event
 from bot.core.store import db
 from bot.core.store.clock import utc_now
@@ -103,6 +105,55 @@ def test_one_row_per_channel_in_order_and_pacing_shared_through_the_database(
         with factory() as session:
             done = session.get(OutboxMessage, first[0].id)
             assert done is not None and done.locked_by == "a" and done.sent_at is not None
+    finally:
+        engine.dispose()
+
+
+def test_the_claim_itself_says_which_updates_a_newer_one_supersedes(database_url: str) -> None:
+    """Two updates of one message queued: the older is claimed flagged superseded, in the
+    claim's own statements (none per row); an update of another message of the channel, and
+    a post, are not."""
+    engine = db.make_engine(database_url)
+    factory = db.make_session_factory(engine)
+    now = utc_now()
+
+    def update(key: str, ts: str) -> queue.Effect:
+        return queue.Effect(key, OutboxEffect.update, "C0CHAN0001", {"n": key}, ts=ts)
+
+    post = queue.Effect("post", OutboxEffect.post, "C0CHAN0001", {"n": "post"})
+    statements: list[str] = []
+
+    def listen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    def claim(worker: str) -> list[tuple[str, bool]]:
+        statements.clear()
+        sa_event.listen(engine, "before_cursor_execute", listen)
+        try:
+            with factory.begin() as session:
+                claimed = claims.claim_flagged(
+                    session, OutboxMessage, SUPERSEDED, worker=worker, now=now, lease=LEASE, limit=9
+                )
+                for row, _ in claimed:
+                    queue.mark_done(session, OutboxMessage, row.id, worker=worker, now=now)
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", listen)
+        return [(row.dedupe_key, flagged) for row, flagged in claimed]
+
+    try:
+        with factory.begin() as session:
+            queue.enqueue(
+                session,
+                [update("old", "1.000100"), post, update("other", "1.000200")],
+                now=now,
+            )
+            queue.enqueue(session, [update("new", "1.000100")], now=now)
+        assert claim("a") == [("old", True), ("post", False)]
+        # the claim's statements and the outcomes: no read of its own per row
+        picks = 2 if engine.dialect.name == "sqlite" else 3
+        assert len(statements) == picks + 2
+        assert claim("b") == [("other", False)]  # another message's update
+        assert claim("c") == [("new", False)]  # nothing newer: it goes out
     finally:
         engine.dispose()
 

@@ -118,6 +118,50 @@ def claim(
     """Claim up to `limit` rows (at most one per pace key); returns them, oldest first.
     `horizon` (≥ now) also claims rows due by then: the worker holds them until they are due,
     so a paced channel's next message is ready when its turn comes."""
+    ids = _claim_ids(session, model, worker, now, lease, limit, horizon)
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(model).where(model.id.in_(ids)).order_by(model.id),
+            execution_options={"populate_existing": True},
+        )
+    )
+
+
+def claim_flagged(
+    session: Session,
+    model: JobModel,
+    flag: Any,
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    horizon: datetime | None = None,
+) -> list[tuple[Any, bool]]:
+    """`claim`, each row with the value of `flag` (a boolean column expression on `model`,
+    correlated subqueries allowed) computed by the statement that loads the rows: a question
+    asked of every claimed row costs no statement of its own."""
+    ids = _claim_ids(session, model, worker, now, lease, limit, horizon)
+    if not ids:
+        return []
+    rows = session.execute(
+        select(model, flag).where(model.id.in_(ids)).order_by(model.id),
+        execution_options={"populate_existing": True},
+    )
+    return [(row, bool(flagged)) for row, flagged in rows]
+
+
+def _claim_ids(
+    session: Session,
+    model: JobModel,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    horizon: datetime | None,
+) -> list[Any]:
     if limit <= 0:
         return []
     params: dict[str, Any] = {
@@ -136,14 +180,7 @@ def claim(
         ids = list(connection.scalars(_claim_statement(model, True), {**params, "p_ids": picked}))
     else:
         ids = list(connection.scalars(_claim_statement(model, False), params))
-    if not ids:
-        return []
-    return list(
-        session.scalars(
-            select(model).where(model.id.in_(ids)).order_by(model.id),
-            execution_options={"populate_existing": True},
-        )
-    )
+    return ids
 
 
 def next_due(

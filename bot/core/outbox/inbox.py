@@ -22,7 +22,7 @@ one writing transaction applies them all (one event's failure: each is handled a
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.core.connections import clients_of
+from bot.core.gdap import editions_of
 from bot.core.outbox import queue
 from bot.core.outbox.notify import PENDING_STATES, change_effects, event_snapshot, unmatched_effects
 from bot.core.partner_center.errors import ConnectionExpired, PartnerCenterError
@@ -41,7 +42,7 @@ from bot.core.snapshots import InvitationView, OrgView
 from bot.core.store.access import unindexed_state
 from bot.core.store.clock import Clock
 from bot.core.store.directory import self_org_id
-from bot.core.store.invitations import grant_reseller_gdap, transition_planned
+from bot.core.store.invitations import PlannedMove, grant_reseller_gdap, transition_planned_many
 from bot.core.store.lifecycle import InvitationState
 from bot.core.store.lookup import get_invitation
 from bot.core.store.models import InboxEvent, Invitation, Organization
@@ -108,14 +109,21 @@ def match_acceptance(
     customer_id: str | None,
     profile: dict[str, Any] | None,
     scope: int | None,
+    known: Mapping[str, list[Invitation]] | None = None,
 ) -> tuple[int | None, str]:
     """The pending invitation an acceptance answers, and how it was found ("tenant",
     "domain", "name"); else None and why ("already", "ambiguous", "unmatched"). `scope`: the
-    id of the partner organization whose invitations are considered (None: all)."""
+    id of the partner organization whose invitations are considered (None: all). `known`:
+    the pending invitations of some tenants, read in this transaction (`_load_pending`): for
+    those tenants the match by tenant reads nothing more."""
     if customer_id:
         by_tenant, accepted = _tenant_statements(scope is not None)
         params = {"tenant": customer_id, "scope": scope}
-        found = session.execute(by_tenant, params).all()
+        found: list[Any]
+        if known is not None and customer_id in known:
+            found = [inv for inv in known[customer_id] if _in_scope(inv, scope)]
+        else:
+            found = list(session.execute(by_tenant, params).all())
         if len(found) == 1:
             return found[0].id, "tenant"
         if len(found) > 1:
@@ -152,6 +160,10 @@ def match_acceptance(
         if len(by_name) > 1:
             return None, "ambiguous"
     return None, "unmatched"
+
+
+def _in_scope(invitation: Invitation, scope: int | None) -> bool:
+    return scope is None or scope in (invitation.provider_org_id, invitation.reseller_org_id)
 
 
 def event_scope(session: Session, event: InboxEvent, key: str | None) -> int | None:
@@ -215,6 +227,17 @@ class Plan:
     how: str | None = None
     effects: list[queue.Effect] = field(default_factory=list)
     reseller_grant: str | None = None  # the reseller's own GDAP relationship id, approved
+
+
+@dataclass
+class Batch:
+    """What a batch's reading transaction read once for all its events: organization
+    snapshots (filled as they are read), the pending invitations of the acceptances' tenants
+    (`_load_pending`) and their organizations' editions."""
+
+    orgs: dict[int, OrgView] = field(default_factory=dict)
+    pending: dict[str, list[Invitation]] = field(default_factory=dict)
+    editions: dict[int, str] = field(default_factory=dict)
 
 
 async def process_event(
@@ -306,9 +329,8 @@ async def process_events(
         # each event is for the organization whose URL it reached (event_scope); events stored
         # before revision 0010 for PARTNER_ORG_KEY's, looked up once per batch
         fallback = self_org_id(session, key)
-        orgs: dict[int, OrgView] = {}  # each organization's snapshot read once per batch
-        loaded = _load_pending(session, todo)  # held: the session keeps only weak references
-        plans = [
+        batch = _load_pending(session, todo, default)
+        return [
             plan_event(
                 session,
                 e,
@@ -316,22 +338,18 @@ async def process_events(
                 e.org_id if e.org_id is not None else fallback,
                 clock,
                 default_edition=default,
-                orgs=orgs,
+                batch=batch,
             )
             for e in todo
         ]
-        del loaded
-        return plans
 
     try:
         plans = await read(decide) if todo else []
 
         def apply(session: Session) -> list[str]:
-            at = now()  # when it runs
-            return [
-                _apply(session, e, plan, profiles[e.id], worker=worker, now=at, clock=clock)
-                for e, plan in zip(todo, plans, strict=True)
-            ]
+            return _apply_batch(
+                session, todo, plans, profiles, worker=worker, now=now(), clock=clock
+            )
 
         outcomes = await run(apply) if todo else []
     except Exception as exc:
@@ -351,18 +369,32 @@ async def process_events(
     return [results[event.id] for event in events]
 
 
-def _load_pending(session: Session, events: list[InboxEvent]) -> list[Invitation]:
+def _load_pending(session: Session, events: list[InboxEvent], default_edition: str) -> Batch:
     """The pending invitations the batch's acceptances name by tenant, with their
-    organizations and messages: one statement (and one for the messages) for the batch, so
-    planning each event finds its invitation in the session (`_invitation`) instead of two
-    round trips per event."""
+    organizations and messages, and those organizations' editions: one statement each for the
+    batch (invitations, messages, editions), so planning each event matches by tenant and
+    finds its invitation (`_invitation`) and the GDAP editions without a round trip."""
+    batch = Batch()
     tenants = {e.customer_id for e in events if e.customer_id and _kind(e.kind) in ACCEPTANCES}
     if not tenants:
-        return []
+        return batch
     query = select(Invitation).where(
         Invitation.customer_tenant_id.in_(sorted(tenants)), _in_states(PENDING_STATES)
     )
-    return list(session.scalars(query))
+    batch.pending = {tenant: [] for tenant in tenants}
+    for invitation in session.scalars(query):  # held: the session keeps weak references
+        if invitation.customer_tenant_id in batch.pending:
+            batch.pending[invitation.customer_tenant_id].append(invitation)
+    orgs = {
+        org_id
+        for found in batch.pending.values()
+        for inv in found
+        for org_id in (inv.provider_org_id, inv.reseller_org_id)
+        if org_id is not None
+    }
+    if orgs:
+        batch.editions = editions_of(session, sorted(orgs), default_edition)
+    return batch
 
 
 def _invitation(session: Session, invitation_id: int) -> Invitation:
@@ -370,6 +402,80 @@ def _invitation(session: Session, invitation_id: int) -> Invitation:
     version is what the move is conditional on: a change since is a ConflictError."""
     invitation = session.get(Invitation, invitation_id)
     return invitation if invitation is not None else get_invitation(session, invitation_id)
+
+
+def _apply_batch(
+    session: Session,
+    events: list[InboxEvent],
+    plans: list[Plan],
+    profiles: dict[int, dict[str, Any] | None],
+    *,
+    worker: str,
+    now: datetime,
+    clock: Clock,
+) -> list[str]:
+    """`_apply` for a batch, with a number of statements that does not grow with it: the
+    events finished in one executemany (our leases checked, SQLite's write lock taken), the
+    moves in one executemany and their audit rows in one INSERT, the notifications in one
+    INSERT. Any event's lease lost or invitation changed meanwhile raises, and the caller
+    rolls the whole batch back."""
+    queue.finish_events(
+        session,
+        [
+            (e.id, plan.outcome, plan.invitation_id, {**(e.detail or {}), **(profiles[e.id] or {})})
+            for e, plan in zip(events, plans, strict=True)
+        ],
+        worker=worker,
+        now=now,
+    )
+    transition_planned_many(
+        session,
+        [_move(e, plan) for e, plan in zip(events, plans, strict=True) if plan.state is not None],
+        clock=clock,
+    )
+    outcomes: list[str] = []
+    effects: list[queue.Effect] = []
+    for event, plan in zip(events, plans, strict=True):
+        if not _grant(session, event, plan, clock):
+            outcomes.append("already")  # approved meanwhile (its notifications are queued)
+            continue
+        outcomes.append(plan.outcome)
+        effects.extend(plan.effects)
+    queue.enqueue(session, effects, now=now)
+    return outcomes
+
+
+def _move(event: InboxEvent, plan: Plan) -> PlannedMove:
+    """The plan's move of its invitation, from the state and version it read (no re-read:
+    changed meanwhile is a ConflictError, and the event is planned again)."""
+    assert plan.state is not None and plan.invitation_id is not None
+    assert plan.from_state is not None and plan.version is not None  # set with `state`
+    detail: dict[str, Any] = {
+        "event": event.event_name,
+        "webhook_event": event.id,
+        "matched_by": plan.how,
+    }
+    if event.changed_at is not None:
+        detail["changed_at"] = event.changed_at.isoformat()
+    return PlannedMove(
+        plan.invitation_id,
+        plan.from_state,
+        plan.version,
+        plan.state,
+        detail=detail,
+        customer_tenant_id=event.customer_id if plan.state is S.accepted else None,
+    )
+
+
+def _grant(session: Session, event: InboxEvent, plan: Plan, clock: Clock) -> bool:
+    """The reseller's own GDAP approval the plan records; False when it was recorded
+    meanwhile."""
+    if plan.reseller_grant is None or plan.invitation_id is None:
+        return True
+    detail = {"event": event.event_name, "webhook_event": event.id, "matched_by": plan.how}
+    return grant_reseller_gdap(
+        session, plan.invitation_id, plan.reseller_grant, detail=detail, clock=clock
+    )
 
 
 def _apply(
@@ -382,42 +488,11 @@ def _apply(
     now: datetime,
     clock: Clock,
 ) -> str:
-    queue.finish_event(  # first: our lease is checked, and SQLite's write lock taken
-        session,
-        event.id,
-        worker=worker,
-        now=now,
-        outcome=plan.outcome,
-        invitation_id=plan.invitation_id,
-        detail={**(event.detail or {}), **(profile or {})},
+    """One event's writes (`_apply_batch` of one)."""
+    batch = _apply_batch(
+        session, [event], [plan], {event.id: profile}, worker=worker, now=now, clock=clock
     )
-    if plan.state is not None and plan.invitation_id is not None:
-        assert plan.from_state is not None and plan.version is not None  # set with `state`
-        detail: dict[str, Any] = {
-            "event": event.event_name,
-            "webhook_event": event.id,
-            "matched_by": plan.how,
-        }
-        if event.changed_at is not None:
-            detail["changed_at"] = event.changed_at.isoformat()
-        transition_planned(  # no re-read: changed meanwhile is a ConflictError, planned again
-            session,
-            plan.invitation_id,
-            plan.from_state,
-            plan.version,
-            plan.state,
-            detail=detail,
-            customer_tenant_id=event.customer_id if plan.state is S.accepted else None,
-            clock=clock,
-        )
-    if plan.reseller_grant is not None and plan.invitation_id is not None:
-        detail = {"event": event.event_name, "webhook_event": event.id, "matched_by": plan.how}
-        if not grant_reseller_gdap(
-            session, plan.invitation_id, plan.reseller_grant, detail=detail, clock=clock
-        ):
-            return "already"  # approved meanwhile (its notifications are queued already)
-    queue.enqueue(session, plan.effects, now=now)
-    return plan.outcome
+    return batch[0]
 
 
 def plan_event(
@@ -428,20 +503,21 @@ def plan_event(
     clock: Clock,
     *,
     default_edition: str = CURRENT,
-    orgs: dict[int, OrgView] | None = None,
+    batch: Batch | None = None,
 ) -> Plan:
-    """What `event` does. `scope`: the organization the event is for (`event_scope`); `orgs`:
-    snapshots of organizations already taken in this transaction (filled as they are read:
-    a batch reads each organization's workspace and language once)."""
+    """What `event` does. `scope`: the organization the event is for (`event_scope`); `batch`:
+    what this transaction read once for several events (organization snapshots, filled as
+    they are read: a batch reads each organization's workspace and language once; the
+    pending invitations of its tenants, their editions)."""
     kind = _kind(event.kind)
-    orgs = orgs if orgs is not None else {}
+    batch = batch if batch is not None else Batch()
     if kind in ACCEPTANCES:
         detail = {**(event.detail or {}), **(profile or {})}
-        found, how = match_acceptance(session, event.customer_id, detail, scope)
+        found, how = match_acceptance(session, event.customer_id, detail, scope, batch.pending)
         if found is not None:
             invitation = _invitation(session, found)
             return _change(
-                session, event, invitation, S.accepted, how, clock, default_edition, orgs
+                session, event, invitation, S.accepted, how, clock, default_edition, batch
             )
         if how == "already":
             return Plan("already")
@@ -467,14 +543,14 @@ def plan_event(
         invitation = grants[0]
         mine = event.relationship_id is not None and kind in GDAP_GRANTS
         if mine and invitation.gdap_relationship_id != event.relationship_id:
-            return _reseller_grant(session, event, invitation, clock, default_edition, orgs)
+            return _reseller_grant(session, event, invitation, clock, default_edition, batch)
         if invitation.state is S.delegated_admin_granted:
             return Plan("already", invitation.id)
         if invitation.state not in GRANTABLE:
             return Plan("invalid_state", invitation.id)
         how = "relationship" if kind in GDAP_GRANTS else "tenant"
         state = S.delegated_admin_granted
-        return _change(session, event, invitation, state, how, clock, default_edition, orgs)
+        return _change(session, event, invitation, state, how, clock, default_edition, batch)
     if kind is EventKind.ACCESS_ENDED:
         if event.relationship_id:
             query = select(Invitation).where(_has_relationship(event.relationship_id))
@@ -488,7 +564,7 @@ def plan_event(
         ended = list(session.scalars(query)) if event.customer_id or event.relationship_id else []
         if len(ended) != 1:
             return Plan("no_invitation" if not ended else "ambiguous")
-        view = _view(ended[0], orgs)
+        view = _view(ended[0], batch.orgs)
         effects = change_effects(
             session, view, "access_ended", event_id=event.id, event_name=event.event_name
         )
@@ -504,10 +580,11 @@ def _change(
     how: str,
     clock: Clock,
     default_edition: str = CURRENT,
-    orgs: dict[int, OrgView] | None = None,
+    batch: Batch | None = None,
 ) -> Plan:
     """The move and its notifications, rendered from the invitation as it will be after it."""
-    now = _view(invitation, orgs if orgs is not None else {})
+    batch = batch if batch is not None else Batch()
+    now = _view(invitation, batch.orgs)
     after = replace(
         now,
         state=state,
@@ -525,6 +602,7 @@ def _change(
         event_id=event.id,
         event_name=event.event_name,
         default_edition=default_edition,
+        editions=batch.editions,
     )
     return Plan("notified", now.id, now.version, state, now.state, how, effects)
 
@@ -552,13 +630,13 @@ def _reseller_grant(
     invitation: Invitation,
     clock: Clock,
     default: str,
-    orgs: dict[int, OrgView],
+    batch: Batch,
 ) -> Plan:
     """The customer approved the reseller's own relationship: the invitation's state stays
     (it follows the provider's); the approval is recorded and said, to both sides."""
     if invitation.reseller_gdap_granted_at is not None:
         return Plan("already", invitation.id)
-    after = replace(_view(invitation, orgs), reseller_gdap_granted=True, updated_at=clock())
+    after = replace(_view(invitation, batch.orgs), reseller_gdap_granted=True, updated_at=clock())
     effects = change_effects(
         session,
         after,
@@ -566,6 +644,7 @@ def _reseller_grant(
         event_id=event.id,
         event_name=event.event_name,
         default_edition=default,
+        editions=batch.editions,
     )
     relationship = event.relationship_id
     return Plan(

@@ -23,10 +23,11 @@ notifications, however often it is derived) or, for a notice without a change of
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from bot.core import gdap
 from bot.core.gdap import editions_of
@@ -77,10 +78,13 @@ def change_effects(
     linked_by: str | None = None,
     approval_url: str | None = None,
     default_edition: str = CURRENT,
+    editions: Mapping[int, str] | None = None,
 ) -> list[Effect]:
     """The notifications of `change`; `view` is the InvitationView as it is after it.
     `default_edition`: the POLICY_EDITION setting, for workspaces that chose none (the GDAP
-    buttons follow each side's edition in force, bot/core/gdap.py)."""
+    buttons follow each side's edition in force, bot/core/gdap.py). `editions`: the
+    organizations' editions already read in this transaction (`editions_of`; the inbox's
+    batch reads them once), read here for an organization it lacks."""
     own_gdap = change in RESELLER_GDAP_CHANGES  # the reseller's own: the version stays
     if change == "access_ended":
         base = f"evt{event_id}.inv{view.id}"
@@ -93,10 +97,12 @@ def change_effects(
     offers: dict[str, gdap.GdapKind | None] = {}
     if view.state in GDAP_STATES:  # GDAP buttons exist only once the customer accepted
         ids = [provider.id] + ([reseller.id] if reseller else [])
-        editions = editions_of(session, ids, default_edition)
-        offers["provider"] = gdap.offer(view, "provider", editions[provider.id])
+        known = editions if editions is not None else {}
+        if any(org_id not in known for org_id in ids):
+            known = editions_of(session, ids, default_edition)
+        offers["provider"] = gdap.offer(view, "provider", known[provider.id])
         if reseller is not None:
-            offers["reseller"] = gdap.offer(view, "reseller", editions[reseller.id])
+            offers["reseller"] = gdap.offer(view, "reseller", known[reseller.id])
 
     def add(
         suffix: str, effect: OutboxEffect, channel: str, message: dict[str, Any], **kw: Any
@@ -196,22 +202,27 @@ def user_language(session: Session, user_id: str, org_key: str) -> str:
     return lang
 
 
-#: built once (asked before every message update): only the row's values are bound per call
-_SUPERSEDED = select(
-    exists().where(
+def _superseded_flag() -> Any:
+    """True for a claimed update of a message when a newer update of the same message is
+    queued (it shows the same, or a newer, state: this one need not go out). A column of the
+    statement that loads the claimed rows (`claims.claim_flagged`), not a read per update: an
+    index probe of (status, pace_key, id), the newer update being in the same pace key."""
+    newer = aliased(OutboxMessage)
+    return and_(
         OutboxMessage.effect == OutboxEffect.update,
-        OutboxMessage.channel == bindparam("channel"),
-        OutboxMessage.ts == bindparam("ts"),
-        OutboxMessage.status == JobStatus.pending,
-        OutboxMessage.id > bindparam("id"),
-    )
-)
+        exists().where(
+            newer.status == JobStatus.pending,
+            newer.pace_key == OutboxMessage.pace_key,
+            newer.id > OutboxMessage.id,
+            newer.effect == OutboxEffect.update,
+            newer.channel == OutboxMessage.channel,
+            newer.ts == OutboxMessage.ts,
+        ),
+    ).label("superseded")
 
 
-def superseded(session: Session, row: OutboxMessage) -> bool:
-    """A newer update of the same message is queued: it shows the same, or a newer, state."""
-    params = {"channel": row.channel, "ts": row.ts, "id": row.id}
-    return bool(session.scalar(_SUPERSEDED, params))
+#: built once: the worker claims many times a second
+SUPERSEDED = _superseded_flag()
 
 
 # ------------------------------------------------------------------------------ unmatched

@@ -266,6 +266,35 @@ def finish_event(
     _apply(session, InboxEvent, _finish_statement(), params, strict=True)
 
 
+def finish_events(
+    session: Session,
+    finished: Sequence[tuple[int, str, int | None, dict[str, Any]]],
+    *,
+    worker: str,
+    now: datetime,
+) -> None:
+    """`finish_event` for several events, as one executemany: (event id, outcome, invitation
+    id, detail) each. Raises LeaseLost when any of them is no longer ours (the caller's
+    transaction must then be rolled back: the others may have been written)."""
+    params = [
+        {
+            "p_id": event_id,
+            "p_me": worker,
+            "p_at": now,
+            "p_outcome": outcome,
+            "p_invitation": invitation_id,
+            "p_detail": detail,
+        }
+        for event_id, outcome, invitation_id, detail in finished
+    ]
+    if not params:
+        return
+    result = cast(CursorResult[Any], session.connection().execute(_finish_statement(), params))
+    if result.rowcount != len(params):
+        ids = ", ".join(str(p["p_id"]) for p in params)
+        raise LeaseLost(f"webhook_inbox {ids}: not all still claimed by {worker}")
+
+
 def pace_next(session: Session, key: str, *, not_before: datetime) -> None:
     """Hold the next pending message of `key` until `not_before` (pacing shared by every
     process working on the outbox)."""

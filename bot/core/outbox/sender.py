@@ -18,7 +18,6 @@ repeated is harmless).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,16 +25,13 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.orm import Session
 
 from bot.core.installations import NotInstalled, Workspace
 from bot.core.outbox import queue
-from bot.core.outbox.notify import superseded
 from bot.core.services import Services
 from bot.core.store.models import OutboxEffect, OutboxMessage
 
 log = logging.getLogger(__name__)
-Runner = Callable[[Callable[[Session], Any]], Awaitable[Any]]
 
 METADATA_EVENT_TYPE = "multichannel_outbox"
 TRANSIENT_ERRORS = frozenset(
@@ -112,10 +108,9 @@ def retry_after_seconds(headers: Any) -> float:
 
 
 class SlackSender:
-    def __init__(self, services: Services, client: AsyncWebClient, *, run: Runner) -> None:
+    def __init__(self, services: Services, client: AsyncWebClient) -> None:
         self.services = services
         self.client = client
-        self.run = run  # the worker's way to run `fn(session)` in a transaction
 
     async def _token(self, row: OutboxMessage) -> dict[str, Any] | Permanent:
         """The `token=` of the row's workspace (distributed mode; {} with one workspace's
@@ -128,11 +123,11 @@ class SlackSender:
         except NotInstalled:
             return Permanent(not_installed_reason(row.team_id))
 
-    async def prepare(self, row: OutboxMessage) -> dict[str, Any] | Sent:
+    def prepare(self, row: OutboxMessage, superseded: bool = False) -> dict[str, Any] | Sent:
         """The message to send (rendered when the row was queued). `Sent(note="superseded")`
-        for an update a newer queued update of the same message makes useless."""
-        update = row.effect is OutboxEffect.update
-        if update and await self.run(lambda session: superseded(session, row)):
+        for an update a newer queued update of the same message makes useless (`superseded`:
+        found when the row was claimed, `notify.SUPERSEDED`)."""
+        if superseded and row.effect is OutboxEffect.update:
             return Sent(row.ts, note="superseded")
         return dict(row.payload["message"])
 

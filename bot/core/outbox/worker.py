@@ -33,12 +33,12 @@ from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.core.outbox import claims, queue
 from bot.core.outbox.inbox import process_events
 from bot.core.outbox.locks import write
+from bot.core.outbox.notify import SUPERSEDED
 from bot.core.outbox.options import WorkerOptions
 from bot.core.outbox.recorder import Recorder
 from bot.core.outbox.sender import Outcome, Permanent, RateLimited, Sent, SlackSender, Transient
@@ -86,7 +86,7 @@ class OutboxWorker:
         if threads is None:  # PostgreSQL: its round trips overlap; SQLite: one writer anyway
             threads = 1 if services.sessions.kw["bind"].dialect.name == "sqlite" else 2
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="outbox-events")
-        self.sender = SlackSender(services, client, run=self.read)
+        self.sender = SlackSender(services, client)
         self.recorder = Recorder(self.run, self.stats)
         self._events: set[asyncio.Task[None]] = set()
         self._events_in_flight = 0
@@ -177,15 +177,18 @@ class OutboxWorker:
         free_sends = opts.concurrency - len(self._sends)
         lease = timedelta(seconds=opts.lease_seconds)
 
-        def claim(session: Session) -> tuple[list[Any], list[Any], datetime | None]:
+        def claim(
+            session: Session,
+        ) -> tuple[list[Any], list[tuple[Any, bool]], datetime | None]:
             now = self.now()  # when it runs, not when it was asked for
             horizon = now + LOOKAHEAD
             events = claims.claim(
                 session, InboxEvent, worker=self.name, now=now, lease=lease, limit=free_events
             )
-            rows = claims.claim(
+            rows = claims.claim_flagged(  # each update: superseded by a newer one queued?
                 session,
                 OutboxMessage,
+                SUPERSEDED,
                 worker=self.name,
                 now=now,
                 lease=lease,
@@ -204,8 +207,8 @@ class OutboxWorker:
             batch = events[start : start + EVENT_BATCH]
             self._events_in_flight += len(batch)
             self._spawn(self._process(batch), self._events)
-        for row in rows:
-            self._spawn(self._send(row), self._sends)
+        for row, superseded in rows:
+            self._spawn(self._send(row, superseded), self._sends)
         if due is None:
             return opts.poll_seconds
         until = (due - self.now() - LOOKAHEAD).total_seconds()  # claimable LOOKAHEAD early
@@ -266,13 +269,11 @@ class OutboxWorker:
             self.stats[f"event_{result}"] += 1
 
     # ------------------------------------------------------------------------ sending
-    async def _send(self, row: OutboxMessage) -> None:
+    async def _send(self, row: OutboxMessage, superseded: bool = False) -> None:
         loop = asyncio.get_running_loop()
         key = row.pace_key
         try:
-            prepared = await self.sender.prepare(row)
-        except SQLAlchemyError as exc:
-            return self._outcome(row, Transient(f"database: {exc}"[:300]))
+            prepared = self.sender.prepare(row, superseded)
         except Exception as exc:  # a template that does not render: a bug, kept visible
             log.exception("outbox %s: cannot render", row.id)
             return self._outcome(row, Permanent(f"{type(exc).__name__}: {exc}"[:300]))

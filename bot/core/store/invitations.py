@@ -14,11 +14,13 @@ message.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, select, update
+from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.store.access import can_act
@@ -357,7 +359,7 @@ def _move(
             f"{actor_org.key} may not move {invitation.ref} from {old_state.value} "
             f"to {new_state.value}; its provider can"
         )
-    _update(session, invitation.id, old_state, old_version, new_state, now, values, sync=True)
+    _update(session, invitation.id, old_state, old_version, new_state, now, values)
     _audit(
         session,
         invitation,
@@ -380,37 +382,22 @@ def _update(
     new_state: InvitationState,
     now: datetime,
     values: dict[str, Any],
-    *,
-    sync: bool,
 ) -> None:
     """The move itself: one UPDATE conditional on the state and version read (changed
-    meanwhile: `ConflictError`). `sync`: also update the row the session holds."""
+    meanwhile: `ConflictError`), also applied to the row the session holds."""
     if new_state is InvitationState.accepted:
         values = {**values, "accepted_at": now}
-    if sync:
-        statement = (
-            update(Invitation)
-            .where(
-                Invitation.id == invitation_id,
-                Invitation.version == old_version,
-                Invitation.state == old_state,
-            )
-            .values(state=new_state, version=old_version + 1, updated_at=now, **values)
-            .execution_options(synchronize_session="evaluate")  # updates the row held too
+    statement = (
+        update(Invitation)
+        .where(
+            Invitation.id == invitation_id,
+            Invitation.version == old_version,
+            Invitation.state == old_state,
         )
-        result = cast(CursorResult[Any], session.execute(statement))
-    else:
-        params = {
-            "invitation_id": invitation_id,
-            "old_version": old_version,
-            "old_state": old_state,
-            "new_state": new_state,
-            "new_version": old_version + 1,
-            "new_updated_at": now,
-            **{f"new_{column}": value for column, value in values.items()},
-        }
-        statement = _unsynced_move(tuple(sorted(values)))
-        result = cast(CursorResult[Any], session.execute(statement, params))
+        .values(state=new_state, version=old_version + 1, updated_at=now, **values)
+        .execution_options(synchronize_session="evaluate")  # updates the row held too
+    )
+    result = cast(CursorResult[Any], session.execute(statement))
     if result.rowcount != 1:
         current = session.get(Invitation, invitation_id, populate_existing=True)
         assert current is not None  # invitations are never deleted
@@ -424,7 +411,7 @@ def _update(
 
 @cache
 def _unsynced_move(columns: tuple[str, ...]) -> Any:
-    """`_update`'s statement when no row is held, built once per set of extra `columns`:
+    """The planned moves' UPDATE (no row held), built once per set of extra `columns`:
     every value is bound when it runs (a statement built per move cost more CPU than
     running it)."""
     return (
@@ -444,6 +431,18 @@ def _unsynced_move(columns: tuple[str, ...]) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class PlannedMove:
+    """A move of an invitation from the state and version read in an earlier transaction."""
+
+    invitation_id: int
+    old_state: InvitationState
+    old_version: int
+    new_state: InvitationState
+    detail: dict[str, Any] | None = None
+    customer_tenant_id: str | None = None
+
+
 def transition_planned(
     session: Session,
     invitation_id: int,
@@ -459,22 +458,96 @@ def transition_planned(
     were read in an earlier transaction (the inbox's plan): the conditional UPDATE and its
     audit event, without reading the invitation again. Changed meanwhile: `ConflictError`;
     a move `check_transition` refuses: `TransitionError`. Same rows as `transition`."""
-    check_transition(old_state, new_state)
-    values: dict[str, Any] = {}
-    if customer_tenant_id is not None:
-        values["customer_tenant_id"] = customer_tenant_id.strip().lower()
+    move = PlannedMove(invitation_id, old_state, old_version, new_state, detail, customer_tenant_id)
+    transition_planned_many(session, [move], clock=clock)
+
+
+def transition_planned_many(
+    session: Session, moves: Sequence[PlannedMove], *, clock: Clock = utc_now
+) -> None:
+    """`transition_planned` for several invitations at once (the inbox's batch): the
+    conditional UPDATEs as one executemany per shape of values, the audit rows as one INSERT,
+    whatever their number. When any of them matches no row (changed meanwhile, or moved twice
+    in `moves`): `ConflictError` for the first such invitation, and the caller's transaction
+    must be rolled back (the others may have been written)."""
+    if not moves:
+        return
     now = clock()
-    _update(session, invitation_id, old_state, old_version, new_state, now, values, sync=False)
-    _audit(
-        session,
-        (invitation_id, new_state),
-        at=now,
-        action=AuditAction.transition,
-        old_state=old_state,
-        user_id=None,
-        team_id=None,
-        decision_id=None,
-        detail={**(detail or {}), **values},
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    audits: list[dict[str, Any]] = []
+    for move in moves:
+        check_transition(move.old_state, move.new_state)
+        values: dict[str, Any] = {}
+        if move.customer_tenant_id is not None:
+            values["customer_tenant_id"] = move.customer_tenant_id.strip().lower()
+        audited = {**(move.detail or {}), **values}
+        if move.new_state is InvitationState.accepted:
+            values["accepted_at"] = now
+        shapes.setdefault(tuple(sorted(values)), []).append(
+            {
+                "invitation_id": move.invitation_id,
+                "old_version": move.old_version,
+                "old_state": move.old_state,
+                "new_state": move.new_state,
+                "new_version": move.old_version + 1,
+                "new_updated_at": now,
+                **{f"new_{column}": value for column, value in values.items()},
+            }
+        )
+        audits.append(
+            {
+                "invitation_id": move.invitation_id,
+                "at": now,
+                "user_id": None,
+                "team_id": None,
+                "action": AuditAction.transition,
+                "old_state": move.old_state,
+                "new_state": move.new_state,
+                "decision_id": None,
+                "detail": audited,
+            }
+        )
+    for columns, params in shapes.items():
+        statement = _unsynced_move(columns)
+        result = cast(CursorResult[Any], session.connection().execute(statement, params))
+        if result.rowcount != len(params):
+            _conflict(session, moves)
+    session.connection().execute(_AUDIT_INSERT, audits)
+
+
+_AUDIT_INSERT = insert(cast(Table, AuditEvent.__table__))  # Core: one INSERT, no ORM flush
+
+
+def _conflict(session: Session, moves: Sequence[PlannedMove]) -> None:
+    """Raise ConflictError for the first move whose invitation is not (or no longer) in the
+    state and version it was planned from."""
+    ids = [move.invitation_id for move in moves]
+    current = {
+        row.id: row
+        for row in session.execute(
+            select(Invitation.id, Invitation.state, Invitation.version).where(
+                Invitation.id.in_(ids)
+            )
+        )
+    }
+    seen: set[int] = set()
+    for move in moves:
+        row = current[move.invitation_id]
+        moved = (row.state, row.version) == (move.new_state, move.old_version + 1)
+        if move.invitation_id in seen or not moved:
+            raise ConflictError(
+                move.invitation_id,
+                expected_version=move.old_version,
+                current_state=row.state.value,
+                current_version=row.version,
+            )
+        seen.add(move.invitation_id)
+    first = current[ids[0]]  # not reached: an UPDATE that matched no row left one unmoved
+    raise ConflictError(
+        ids[0],
+        expected_version=moves[0].old_version,
+        current_state=first.state.value,
+        current_version=first.version,
     )
 
 
