@@ -4,6 +4,7 @@ unique matches only; one transaction with the notifications it queues."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -390,3 +391,43 @@ async def test_a_batch_that_fails_is_handled_one_event_at_a_time(services: Servi
     assert state(services, third) is S.created  # nothing of the stolen event was written
     keys = [row.dedupe_key for row in outbox(services)]
     assert len(keys) == len(set(keys)) == 4  # the first event's notifications, once each
+
+
+async def test_each_event_thread_has_its_next_batch_claimed_while_it_works(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker claims two batches per event thread (SQLite one thread, PostgreSQL two):
+    while a thread processes a batch, its next one is claimed and waiting, not claimed only
+    after a batch finished."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.core.outbox import worker as worker_module
+
+    tenants = [f"4b2a6e33-8791-4386-bd2b-0d55baf3{n:04d}" for n in range(80)]
+    now = utc_now()
+    with services.sessions.begin() as session:
+        for tenant in tenants:
+            event = parse_event(json.dumps(tk.acceptance(tenant)).encode())
+            assert queue.record_event(session, event, now=now) is not None
+    started: list[int] = []
+    gate = asyncio.Event()
+
+    async def held(services: Services, events: list[InboxEvent], **_: Any) -> list[str]:
+        started.append(len(events))
+        await gate.wait()
+        return ["ignored"] * len(events)
+
+    monkeypatch.setattr(worker_module, "process_events", held)
+    worker = worker_module.OutboxWorker(services, AsyncWebClient(token="xoxb-test"))
+    try:
+        await worker._round()
+        await asyncio.sleep(0.1)
+        threads = 1 if services.sessions.kw["bind"].dialect.name == "sqlite" else 2
+        batch = worker_module.EVENT_BATCH
+        assert started == [batch] * (2 * threads)  # claimed in one round
+        gate.set()
+        await asyncio.gather(*list(worker._events))
+        assert worker.stats["event_ignored"] == 2 * threads * batch
+    finally:
+        worker._control.shutdown()
+        worker._pool.shutdown()

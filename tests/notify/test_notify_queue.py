@@ -8,13 +8,16 @@ import random
 import threading
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.core.outbox import claims, queue
 from bot.core.outbox.notify import SUPERSEDED
+from bot.core.outbox.recorder import Recorder
 from bot.core.partner_center.events import parse_event
 from bot.core.store import db
 from bot.core.store.clock import utc_now
@@ -154,6 +157,64 @@ def test_the_claim_itself_says_which_updates_a_newer_one_supersedes(database_url
         assert len(statements) == picks + 2
         assert claim("b") == [("other", False)]  # another message's update
         assert claim("c") == [("new", False)]  # nothing newer: it goes out
+    finally:
+        engine.dispose()
+
+
+async def test_sent_rows_are_recorded_in_two_statements_whatever_their_number(
+    database_url: str,
+) -> None:
+    """The worker's outcomes of sent rows, flushed together: one executemany marks them done,
+    one paces their channels (not two statements per row); a row whose lease another worker
+    took over is not recorded, and only it."""
+    engine = db.make_engine(database_url)
+    factory = db.make_session_factory(engine)
+    now = utc_now()
+    try:
+        with factory.begin() as session:
+            queue.enqueue(session, effects(12, 6), now=now)  # 2 rows per channel
+        with factory.begin() as session:
+            rows = claims.claim(session, OutboxMessage, worker="a", now=now, lease=LEASE, limit=9)
+        assert len(rows) == 6
+        with factory.begin() as session:  # another worker took the last one over
+            stolen = session.get(OutboxMessage, rows[-1].id)
+            assert stolen is not None
+            stolen.locked_by = "b"
+
+        async def run(fn: Any) -> Any:
+            with factory.begin() as session:
+                return fn(session)
+
+        def record(session: Session, items: list[Any]) -> list[bool]:
+            done = queue.mark_sent_many(session, [(i, now, f"1.{i}") for i in items], worker="a")
+            later = now + timedelta(seconds=1)
+            queue.pace_next_many(session, [(r.pace_key, later) for r in rows])
+            return done
+
+        stats: Counter[str] = Counter()
+        recorder = Recorder(run, stats)
+        for row in rows:
+            recorder.add_batched(record, row.id, row.id, "sent")
+        statements: list[str] = []
+
+        def listen(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        sa_event.listen(engine, "before_cursor_execute", listen)
+        try:
+            await recorder.flush()
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", listen)
+        writes = [s for s in statements if s.startswith("UPDATE")]
+        assert len(writes) == 2  # done, paced: one executemany each
+        assert stats == Counter({"sent": 5})
+        with factory() as session:
+            found = {r.id: r for r in session.scalars(select(OutboxMessage))}
+        assert [found[r.id].status for r in rows] == [JobStatus.done] * 5 + [JobStatus.pending]
+        assert found[rows[0].id].result_ts == f"1.{rows[0].id}"
+        # each channel's next pending row held a second (the stolen row is its channel's)
+        held = [r for r in found.values() if r.available_at == now + timedelta(seconds=1)]
+        assert len(held) == 6 and rows[-1].id in {r.id for r in held}
     finally:
         engine.dispose()
 

@@ -39,7 +39,7 @@ class WorkerOptions:
     max_attempts: int = 8
     channel_interval_seconds: float = 1.0
     concurrency: int = 64
-    event_concurrency: int = 32
+    event_concurrency: int | None = None  # events in flight; None: 2 batches per event thread
     poll_seconds: float = 1.0
     backoff_seconds: float = 2.0
     backoff_max_seconds: float = 300.0
@@ -53,7 +53,6 @@ class WorkerOptions:
             max_attempts=settings.outbox_max_attempts,
             channel_interval_seconds=settings.outbox_channel_interval_seconds,
             concurrency=settings.outbox_concurrency,
-            event_concurrency=min(32, settings.outbox_concurrency),
             poll_seconds=settings.outbox_poll_seconds,
             backoff_seconds=settings.outbox_backoff_seconds,
             backoff_max_seconds=settings.outbox_backoff_max_seconds,

@@ -295,6 +295,38 @@ def finish_events(
         raise LeaseLost(f"webhook_inbox {ids}: not all still claimed by {worker}")
 
 
+def mark_sent_many(
+    session: Session, sent: Sequence[tuple[int, datetime, str | None]], *, worker: str
+) -> list[bool]:
+    """`mark_done` for several outbox rows (id, when sent, the message's ts) as ONE
+    executemany; per row, whether it was still ours (when not all were, one read tells
+    which)."""
+    if not sent:
+        return []
+    params = [{"p_id": i, "p_me": worker, "p_at": at, "p_ts": ts} for i, at, ts in sent]
+    statement = _done_statement(OutboxMessage)
+    result = cast(CursorResult[Any], session.connection().execute(statement, params))
+    if result.rowcount == len(params):
+        return [True] * len(params)
+    ours = set(
+        session.connection().scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.id.in_([i for i, _, _ in sent]),
+                OutboxMessage.status == JobStatus.done,
+                OutboxMessage.locked_by == worker,
+            )
+        )
+    )
+    return [i in ours for i, _, _ in sent]
+
+
+def pace_next_many(session: Session, paced: Sequence[tuple[str, datetime]]) -> None:
+    """`pace_next` for several keys (key, not before) as ONE executemany."""
+    if paced:
+        params = [{"p_key": key, "p_at": at} for key, at in paced]
+        session.connection().execute(_pace_statement(), params)
+
+
 def pace_next(session: Session, key: str, *, not_before: datetime) -> None:
     """Hold the next pending message of `key` until `not_before` (pacing shared by every
     process working on the outbox)."""

@@ -14,6 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -23,15 +24,19 @@ PERIOD = 0.02
 TRIES = 5
 
 Record = Callable[[Session], bool]
+#: records many outcomes of one kind in a few statements: their items in, per item "written"
+Batched = Callable[[Session, list[Any]], list[bool]]
 Runner = Callable[[Callable[[Session], list[bool]]], Awaitable[list[bool]]]
 
 
 @dataclass(frozen=True)
 class _Pending:
-    record: Record
+    record: Record | Batched
     row_id: int
     stat: str
     ready_at: float
+    item: Any = None
+    batched: bool = False
 
 
 class Recorder:
@@ -48,6 +53,15 @@ class Recorder:
         """Record an outcome with the next batch. `ready_at` (loop time): from then the row's
         channel may have its next row claimable; once recorded past it, the worker looks."""
         self._pending.append(_Pending(record, row_id, stat, ready_at))
+        self._added.set()
+
+    def add_batched(
+        self, record: Batched, item: Any, row_id: int, stat: str, *, ready_at: float = 0.0
+    ) -> None:
+        """Record an outcome with the next batch, written with every other `item` given the
+        same `record` by ONE call `record(session, items)` (one statement or executemany per
+        kind of outcome, not one per row)."""
+        self._pending.append(_Pending(record, row_id, stat, ready_at, item, batched=True))
         self._added.set()
 
     def start(self) -> None:
@@ -75,7 +89,7 @@ class Recorder:
             return
 
         def write(session: Session) -> list[bool]:
-            return [item.record(session) for item in batch]
+            return _write(session, batch)
 
         for attempt in range(1, TRIES + 1):
             try:
@@ -94,3 +108,19 @@ class Recorder:
         now = asyncio.get_running_loop().time()
         if any(item.ready_at <= now for item in batch):
             self.flushed.set()
+
+
+def _write(session: Session, batch: list[_Pending]) -> list[bool]:
+    """Each pending outcome written, in one transaction: a batched kind in one call."""
+    results: list[bool | None] = [None] * len(batch)
+    groups: dict[Batched, list[int]] = {}
+    for index, pending in enumerate(batch):
+        if pending.batched:
+            groups.setdefault(cast(Batched, pending.record), []).append(index)
+        else:
+            results[index] = cast(Record, pending.record)(session)
+    for record, indexes in groups.items():
+        written = record(session, [batch[i].item for i in indexes])
+        for index, ok in zip(indexes, written, strict=True):
+            results[index] = ok
+    return [bool(ok) for ok in results]

@@ -86,6 +86,12 @@ class OutboxWorker:
         if threads is None:  # PostgreSQL: its round trips overlap; SQLite: one writer anyway
             threads = 1 if services.sessions.kw["bind"].dialect.name == "sqlite" else 2
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="outbox-events")
+        # Two batches per event thread: while a thread processes one, its next is claimed and
+        # waiting (PostgreSQL: 64 events, so neither thread waits for the next round's claim).
+        in_flight = self.options.event_concurrency
+        if in_flight is None:
+            in_flight = min(self.options.concurrency, 2 * threads * EVENT_BATCH)
+        self.event_concurrency = in_flight
         self.sender = SlackSender(services, client)
         self.recorder = Recorder(self.run, self.stats)
         self._events: set[asyncio.Task[None]] = set()
@@ -173,7 +179,7 @@ class OutboxWorker:
         while self._wakes and self._wakes[0] <= horizon_loop:
             heapq.heappop(self._wakes)
         opts = self.options
-        free_events = opts.event_concurrency - self._events_in_flight
+        free_events = self.event_concurrency - self._events_in_flight
         free_sends = opts.concurrency - len(self._sends)
         lease = timedelta(seconds=opts.lease_seconds)
 
@@ -314,22 +320,10 @@ class OutboxWorker:
         name = self.name
 
         if isinstance(outcome, Sent):
-
-            def done(session: Session) -> bool:
-                ok = queue.mark_done(
-                    session,
-                    OutboxMessage,
-                    row.id,
-                    worker=name,
-                    now=now,
-                    strict=False,
-                    result_ts=outcome.ts,
-                )
-                if outcome.note != "superseded":  # nothing went out: no pause
-                    queue.pace_next(session, row.pace_key, not_before=now + interval)
-                return ok
-
-            self.recorder.add(done, row.id, outcome.note, ready_at=ready_at)
+            # nothing went out for a superseded update: no pause
+            paced = None if outcome.note == "superseded" else (row.pace_key, now + interval)
+            item = (row.id, now, outcome.ts, paced)
+            self.recorder.add_batched(self._sent, item, row.id, outcome.note, ready_at=ready_at)
         elif isinstance(outcome, RateLimited):
             at = now + timedelta(seconds=outcome.retry_after)
 
@@ -356,6 +350,15 @@ class OutboxWorker:
                 )
 
             self.recorder.add(give_up, row.id, "parked")
+
+    def _sent(self, session: Session, items: list[Any]) -> list[bool]:
+        """Sent rows (`_outcome`'s items), recorded together: one executemany marks them
+        done, one holds each channel's next row (`queue.pace_next`)."""
+        written = queue.mark_sent_many(
+            session, [(row_id, at, ts) for row_id, at, ts, _ in items], worker=self.name
+        )
+        queue.pace_next_many(session, [paced for *_, paced in items if paced is not None])
+        return written
 
     def _failed(self, model: queue.JobModel, row: queue.Job, error: str, final: bool) -> None:
         name = self.name
