@@ -22,7 +22,8 @@ the ratios against the targets:
   ours' cold start <= 1.5 x bare's      ours' peak memory (process tree) <= 2 x bare's
 
 Peak memory: after the last round, the sum over the target's process and its descendants
-(ours: the decision log's writer) of each one's peak resident set (VmHWM, Linux), in MB.
+(if any: ours has had none since the decision log's writer became a thread) of each one's peak
+resident set (VmHWM, Linux), in MB.
 
 Every response must be 200; ours must carry the decision (JSON with "blocks"), bare's is "ok".
 Exit status 1 when any response failed (2 on bad arguments); --strict also fails on a missed
@@ -158,7 +159,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def cpu_seconds(pid: int) -> float | None:
     """utime + stime of a process (all its threads) and of its child processes (ours: the
-    decision log's writer), from /proc; None where unavailable."""
+    decision log's writer before it became a thread), from /proc; None where unavailable."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -214,7 +214,6 @@ def _start(args: argparse.Namespace) -> int:
         handler = AsyncSocketModeHandler(app, slack.slack_app_token.get_secret_value())
 
         async def socket_mode() -> None:
-            await services.start_decision_process()
             for job in background:  # the outbox worker runs in Socket Mode too
                 await job.start()
             try:
@@ -223,7 +222,6 @@ def _start(args: argparse.Namespace) -> int:
                 for job in reversed(background):
                     await job.stop()
                 await services.drain()
-                await services.stop_decision_process()
 
         asyncio.run(socket_mode())
         return 0
@@ -253,7 +251,6 @@ def _start(args: argparse.Namespace) -> int:
         signing_secret=slack.slack_signing_secret.get_secret_value(),
         webhooks=webhooks,
         background=background,
-        decision_process=True,
         readiness=readiness,
     )
     # What was built so far lives as long as the process: keep the cyclic garbage collector's
