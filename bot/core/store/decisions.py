@@ -113,6 +113,14 @@ class InsertStatement:
         self._plain = [(i, p) for i, p in enumerate(processors) if p and i not in json_at]
         self._json_by_name = {self.names[i]: p for i, p in enumerate(processors) if i in json_at}
         self._json_fields = [(DecisionRow._fields.index(n), n) for n in JSON_COLUMNS]
+        # SQLite: the driver takes a row as a tuple in DecisionRow's order, and only the time
+        # needs processing; DecisionWriter.row then builds it directly (the request path).
+        self.at_processor = processors[at]
+        self.plain_tuple = (
+            self.positional
+            and self._order == list(range(len(self.names)))
+            and [i for i, _ in self._plain] == ([at] if processors[at] else [])
+        )
         self.multirow = dialect.name == "sqlite"
         head, sep, rest = self.sql.rpartition(" VALUES ")
         values_end = rest.index(")") + 1  # "(?, ?, ...)" then e.g. " ON CONFLICT ... NOTHING"
@@ -259,6 +267,19 @@ class DecisionWriter:
             json = self._json[key] = (
                 self.statement.process_json("facts", decision.facts.model_dump(mode="json")),
                 self.statement.process_json("steps", decision.step_codes()),
+            )
+        if self.statement.plain_tuple:
+            process = self.statement.at_processor
+            return (
+                decision_id,
+                process(at) if process is not None else at,
+                user_id,
+                team_id,
+                org_id,
+                customer,
+                decision.policy_edition,
+                decision.outcome.value,
+                *json,
             )
         return self.statement.prepare(
             (
