@@ -265,6 +265,9 @@ def _start(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=args.access_log,
         loop="asyncio",
+        # No WebSocket route is served (Socket Mode is a client): uvicorn's default ("auto")
+        # would import the websockets package at start (~0.6 MB, 20 modules) for nothing.
+        ws="none",
     )
     return 0
 
