@@ -585,7 +585,7 @@ def report(targets: list[Target], args: argparse.Namespace) -> bool:
         f"{t.name} {t.peak_rss / 2**20:.1f}" for t in targets if t.peak_rss is not None
     )
     print(f"peak memory MB (each process's VmHWM summed over the process tree): {peaks}")
-    print("srv CPU: the server process and its children (ours: the decision log's writer)")
+    print("srv CPU: the server process (all its threads) and its children, if any")
 
     ours, bare = rows["ours"], rows["bare"]
     # Ratios per round (ours and bare ran back to back, on the machine as it was then), then
@@ -810,8 +810,8 @@ def print_profile(path: Path, requests: int, top: int = 30) -> None:
             rows.append((cumtime, tottime, calls, label))
     rows.sort(reverse=True)
     print(
-        f"\ncProfile of `mcbot serve` (event-loop thread only: worker threads and the decision log "
-        f"writer process are not seen), {requests} commands; times per command, inflated by "
+        f"\ncProfile of `mcbot serve` (event-loop thread only: worker threads and the decision "
+        f"log's writer thread are not seen), {requests} commands; times per command, inflated by "
         "the profiler:\n"
     )
     print(f"{'cum ms':>8} {'own ms':>8} {'calls':>8}  function")
