@@ -22,7 +22,8 @@ the ratios against the targets:
   ours' cold start <= 1.5 x bare's      ours' peak memory (process tree) <= 2 x bare's
 
 Peak memory: after the last round, the sum over the target's process and its descendants
-(ours: the decision log's writer) of each one's peak resident set (VmHWM, Linux), in MB.
+(if any: ours has had none since the decision log's writer became a thread) of each one's peak
+resident set (VmHWM, Linux), in MB.
 
 Every response must be 200; ours must carry the decision (JSON with "blocks"), bare's is "ok".
 Exit status 1 when any response failed (2 on bad arguments); --strict also fails on a missed
@@ -158,7 +159,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def cpu_seconds(pid: int) -> float | None:
     """utime + stime of a process (all its threads) and of its child processes (ours: the
-    decision log's writer), from /proc; None where unavailable."""
+    decision log's writer before it became a thread), from /proc; None where unavailable."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -584,7 +585,7 @@ def report(targets: list[Target], args: argparse.Namespace) -> bool:
         f"{t.name} {t.peak_rss / 2**20:.1f}" for t in targets if t.peak_rss is not None
     )
     print(f"peak memory MB (each process's VmHWM summed over the process tree): {peaks}")
-    print("srv CPU: the server process and its children (ours: the decision log's writer)")
+    print("srv CPU: the server process (all its threads) and its children, if any")
 
     ours, bare = rows["ours"], rows["bare"]
     # Ratios per round (ours and bare ran back to back, on the machine as it was then), then
@@ -809,8 +810,8 @@ def print_profile(path: Path, requests: int, top: int = 30) -> None:
             rows.append((cumtime, tottime, calls, label))
     rows.sort(reverse=True)
     print(
-        f"\ncProfile of `mcbot serve` (event-loop thread only: worker threads and the decision log "
-        f"writer process are not seen), {requests} commands; times per command, inflated by "
+        f"\ncProfile of `mcbot serve` (event-loop thread only: worker threads and the decision "
+        f"log's writer thread are not seen), {requests} commands; times per command, inflated by "
         "the profiler:\n"
     )
     print(f"{'cum ms':>8} {'own ms':>8} {'calls':>8}  function")

@@ -4,9 +4,8 @@ Center / Graph clients, and the outbox worker, from settings."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.routing import Route
 
@@ -19,6 +18,9 @@ from bot.core.partner_center.settings import PartnerCenterSettings
 from bot.core.partner_center.signature import WebhookVerifier
 from bot.core.services import Services
 from bot.http.webhooks import webhook_route
+
+if TYPE_CHECKING:  # httpx is imported when a Partner Center call is made
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ def notifications(
     background: list[Any] = []
     owned: list[Any] = []
     if settings.configured and (services.partner_center is None or services.graph is None):
+        import httpx
+
         http = httpx.AsyncClient()
         owned.append(http)
         tokens = legacy_tokens(services, settings, http)

@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,9 @@ from bot.core.store.connections import (
 from bot.core.store.directory import self_org_id
 from bot.core.store.models import OrganizationTeam, OutboxEffect
 from bot.core.ui import surfaces
+
+if TYPE_CHECKING:  # httpx is imported when a Partner Center call is made
+    import httpx
 
 log = logging.getLogger(__name__)
 CACHE_SECONDS = 30.0  # how long an organization's resolution is reused (one read per period)
@@ -71,6 +74,8 @@ def _resolver(services: Services) -> _Resolver:
 
 def http_client(services: Services) -> httpx.AsyncClient:
     """The HTTP client of every organization's Entra, Partner Center and Graph calls."""
+    import httpx
+
     resolver = _resolver(services)
     if resolver.http is None:
         resolver.http = httpx.AsyncClient()

@@ -16,10 +16,9 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import httpx
 from sqlalchemy.orm import Session
 
 from bot.core.connections import forget
@@ -37,6 +36,9 @@ from bot.core.store.connections import (
     org_tenant,
     save_connected,
 )
+
+if TYPE_CHECKING:  # httpx is imported when a Partner Center call is made
+    import httpx
 
 log = logging.getLogger(__name__)
 CALLBACK_PATH = "/partner-center/connect/callback"

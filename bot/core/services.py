@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.editions import EditionResolver
@@ -27,7 +26,7 @@ from bot.core.partner_center.graph import GraphGdapClient
 from bot.core.partner_center.settings import PartnerCenterSettings
 from bot.core.store.clock import Clock, utc_now
 from bot.core.store.db import make_engine, make_session_factory, upgrade
-from bot.core.store.decision_process import DecisionLogProcess
+from bot.core.store.decision_log import DecisionLog
 from bot.core.store.decisions import DecisionWriter
 from bot.core.store.directory import org_for_team
 from bot.core.store.secrets import TokenCipher
@@ -35,11 +34,8 @@ from policy import CURRENT, Decision, Role
 
 T = TypeVar("T")
 DIRECTORY_TTL = 60.0
-DECISION_LOG_DELAY = 0.01  # seconds a decision waits to be written with the next ones
-DECISION_LOG_RETRY = 1.0  # seconds before a batch the database refused is tried again
 DECISION_LOG_MAX_PENDING = 50_000  # decisions kept in memory while the database is down
-DECISION_LOG_DRAIN_SECONDS = 30.0  # drain() waits this long for the writer process
-DECISION_PROCESS_START_DELAY = 2.0  # `mcbot serve` starts the writer process this much later
+DECISION_LOG_DRAIN_SECONDS = 30.0  # drain() waits this long for the decision log's writes
 log = logging.getLogger(__name__)
 
 
@@ -66,13 +62,8 @@ class Services:
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _directory_cache: dict[str, tuple[float, Role | None, int | None]] = field(default_factory=dict)
-    _decision_batch: list[Any] = field(default_factory=list)  # rows from DecisionWriter.row
-    _draining: bool = False
-    # The child process that writes the decision log (`mcbot serve`); None: written here.
-    decision_process: DecisionLogProcess | None = None
     # the POLICY_EDITION setting: the edition of a workspace that chose none
     policy_edition: str = CURRENT
-    _decision_start: asyncio.Task[None] | None = None
     # Home refreshes asked for within this many seconds are republished together, once per
     # viewer (bot/core/home.py: HomeRefresher; created there on first use).
     home_refresh_delay: float = 2.0
@@ -80,11 +71,13 @@ class Services:
     language: LanguageResolver = field(init=False)
     editions: EditionResolver = field(init=False)
     decision_writer: DecisionWriter = field(init=False)
+    decision_log: DecisionLog = field(init=False)  # its writer thread (decision_log.py)
 
     def __post_init__(self) -> None:
         self.language = LanguageResolver(self)
         self.editions = EditionResolver(self, self.policy_edition)
         self.decision_writer = DecisionWriter(self.sessions.kw["bind"])
+        self.decision_log = DecisionLog(self.decision_writer, max_pending=DECISION_LOG_MAX_PENDING)
 
     @classmethod
     def from_url(cls, database_url: str, *, migrate: bool = True, **kwargs: Any) -> Services:
@@ -117,47 +110,14 @@ class Services:
         task.add_done_callback(done)
 
     async def drain(self) -> None:
-        """Wait for background work (tests; shutdown), including the decision log's writer
-        process (up to DECISION_LOG_DRAIN_SECONDS). A decision log batch the database refuses
-        now is not retried again here: it is logged as lost."""
-        self._draining = True
-        try:
-            while self._tasks:
-                await asyncio.gather(*list(self._tasks), return_exceptions=True)
-            if self.decision_process is not None:
-                await self.decision_process.flush(DECISION_LOG_DRAIN_SECONDS)
-        finally:
-            self._draining = False
-
-    async def start_decision_process(self, delay: float = 0.0) -> None:
-        """Have a child process write the decision log from now on (bot/core/store/
-        decision_process.py: the event loop only pickles each batch). With `delay`, the child
-        is started that many seconds later, so its start (a second interpreter importing
-        SQLAlchemy) does not compete with the server's own for the CPU; until then decisions
-        are written from a worker thread, as while the child restarts."""
-        url = self.decision_writer.engine.url.render_as_string(hide_password=False)
-        process = DecisionLogProcess(url, max_pending=DECISION_LOG_MAX_PENDING)
-        self.decision_process = process
-        if delay <= 0:
-            await process.start()
-            return
-
-        async def later() -> None:
-            await asyncio.sleep(delay)
-            if self.decision_process is process:
-                await process.start()
-
-        self._decision_start = asyncio.get_running_loop().create_task(later())
-
-    async def stop_decision_process(self, timeout: float = 30.0) -> None:
-        """Write what is pending, then end the child (shutdown, after `drain`)."""
-        starting, self._decision_start = self._decision_start, None
-        if starting is not None and not starting.done():
-            starting.cancel()
-            await asyncio.gather(starting, return_exceptions=True)
-        process, self.decision_process = self.decision_process, None
-        if process is not None:
-            await process.stop(timeout)
+        """Wait for background work (tests; shutdown), and for the decision log's thread to
+        write what is pending (up to DECISION_LOG_DRAIN_SECONDS; what it could not write by
+        then, e.g. the database is down, is logged as lost)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if not await self.decision_log.flush(DECISION_LOG_DRAIN_SECONDS):
+            lost = self.decision_log.give_up()
+            log.error("decision log: %d decisions lost at shutdown", lost)
 
     async def membership(self, team_id: str | None) -> tuple[Role | None, int | None]:
         """(role, organization id) of a Slack team from the partner directory, (None, None)
@@ -199,12 +159,12 @@ class Services:
         decision_id: str | None = None,
     ) -> None:
         """Append the decision to the decision log (who asked, the facts, the answer), off the
-        request path: the row (a tuple) is built now, and the decisions of DECISION_LOG_DELAY
-        seconds are written together, in one transaction, with no task per decision, by the
-        writer process (`mcbot serve`) or else a worker thread (bench/ack.py). `org_id`: the
-        requester's organization (`membership`); `decision_id` replaces the decision's own
-        (for a shared decision from `policy.decide`). `drain()` writes what is pending."""
-        self._decision_batch.append(
+        request path: the row (the driver's parameters) is built now and written with the
+        others of the moment by the decision log's thread (bot/core/store/decision_log.py).
+        `org_id`: the requester's organization (`membership`); `decision_id` replaces the
+        decision's own (for a shared decision from `policy.decide`). `drain()` writes what is
+        pending."""
+        self.decision_log.append(
             self.decision_writer.row(
                 decision,
                 decision_id=decision_id or decision.decision_id,
@@ -215,32 +175,3 @@ class Services:
                 customer=customer,
             )
         )
-        if len(self._decision_batch) == 1:
-            self.spawn(self._write_decisions(), what="decision log")
-
-    async def _write_decisions(self, delay: float = DECISION_LOG_DELAY) -> None:
-        await asyncio.sleep(delay)
-        batch, self._decision_batch = self._decision_batch, []
-        if self.decision_process is not None and self.decision_process.running:
-            self.decision_process.send(batch)
-            return
-        try:
-            await asyncio.to_thread(self.decision_writer.write, batch)
-        except OperationalError as exc:  # the database is down or locked: keep the rows
-            self._retry_decisions(batch, exc)
-
-    def _retry_decisions(self, batch: list[Any], exc: Exception) -> None:
-        if self._draining:
-            log.error("decision log: %d decisions lost at shutdown: %s", len(batch), exc)
-            return
-        kept = batch[: max(0, DECISION_LOG_MAX_PENDING - len(self._decision_batch))]
-        log.warning(
-            "decision log: %d decisions not written (%s); retrying in %.0f s%s",
-            len(batch), exc, DECISION_LOG_RETRY,
-            f", {len(batch) - len(kept)} dropped (too many pending)" if len(kept) < len(batch)
-            else "",
-        )  # fmt: skip
-        waiting = bool(self._decision_batch)
-        self._decision_batch[:0] = kept
-        if kept and not waiting:
-            self.spawn(self._write_decisions(DECISION_LOG_RETRY), what="decision log")

@@ -37,7 +37,7 @@ from starlette.types import Receive, Scope, Send
 
 from bot.core.delivery import stand_in_hosts
 from bot.core.readiness import Readiness
-from bot.core.services import DECISION_PROCESS_START_DELAY, Services
+from bot.core.services import Services
 from bot.http.pc_connect import connect_route
 from bot.http.slack_request import BadBody, SlackAuthenticator, check_shape, parse_slack_body
 from bot.http.webhooks import webhook_route
@@ -203,13 +203,11 @@ def build_web_app(
     signing_secret: str,
     webhooks: Route | None = None,
     background: Sequence[Background] = (),
-    decision_process: bool = False,
     readiness: Readiness | None = None,
 ) -> WebApp:
     """`webhooks`: the Partner Center route (default: `bot.http.webhooks.webhook_route` with
     settings from the environment). `background` is started at startup and stopped at
     shutdown (uvicorn's lifespan; servers run with `lifespan="off"` start none).
-    `decision_process`: a child process writes the decision log (`mcbot serve`).
     `readiness`: the checks of /readyz (default: the database, and the token of `app.client`)."""
 
     slack_events = SlackEvents(app, signing_secret)
@@ -237,8 +235,6 @@ def build_web_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         started: list[Background] = []
         try:
-            if decision_process:  # started after the first answers (see the setting's note)
-                await services.start_decision_process(delay=DECISION_PROCESS_START_DELAY)
             for job in background:
                 await job.start()
                 started.append(job)
@@ -246,8 +242,7 @@ def build_web_app(
         finally:
             for job in reversed(started):
                 await job.stop()
-            await services.drain()  # e.g. the decision log's pending batch
-            await services.stop_decision_process()
+            await services.drain()  # e.g. the decision log's pending rows
 
     routes = Starlette(
         routes=[

@@ -99,7 +99,7 @@ def test_serve_answers_health_and_signed_commands(tmp_path: Path) -> None:
             assert proc.wait(timeout=20) in (0, -signal.SIGTERM)
             output = proc.stdout.read().decode() if proc.stdout else ""
             assert "Traceback" not in output, output
-    # The decision log's writer process wrote the decision before the server exited.
+    # The decision log's writer thread wrote the decision before the server exited.
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
         logged = db.execute("SELECT decision_id, outcome FROM decision_records").fetchall()
     assert len(logged) == 1 and logged[0][0] in answer.text

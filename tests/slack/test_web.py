@@ -132,8 +132,7 @@ async def test_drain_writes_the_pending_decision_log(tmp_path: Any) -> None:
     facts = Facts(role=Role.direct, subscriptions=[Subscription(source="ea", kind="license")])
     for _ in range(3):
         services.log_decision(evaluate(facts), user_id="U0DRAIN001", team_id="T0", customer="C")
-    with services.sessions.begin() as session:
-        assert recent_decisions(session, "U0DRAIN001") == []  # batched: not written yet
+    # (the log's thread may have written some already: it starts writing at once)
     await services.drain()
     with services.sessions.begin() as session:
         records = recent_decisions(session, "U0DRAIN001")

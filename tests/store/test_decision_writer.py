@@ -93,11 +93,12 @@ def test_the_fast_sqlite_time_text_is_sqlalchemys(tmp_path: Path) -> None:
 async def test_a_locked_database_delays_the_log_but_loses_nothing(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     services = Services.from_url(f"sqlite:///{path}")
+    services.decision_log.retry_seconds = 0.05
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     for _ in range(3):
         services.log_decision(evaluate(FACTS), user_id="U0LOCKED1", team_id="T0", customer=None)
-    await asyncio.sleep(0.3)  # the batch is due: a worker thread waits for the lock
+    assert not await services.decision_log.flush(0.3)  # the thread waits for the lock
     assert blocker.execute("SELECT count(*) FROM decision_records").fetchone() == (0,)
     blocker.execute("COMMIT")
     await services.drain()
@@ -107,21 +108,23 @@ async def test_a_locked_database_delays_the_log_but_loses_nothing(tmp_path: Path
 
 
 async def test_a_database_that_is_down_is_retried(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(services_module, "DECISION_LOG_RETRY", 0.05)
     services = Services.from_url(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    services.decision_log.retry_seconds = 0.05
     good = services.decision_writer
     # A database that cannot be opened: SQLAlchemy's OperationalError, as when it is down.
-    services.decision_writer = DecisionWriter(
+    services.decision_log.writer = DecisionWriter(
         create_engine(f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}")
     )
-    for n in range(4):
-        services.log_decision(evaluate(FACTS), user_id="U0DOWN001", team_id="T0", customer=str(n))
-    with caplog.at_level(logging.WARNING, logger="bot.core.services"):
-        await asyncio.sleep(0.2)  # the first write failed; retries keep failing
+    with caplog.at_level(logging.WARNING, logger="bot.core.store.decision_log"):
+        for n in range(4):
+            services.log_decision(
+                evaluate(FACTS), user_id="U0DOWN001", team_id="T0", customer=str(n)
+            )
+        assert not await services.decision_log.flush(0.3)  # the writes keep failing
     assert "4 decisions not written" in caplog.text
-    services.decision_writer = good  # the database is back
+    services.decision_log.writer = good  # the database is back
     await services.drain()
     with services.sessions() as session:
         records = recent_decisions(session, "U0DOWN001")
@@ -129,13 +132,15 @@ async def test_a_database_that_is_down_is_retried(
 
 
 async def test_shutdown_does_not_wait_forever_for_a_database_that_is_down(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    monkeypatch.setattr(services_module, "DECISION_LOG_DRAIN_SECONDS", 0.5)
     services = Services.from_url(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
-    services.decision_writer = DecisionWriter(
+    services.decision_log.writer = DecisionWriter(
         create_engine(f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}")
     )
     services.log_decision(evaluate(FACTS), user_id="U0DOWN002", team_id="T0", customer=None)
     with caplog.at_level(logging.ERROR, logger="bot.core.services"):
         await asyncio.wait_for(services.drain(), timeout=10)
     assert "1 decisions lost at shutdown" in caplog.text
+    assert services.decision_log.pending == 0

@@ -1,6 +1,6 @@
 """Storage faults end and the bot recovers by itself: a SQLite file that was read-only (sqlite3
 then opens it read-only, and the pool kept those connections) is written again once writable,
-without a restart. (The decision log's writer process: tests/store/test_decision_process.py.)"""
+without a restart. (The decision log's writer thread: tests/store/test_decision_log.py.)"""
 
 from __future__ import annotations
 

@@ -20,7 +20,6 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import JSON, CursorResult, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from bot.core.partner_center.events import WebhookEvent
@@ -131,7 +130,16 @@ def enqueue(session: Session, effects: Iterable[Effect], *, now: datetime) -> in
 def _insert_statement(dialect: str, model: JobModel) -> Any:
     """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, built once (statements are
     costly to build; the worker runs thousands)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if dialect == "postgresql":  # the dialect's package is imported only where it is used
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return (
+            pg_insert(model)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(model.id)
+        )
+    from sqlalchemy.dialects.sqlite import insert
+
     return insert(model).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(model.id)
 
 

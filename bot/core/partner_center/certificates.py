@@ -9,27 +9,25 @@ and organization, and carry an RSA key. A verified certificate is cached per URL
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-from cryptography.x509.verification import (
-    Criticality,
-    ExtensionPolicy,
-    PolicyBuilder,
-    Store,
-    VerificationError,
-)
+from typing import TYPE_CHECKING
 
 from bot.core.partner_center.rejections import RejectReason, WebhookRejected
 from bot.core.partner_center.settings import PartnerCenterSettings
-from bot.core.partner_center.trust import load_intermediates, load_trust_roots
+from bot.core.partner_center.trust import TrustStoreError, load_intermediates, load_trust_roots
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # cryptography (~8 MB with OpenSSL) is imported at the first webhook
+    import httpx
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.verification import Store
 
 MIN_RSA_BITS = 2048
 
@@ -55,6 +53,8 @@ def _allowed_host_ports(entries: list[str]) -> frozenset[tuple[str, int | None]]
 def check_certificate_url(url: str, allowed: frozenset[tuple[str, int | None]]) -> httpx.URL:
     """The parsed URL if it may be fetched; the same parsed object is then fetched, so the
     check and the request cannot disagree about the host."""
+    import httpx
+
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
@@ -74,6 +74,8 @@ def check_certificate_url(url: str, allowed: frozenset[tuple[str, int | None]]) 
 
 def parse_certificate(data: bytes) -> x509.Certificate:
     """A DER or PEM certificate."""
+    from cryptography import x509
+
     try:
         if data.lstrip().startswith(b"-----BEGIN"):
             return x509.load_pem_x509_certificate(data)
@@ -88,16 +90,15 @@ class SigningCertificates:
     def __init__(
         self,
         settings: PartnerCenterSettings,
-        http: httpx.AsyncClient,
+        http: httpx.AsyncClient | Callable[[], httpx.AsyncClient],
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
-        self._http = http
+        self._http = http  # or a function that gives it at the first fetch
         self._clock = clock
         self._allowed = _allowed_host_ports(settings.pc_webhook_cert_hosts)
-        self._store = Store(load_trust_roots(settings.pc_webhook_trust_roots))
-        self._intermediates = load_intermediates(settings.pc_webhook_intermediates)
+        self._trust: tuple[Store, list[x509.Certificate]] | None = None  # see _trusted()
         self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
         self._fetch_lock = asyncio.Lock()
         self.fetches = 0
@@ -143,11 +144,15 @@ class SigningCertificates:
             self._cache.popitem(last=False)
 
     async def _download(self, url: httpx.URL) -> bytes:
+        import httpx
+
         limit = self._settings.pc_webhook_max_cert_bytes
         timeout = self._settings.pc_webhook_cert_timeout
         self.fetches += 1
         try:
             async with asyncio.timeout(timeout):
+                if not isinstance(self._http, httpx.AsyncClient):
+                    self._http = self._http()
                 async with self._http.stream(
                     "GET", url, follow_redirects=False, timeout=timeout
                 ) as response:
@@ -176,7 +181,29 @@ class SigningCertificates:
             detail = f"{type(exc).__name__}: {exc}"
             raise WebhookRejected(RejectReason.CERTIFICATE_FETCH_FAILED, detail) from exc
 
+    def _trusted(self) -> tuple[Store, list[x509.Certificate]]:
+        """The trust roots and intermediates, loaded at the first certificate to check (not at
+        start-up: cryptography and the system's CA bundle cost ~10 MB and ~0.1 s of CPU). A
+        bundle that cannot be used is our failure: refused as a fetch failure (503, Partner
+        Center retries) and logged, until it is fixed."""
+        if self._trust is None:
+            from cryptography.x509.verification import Store
+
+            try:
+                roots = load_trust_roots(self._settings.pc_webhook_trust_roots)
+                intermediates = load_intermediates(self._settings.pc_webhook_intermediates)
+            except TrustStoreError as exc:
+                log.error("webhook signing certificates cannot be checked: %s", exc)
+                raise WebhookRejected(
+                    RejectReason.CERTIFICATE_FETCH_FAILED, f"trust store: {exc}"
+                ) from exc
+            self._trust = (Store(roots), intermediates)
+        return self._trust
+
     def _validate(self, certificate: x509.Certificate, now: float) -> rsa.RSAPublicKey:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+
         moment = datetime.fromtimestamp(now, UTC)
         if moment < certificate.not_valid_before_utc:
             raise WebhookRejected(
@@ -206,23 +233,34 @@ class SigningCertificates:
     def _verify_chain(self, certificate: x509.Certificate, moment: datetime, subject: str) -> None:
         # The certificate signs webhook bodies, it does not serve TLS: its extended key usage is
         # not required to say serverAuth. Every other web-PKI rule applies.
+        from cryptography import x509
+        from cryptography.x509.verification import (
+            Criticality,
+            ExtensionPolicy,
+            PolicyBuilder,
+            VerificationError,
+        )
+
+        store, intermediates = self._trusted()
         ee_policy = ExtensionPolicy.webpki_defaults_ee().may_be_present(
             x509.ExtendedKeyUsage, Criticality.AGNOSTIC, None
         )
         verifier = (
             PolicyBuilder()
-            .store(self._store)
+            .store(store)
             .time(moment)
             .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ee_policy)
             .build_server_verifier(x509.DNSName(subject))
         )
         try:
-            verifier.verify(certificate, self._intermediates)
+            verifier.verify(certificate, intermediates)
         except VerificationError as exc:
             raise WebhookRejected(RejectReason.CERTIFICATE_UNTRUSTED, str(exc)) from exc
 
 
 def _dns_names(certificate: x509.Certificate) -> set[str]:
+    from cryptography import x509
+
     try:
         extension = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:

@@ -6,15 +6,17 @@ import asyncio
 import re
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict
 
 from bot.core.partner_center.errors import InvalidRequest, PartnerCenterError
 from bot.core.partner_center.rest import Sleep
 from bot.core.partner_center.settings import PartnerCenterSettings
 from bot.core.partner_center.tokens import Audience, TokenProvider
+
+if TYPE_CHECKING:  # httpx is imported when a Partner Center call is made
+    import httpx
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 INDIRECT_RESELLER_TYPE = "is_indirect_cloud_solution_provider_of"

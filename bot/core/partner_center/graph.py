@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict
 
 from bot.core.partner_center.client import require_guid
@@ -16,6 +15,9 @@ from bot.core.partner_center.rest import Sleep
 from bot.core.partner_center.settings import PartnerCenterSettings
 from bot.core.partner_center.tokens import Audience, TokenProvider
 from policy.links import gdap_approval_link
+
+if TYPE_CHECKING:  # httpx is imported when a Partner Center call is made
+    import httpx
 
 GLOBAL_ADMINISTRATOR_ROLE = "62e90394-69f5-4237-9190-012177145e10"
 MAX_DISPLAY_NAME = 50

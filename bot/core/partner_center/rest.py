@@ -7,9 +7,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from bot.core.partner_center.errors import (
     PartnerCenterError,
@@ -17,6 +15,9 @@ from bot.core.partner_center.errors import (
     PartnerCenterUnreachable,
     error_from_response,
 )
+
+if TYPE_CHECKING:  # httpx is imported when a Partner Center call is made
+    import httpx
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -38,6 +39,8 @@ async def send(
 ) -> httpx.Response:
     """The successful (2xx) response, or `PartnerCenterError`. A 429 is retried once after
     its Retry-After (capped); a second 429 is raised."""
+    import httpx
+
     for attempt in (1, 2):
         try:
             response = await http.request(

@@ -19,9 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.core.partner_center.errors import (
     ConnectionExpired,
@@ -30,6 +28,9 @@ from bot.core.partner_center.errors import (
 )
 from bot.core.partner_center.rest import Sleep, json_object, send
 from bot.core.partner_center.settings import PartnerCenterSettings
+
+if TYPE_CHECKING:  # httpx is imported when a Partner Center call is made
+    import httpx
 
 PARTNER_CENTER_RESOURCE = "https://api.partnercenter.microsoft.com"
 GRAPH_RESOURCE = "https://graph.microsoft.com"

@@ -7,9 +7,10 @@ import re
 import ssl
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
+if TYPE_CHECKING:  # cryptography is imported when the first webhook is verified
+    from cryptography import x509
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,9 @@ class TrustStoreError(Exception):
 def load_pem_bundle(path: Path) -> list[x509.Certificate]:
     """Every certificate of a PEM bundle. Unparseable entries are skipped and logged, so one
     odd root in a system bundle does not disable verification; an empty result is an error."""
+    from cryptography import x509
+    from cryptography.utils import CryptographyDeprecationWarning
+
     try:
         data = path.read_bytes()
     except OSError as exc:

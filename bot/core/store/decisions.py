@@ -2,9 +2,10 @@
 (like Open Policy Agent's decision log).
 
 `record_decision` (one row, ORM) and `record_decisions` (many rows) flush, never commit (the
-caller's transaction). `DecisionWriter` is what the bot writes its batched log with: rows built
-as plain tuples on the request path, written with one driver-level statement per batch, by
-`mcbot serve`'s writer process (bot/core/store/decision_process.py) or a worker thread.
+caller's transaction). `DecisionWriter` is what the bot writes its batched log with: each row
+built on the request path as the driver's parameters (SQLAlchemy's bind processing done then,
+the JSON of each distinct decision once), a batch written through the driver itself by the
+decision log's thread (bot/core/store/decision_log.py).
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Dialect, Engine, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.core.store.clock import Clock, as_utc, utc_now
@@ -111,7 +111,16 @@ class InsertStatement:
         processors[at] = sqlite_datetime(dialect, processors[at])
         json_at = {i for i, name in enumerate(self.names) if name in JSON_COLUMNS}
         self._plain = [(i, p) for i, p in enumerate(processors) if p and i not in json_at]
-        self._json = [(i, p) for i, p in enumerate(processors) if p and i in json_at]
+        self._json_by_name = {self.names[i]: p for i, p in enumerate(processors) if i in json_at}
+        self._json_fields = [(DecisionRow._fields.index(n), n) for n in JSON_COLUMNS]
+        # SQLite: the driver takes a row as a tuple in DecisionRow's order, and only the time
+        # needs processing; DecisionWriter.row then builds it directly (the request path).
+        self.at_processor = processors[at]
+        self.plain_tuple = (
+            self.positional
+            and self._order == list(range(len(self.names)))
+            and [i for i, _ in self._plain] == ([at] if processors[at] else [])
+        )
         self.multirow = dialect.name == "sqlite"
         head, sep, rest = self.sql.rpartition(" VALUES ")
         values_end = rest.index(")") + 1  # "(?, ?, ...)" then e.g. " ON CONFLICT ... NOTHING"
@@ -122,27 +131,34 @@ class InsertStatement:
         )
         self._multirow: dict[int, str] = {}
 
+    def prepare(self, values: Sequence[Any]) -> Any:
+        """The driver's parameters for one row in DecisionRow's order whose JSON values are
+        already processed (`process_json`): a tuple for a positional paramstyle, else a dict."""
+        ordered = [values[i] for i in self._order]
+        for i, process in self._plain:
+            if ordered[i] is not None:
+                ordered[i] = process(ordered[i])
+        return tuple(ordered) if self.positional else dict(zip(self.names, ordered, strict=True))
+
+    def process_json(self, name: str, value: Any) -> Any:
+        """The driver's form of a JSON column's value."""
+        process = self._json_by_name.get(name)
+        return process(value) if process is not None and value is not None else value
+
     def params(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
-        """The driver's parameters for `rows` (each in DecisionRow's order): tuples for a
-        positional paramstyle, else dicts. A JSON value that several rows share (the same
-        facts, the same steps) is serialized once."""
-        shared: dict[int, Any] = {}  # id(JSON value) -> processed, for this call only
+        """The driver's parameters for `rows` (each in DecisionRow's order). A JSON value that
+        several rows share (the same facts, the same steps) is serialized once."""
+        shared: dict[tuple[str, int], Any] = {}  # (column, id(JSON value)) -> processed
         out: list[Any] = []
         for row in rows:
-            values = [row[i] for i in self._order]
-            for i, process in self._plain:
-                if values[i] is not None:
-                    values[i] = process(values[i])
-            for i, process in self._json:
+            values = list(row)
+            for i, name in self._json_fields:
                 value = values[i]
-                if value is not None:
-                    done = shared.get(id(value))
-                    if done is None:
-                        done = shared[id(value)] = process(value)
-                    values[i] = done
-            out.append(
-                tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
-            )
+                done = shared.get((name, id(value)))
+                if done is None:
+                    done = shared[(name, id(value))] = self.process_json(name, value)
+                values[i] = done
+            out.append(self.prepare(values))
         return out
 
     def execute(self, connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
@@ -154,6 +170,14 @@ class InsertStatement:
                 connection.exec_driver_sql(sql, tuple(flat))
         else:
             connection.exec_driver_sql(self.sql, params)
+
+    def execute_raw(self, cursor: Any, params: Sequence[Any]) -> None:
+        """Insert rows already in the driver's form (`prepare`) with a DBAPI cursor."""
+        if self.multirow:
+            for sql, flat in self.multirow_chunks(params):
+                cursor.execute(sql, flat)
+        else:
+            cursor.executemany(self.sql, params)
 
     def multirow_chunks(self, params: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
         """(INSERT with up to ROWS_PER_STATEMENT rows of VALUES, their flat parameters)."""
@@ -195,8 +219,12 @@ def sqlite_datetime(dialect: Dialect, processor: Any) -> Any:
 def _insert_ignoring_duplicates(dialect: Dialect) -> Any:
     """INSERT ... ON CONFLICT (decision_id) DO NOTHING on SQLite and PostgreSQL."""
     if dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
         return sqlite_insert(DecisionRecord).on_conflict_do_nothing(index_elements=["decision_id"])
     if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
         return pg_insert(DecisionRecord).on_conflict_do_nothing(index_elements=["decision_id"])
     return insert(DecisionRecord)
 
@@ -208,8 +236,8 @@ def statement(dialect: Dialect) -> InsertStatement:
 
 class DecisionWriter:
     """Writes the bot's decision log in batches: `row` builds a decision's row on the request
-    path, `write` writes a batch of them in one transaction (blocking: a worker thread, or the
-    writer process of bot/core/store/decision_process.py)."""
+    path (the driver's parameters), `write` writes a batch of them in one transaction through
+    the driver itself (blocking: the decision log's thread, bot/core/store/decision_log.py)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -226,38 +254,81 @@ class DecisionWriter:
         team_id: str,
         org_id: int | None,
         customer: str | None,
-    ) -> tuple[Any, ...]:
-        """The log's row for `decision` as `decision_id`, in DecisionRow's order: a plain
-        tuple, cheap to build on the request path and to pickle
-        (bot/core/store/decision_process.py).
-        The facts and steps of each distinct decision are put in JSON form once and shared by
-        its rows (the same few, all day)."""
+    ) -> Any:
+        """The log's row for `decision` as `decision_id`, as the driver's parameters (a
+        tuple on SQLite), so that the writing thread runs hardly any Python (the GIL).
+        The facts and steps of each distinct decision are put in the driver's JSON form once
+        and shared by its rows (the same few, all day)."""
         key = (decision.facts, decision.policy_edition)
         json = self._json.get(key)
         if json is None:
             if len(self._json) >= JSON_CACHE_SIZE:
                 self._json.clear()
             json = self._json[key] = (
-                decision.facts.model_dump(mode="json"),
-                decision.step_codes(),
+                self.statement.process_json("facts", decision.facts.model_dump(mode="json")),
+                self.statement.process_json("steps", decision.step_codes()),
             )
-        return (
-            decision_id,
-            at,
-            user_id,
-            team_id,
-            org_id,
-            customer,
-            decision.policy_edition,
-            decision.outcome.value,
-            *json,
+        if self.statement.plain_tuple:
+            process = self.statement.at_processor
+            return (
+                decision_id,
+                process(at) if process is not None else at,
+                user_id,
+                team_id,
+                org_id,
+                customer,
+                decision.policy_edition,
+                decision.outcome.value,
+                *json,
+            )
+        return self.statement.prepare(
+            (
+                decision_id,
+                at,
+                user_id,
+                team_id,
+                org_id,
+                customer,
+                decision.policy_edition,
+                decision.outcome.value,
+                *json,
+            )
         )
 
-    def write(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Write `rows` (from `row`) in one transaction on a pooled connection; a decision id
-        already logged is skipped."""
-        with self.engine.begin() as connection:
-            self.statement.execute(connection, rows)
+    def write(self, rows: Sequence[Any]) -> None:
+        """Write `rows` (from `row`) in one transaction, on a pooled connection used through
+        the driver (no SQLAlchemy work per row); a decision id already logged is skipped. A
+        driver error is raised as SQLAlchemy's (OperationalError: down, locked, read-only),
+        and the connection is then dropped from the pool (e.g. a file opened read-only)."""
+        dbapi = self.engine.dialect.loaded_dbapi
+        raw = None
+        try:
+            raw = self.engine.raw_connection()
+            cursor = raw.cursor()
+            try:
+                self.statement.execute_raw(cursor, rows)
+            finally:
+                cursor.close()
+            raw.commit()
+        except dbapi.Error as exc:
+            wrapped = DBAPIError.instance(
+                self.statement.sql, None, exc, dbapi.Error, dialect=self.engine.dialect
+            )
+            if raw is not None and isinstance(wrapped, OperationalError):
+                raw.invalidate(exc)
+            raise wrapped from exc
+        finally:
+            if raw is not None:
+                raw.close()
+
+    def decision_id(self, row: Any) -> str:
+        """The decision id of a row from `row`."""
+        value = (
+            row["decision_id"]
+            if isinstance(row, dict)
+            else row[self.statement.names.index("decision_id")]
+        )
+        return str(value)
 
 
 def get_decision(session: Session, decision_id: str) -> DecisionRecord | None:

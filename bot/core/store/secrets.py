@@ -27,9 +27,8 @@ import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -97,10 +96,18 @@ class KeyState(enum.StrEnum):
     UNREADABLE = "unreadable"  # no key in ENCRYPTION_KEYS decrypts it (or none is set)
 
 
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet, MultiFernet
+
+
 class TokenCipher:
-    """MultiFernet over `ENCRYPTION_KEYS`: the first key encrypts, every key decrypts."""
+    """MultiFernet over `ENCRYPTION_KEYS`: the first key encrypts, every key decrypts.
+    (cryptography, ~7 MB of memory with OpenSSL, is imported only when a key is set.)"""
 
     def __init__(self, keys: Sequence[str]) -> None:
+        from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+        self._invalid = InvalidToken
         if not keys:
             raise EncryptionKeyError("no key given: set ENCRYPTION_KEYS to one or more Fernet keys")
         fernets = []
@@ -112,8 +119,8 @@ class TokenCipher:
                     f"key number {number} is not a Fernet key (32 url-safe base64-encoded "
                     f"bytes; {KEY_HINT})"
                 ) from None
-        self._first = fernets[0]
-        self._fernet = MultiFernet(fernets)
+        self._first: Fernet = fernets[0]
+        self._fernet: MultiFernet = MultiFernet(fernets)
 
     @classmethod
     def from_setting(cls, value: str) -> TokenCipher:
@@ -129,7 +136,7 @@ class TokenCipher:
             return value  # plaintext from before encryption, or nothing
         try:
             return self._fernet.decrypt(value[len(PREFIX) :].encode("ascii")).decode("utf-8")
-        except InvalidToken:
+        except self._invalid:
             raise TokenUnreadable(
                 "a stored secret cannot be decrypted with any key in ENCRYPTION_KEYS "
                 "(keep the old key in the list until `mcbot secrets reencrypt` has run)"
@@ -143,7 +150,7 @@ class TokenCipher:
         for fernet, state in ((self._first, KeyState.FIRST), (self._fernet, KeyState.OLDER)):
             try:
                 fernet.decrypt(token)
-            except InvalidToken:
+            except self._invalid:
                 continue
             return state
         return KeyState.UNREADABLE
@@ -156,7 +163,7 @@ class TokenCipher:
             return self.encrypt(value)
         try:
             rotated = self._fernet.rotate(value[len(PREFIX) :].encode("ascii"))
-        except InvalidToken:
+        except self._invalid:
             raise TokenUnreadable(
                 "a stored secret cannot be decrypted with any key in ENCRYPTION_KEYS"
             ) from None

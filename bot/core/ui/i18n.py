@@ -15,12 +15,12 @@ import io
 import sys
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po, write_po
 from babel.support import NullTranslations, Translations
+
+if TYPE_CHECKING:  # babel.messages (catalogs, with the email package) is imported when used
+    from babel.messages.catalog import Catalog
 
 import templates as _templates_pkg
 
@@ -48,6 +48,9 @@ def normalize(lang: str | None) -> str | None:
 def translations(lang: str) -> NullTranslations:
     if lang == DEFAULT_LANGUAGE:
         return NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with po_path(lang).open("rb") as f:
         catalog = read_po(f, locale=lang)
     buffer = io.BytesIO()
@@ -58,6 +61,9 @@ def translations(lang: str) -> NullTranslations:
 
 def extract() -> Catalog:
     """Every message in templates/, as a catalog template."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import extract_from_dir
+
     catalog = Catalog(project="multichannel", charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
         str(TEMPLATE_DIR), method_map=_METHODS, options_map=_OPTIONS
@@ -68,6 +74,9 @@ def extract() -> Catalog:
 
 def update() -> Catalog:
     """Merge the extracted messages into each language's .po (new ones empty, old ones kept)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po, write_po
+
     template = extract()
     for lang in LANGUAGES:
         if lang == DEFAULT_LANGUAGE:
@@ -87,6 +96,8 @@ def update() -> Catalog:
 
 def missing(lang: str) -> list[str]:
     """Messages of the templates with no (or a fuzzy) translation in `lang`."""
+    from babel.messages.pofile import read_po
+
     with po_path(lang).open("rb") as f:
         catalog = read_po(f, locale=lang)
     out = []

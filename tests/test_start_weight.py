@@ -1,0 +1,58 @@
+"""What `mcbot serve` imports before it answers: modules it needs only later (or never, on a
+migrated database) stay out of the process, for a faster start and a smaller process
+(docs/architecture.md, "Start-up"). Counted, not timed: a fresh interpreter imports the serve
+path and reports which of the given modules are in sys.modules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+SERVE_PATH = (
+    "bot.cli.main",
+    "bot.bootstrap.serve",
+    "bot.slack.app",
+    "bot.bootstrap.notify",
+    "bot.http.asgi",
+    "uvicorn",
+)
+# module -> when it is imported instead
+LATER = {
+    "alembic": "only when the database is not at the shipped revision",
+    "mako": "with Alembic",
+    "cryptography": "ENCRYPTION_KEYS set, or the first Partner Center webhook to verify",
+    "httpx": "Partner Center configured, or the first Partner Center call or webhook",
+    "pygments": "never: httpx's command-line client is skipped (bot/__init__.py)",
+    "rich": "never",
+    "sqlalchemy.dialects.postgresql": "a PostgreSQL DATABASE_URL",
+    "psycopg": "a PostgreSQL DATABASE_URL",
+    "babel.messages": "the first answer in a language other than English",
+}
+
+
+def imported_after_serve_path(modules: list[str]) -> list[str]:
+    code = (
+        "import json, sys\n"
+        f"for name in {list(SERVE_PATH)!r}: __import__(name)\n"
+        f"print(json.dumps([m for m in {modules!r} if m in sys.modules]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    return list(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_the_serve_path_leaves_out_what_it_does_not_need_yet() -> None:
+    present = imported_after_serve_path(sorted(LATER))
+    assert present == [], {name: LATER[name] for name in present}
+
+
+def test_the_check_sees_what_is_imported() -> None:
+    """The same check finds modules the serve path does import (it is not vacuous)."""
+    assert imported_after_serve_path(["sqlalchemy", "jinja2", "slack_bolt", "pydantic"]) == [
+        "sqlalchemy",
+        "jinja2",
+        "slack_bolt",
+        "pydantic",
+    ]
