@@ -1,7 +1,8 @@
 """Benchmark: do per-user answers stay flat as history grows?
 
     python bench/scale.py [--quick] [--sizes 1000,10000,100000] [--postgres] [--million]
-                          [--no-sqlite] [--rounds 9]
+                          [--no-sqlite] [--rounds 9] [--ops status,home_direct,...]
+                          [--reseed] [--explain]
 
 Seeds one database per size with realistic history — 50 organizations (a direct-bill partner,
 two indirect providers, 47 resellers), invitations over two years with states by age
@@ -24,9 +25,24 @@ count differs between sizes, or export memory growing more than 1.2× between si
 (--quick prints the 1k → 10k ratio without holding it to the target).
 
 `--quick`: SQLite at 1k and 10k, a couple of minutes at most. Default: SQLite at 1k, 10k, 100k.
-`--postgres`: also PostgreSQL (127.0.0.1:5432, a fresh database per size, ANALYZEd after
-seeding as autovacuum would have done over two years) at the same sizes;
-`--million` adds 1,000,000 on PostgreSQL (seeding takes a while).
+`--postgres`: also PostgreSQL (127.0.0.1:5432) at the same sizes; `--million` adds 1,000,000 on
+PostgreSQL; `--no-sqlite`: PostgreSQL only. `--ops`: only these operations.
+
+Seeding: rows are written on the raw DBAPI connection (PostgreSQL: COPY, the tables' secondary
+indexes dropped first and built once at the end; SQLite: executemany), then VACUUM ANALYZE
+(SQLite: ANALYZE), as autovacuum would have done over two years. PostgreSQL seeds are kept: one
+database per size (`bench_scale_<size>_<hash of SEED_VERSION, size, rounds>`, its comment written
+when the seed is complete), migrated to the current schema on each run and copied (CREATE
+DATABASE ... TEMPLATE) for the run, whose rounds change invitations. `--reseed` seeds them again.
+1M takes ~14 min to seed on this 2-core machine under load; the copy takes seconds.
+
+`--explain`: no timing; `EXPLAIN (ANALYZE, BUFFERS)` of every statement of the read-only
+per-user operations on the kept PostgreSQL database of each size (with `--million`, 1M too): its
+server time, buffers, and the rows each scan returned.
+
+Besides latency, each table gives this process's median CPU per operation: on SQLite that is
+all of the database's work and much less disturbed by other load on the machine (informative:
+the target is on latency).
 """
 
 from __future__ import annotations
@@ -34,8 +50,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import hashlib
 import io
 import itertools
+import json
 import math
 import random
 import shutil
@@ -55,6 +73,7 @@ from typing import Any
 # bench/ holds policy.py, named like the package: keep this folder off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
+import psycopg  # noqa: E402
 from sqlalchemy import Engine, event, insert  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
@@ -81,7 +100,12 @@ from bot.core.store.models import (  # noqa: E402
     ResellerProvider,
 )
 from bot.core.store.search import search_keys  # noqa: E402
-from bot.core.store.testing import fresh_postgres_database, postgres_unavailable  # noqa: E402
+from bot.core.store.testing import (  # noqa: E402
+    POSTGRES_ADMIN_DSN,
+    POSTGRES_URL,
+    fresh_postgres_database,
+    postgres_unavailable,
+)
 from policy.facts import Role  # noqa: E402
 
 S = InvitationState
@@ -92,6 +116,7 @@ ORGS = 50
 VIEWERS = 5  # Home viewers per workspace of the direct partner and the providers
 EXPIRY_BATCH = 20
 GROWTH_TARGET = 1.3
+SEED_VERSION = 2  # raise when `seed` writes other rows: kept seeded databases are rebuilt
 MEMORY_TARGET = 1.2
 PER_USER = (
     "status",
@@ -202,6 +227,71 @@ def _invitation(
     }
 
 
+class Loader:
+    """Bulk rows on the raw DBAPI connection: COPY on PostgreSQL (the tables' secondary
+    indexes dropped first and built once at the end, foreign-key triggers off), multi-row
+    `executemany` on SQLite; values converted by the columns' own SQLAlchemy types."""
+
+    def __init__(self, engine: Engine, models: list[Any]) -> None:
+        self.engine, self.dialect = engine, engine.dialect
+        self.postgres = engine.dialect.name == "postgresql"
+        self.raw = engine.raw_connection()
+        self.indexes: list[str] = []
+        if self.postgres:
+            tables = [model.__table__.name for model in models]
+            with self.raw.cursor() as cursor:
+                # Indexes not backing a constraint (primary keys, unique constraints stay).
+                cursor.execute(
+                    "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)"
+                    " FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid"
+                    " WHERE t.relname = ANY(%s) AND NOT EXISTS"
+                    " (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+                    (tables,),
+                )
+                found = cursor.fetchall()
+                self.indexes = [definition for _, definition in found]
+                for name, _ in found:
+                    cursor.execute(f"DROP INDEX {name}")
+                cursor.execute("SET session_replication_role = replica")
+            self.raw.commit()
+
+    def write(self, model: Any, rows: list[dict[str, Any]]) -> None:
+        table = model.__table__
+        columns = list(rows[0])
+        processors = [
+            table.c[name].type.dialect_impl(self.dialect).bind_processor(self.dialect)
+            for name in columns
+        ]
+        values = [
+            [
+                value if p is None else p(value)
+                for p, value in zip(processors, row.values(), strict=True)
+            ]
+            for row in rows
+        ]
+        names = ", ".join(columns)
+        cursor = self.raw.cursor()
+        if self.postgres:
+            with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" for _ in columns)
+            cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", values)
+        cursor.close()
+        self.raw.commit()
+
+    def finish(self) -> None:
+        if self.postgres:
+            with self.raw.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+                cursor.execute("SET maintenance_work_mem = '256MB'")
+                for definition in self.indexes:
+                    cursor.execute(definition)
+            self.raw.commit()
+        self.raw.close()
+
+
 def seed(seeded: Seeded, rounds: int) -> None:
     """Insert the history, then the invitations each measured round acts on (`reserved`)."""
     rng = random.Random(seeded.size)
@@ -237,19 +327,13 @@ def seed(seeded: Seeded, rounds: int) -> None:
         InvitationSearchKey: [],
     }
 
+    loader = Loader(seeded.engine, list(batch))
+
     def flush() -> None:
-        with seeded.engine.begin() as connection:
-            models = (
-                Invitation,
-                InvitationMessage,
-                InvitationSearchKey,
-                AuditEvent,
-                DecisionRecord,
-            )
-            for model in models:
-                if batch[model]:
-                    connection.execute(insert(model), batch[model])
-                    batch[model].clear()
+        for model, rows in batch.items():
+            if rows:
+                loader.write(model, rows)
+                rows.clear()
 
     def add(row: dict[str, Any]) -> None:
         batch[Invitation].append(row)
@@ -369,12 +453,13 @@ def seed(seeded: Seeded, rounds: int) -> None:
             next_id += 1
         reserved["expiry"].append(due + timedelta(seconds=30))
     flush()
+    loader.finish()
     seeded.reserved = reserved
-    if seeded.backend == "postgresql":
-        # Two years of history have been analyzed by autovacuum; a fresh burst is another
-        # matter (bench/notify.py measures that, on a database never analyzed).
-        with seeded.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.exec_driver_sql("ANALYZE")
+    # Two years of history have been vacuumed and analyzed by autovacuum (PostgreSQL) or
+    # `PRAGMA optimize` (SQLite); a fresh burst is another matter (bench/notify.py measures
+    # that, on a database never analyzed).
+    with seeded.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.exec_driver_sql("VACUUM ANALYZE" if seeded.backend == "postgresql" else "ANALYZE")
 
 
 # ------------------------------------------------------------------------------ measuring
@@ -410,6 +495,7 @@ class StatementCounter:
 @dataclass
 class Result:
     latencies: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # this process's CPU seconds
     statements: set[int] = field(default_factory=set)
     slack_calls: dict[str, int] = field(default_factory=dict)
     peak_bytes: int = 0
@@ -516,13 +602,14 @@ def measure(seeded: Seeded, counter: StatementCounter, name: str, fn: Any, r: in
     if name == "export":
         tracemalloc.start()
     before = counter.count
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     value = fn(r)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     if name == "export":
         result.peak_bytes = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     result.latencies.append(elapsed)
+    result.cpu.append(cpu)
     result.statements.add(counter.count - before)
     if isinstance(value, dict):
         result.slack_calls = value
@@ -531,10 +618,18 @@ def measure(seeded: Seeded, counter: StatementCounter, name: str, fn: Any, r: in
 
 @contextmanager
 def database(backend: str, size: int) -> Iterator[str]:
+    """A fresh empty database, dropped afterwards (the tests' way: the bench keeps its seeded
+    PostgreSQL databases, `_seeded_postgres`)."""
     if backend == "postgresql":
         with fresh_postgres_database() as url:
             yield url
         return
+    with sqlite_database(size) as url:
+        yield url
+
+
+@contextmanager
+def sqlite_database(size: int) -> Iterator[str]:
     folder = tempfile.mkdtemp(prefix=f"bench-scale-{size}-")
     try:
         yield f"sqlite:///{folder}/scale.sqlite3"
@@ -542,39 +637,180 @@ def database(backend: str, size: int) -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_backend(backend: str, sizes: list[int], rounds: int) -> dict[int, dict[str, Result]]:
+def _seed_name(size: int, rounds: int) -> str:
+    """The kept seeded database for these parameters: named by what its rows depend on (the
+    schema is not part of it: a kept database is migrated, as a production one would be)."""
+    key = f"{SEED_VERSION}:{size}:{rounds}"
+    return f"bench_scale_{size}_{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def _reserved_json(reserved: dict[str, list[Any]]) -> str:
+    return json.dumps({**reserved, "expiry": [d.isoformat() for d in reserved["expiry"]]})
+
+
+def _reserved_of(text: str) -> dict[str, list[Any]]:
+    reserved: dict[str, list[Any]] = json.loads(text)
+    reserved["expiry"] = [datetime.fromisoformat(d) for d in reserved["expiry"]]
+    return reserved
+
+
+def _seeded_postgres(size: int, rounds: int, reseed: bool) -> tuple[str, dict[str, list[Any]]]:
+    """The kept seeded database for `size` (seeded now when missing, or when `reseed`): its
+    name and the invitations the rounds act on. The database's comment, written when its seed
+    is complete, holds them: a database without it (an interrupted seed) is seeded again."""
+    name = _seed_name(size, rounds)
+    with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            (name,),
+        ).fetchone()
+        if row is not None and row[0] and not reseed:
+            db.upgrade(POSTGRES_URL.format(name=name))
+            return name, _reserved_of(row[0])
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    url = POSTGRES_URL.format(name=name)
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    try:
+        seeded = Seeded(size, "postgresql", engine, db.make_session_factory(engine))
+        start = time.perf_counter()
+        seed(seeded, rounds)
+        print(f"  postgresql {size:>9,}: seeded in {time.perf_counter() - start:.1f} s", flush=True)
+    finally:
+        engine.dispose()
+    with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as admin:
+        comment = _reserved_json(seeded.reserved).replace("'", "''")
+        admin.execute(f"COMMENT ON DATABASE \"{name}\" IS '{comment}'")
+    return name, seeded.reserved
+
+
+@contextmanager
+def postgres_copy(template: str) -> Iterator[str]:
+    """A throwaway copy of the kept seeded database `template` (the rounds change invitations)."""
+    name = f"mc_bench_{uuid.uuid4().hex[:12]}"
+    start = time.perf_counter()
+    with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+    print(f"    copied {template} in {time.perf_counter() - start:.1f} s", flush=True)
+    try:
+        yield POSTGRES_URL.format(name=name)
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_backend(
+    backend: str,
+    sizes: list[int],
+    rounds: int,
+    reseed: bool = False,
+    only: list[str] | None = None,
+) -> dict[int, dict[str, Result]]:
     results: dict[int, dict[str, Result]] = {size: {} for size in sizes}
     with ExitStack() as stack:
         dbs: list[tuple[Seeded, StatementCounter, dict[str, Callable[[int], Any]]]] = []
         for size in sizes:
-            url = stack.enter_context(database(backend, size))
-            db.upgrade(url)
+            reserved: dict[str, list[Any]] | None = None
+            if backend == "postgresql":
+                template, reserved = _seeded_postgres(size, rounds + 1, reseed)
+                url = stack.enter_context(postgres_copy(template))
+            else:
+                url = stack.enter_context(sqlite_database(size))
+                db.upgrade(url)
             engine = db.make_engine(url)
             stack.callback(engine.dispose)
             seeded = Seeded(size, backend, engine, db.make_session_factory(engine))
-            start = time.perf_counter()
-            seed(seeded, rounds + 1)
-            print(
-                f"  {backend} {size:>9,}: seeded in {time.perf_counter() - start:.1f} s",
-                flush=True,
-            )
-            dbs.append((seeded, StatementCounter(engine), operations(seeded)))
+            if reserved is None:
+                start = time.perf_counter()
+                seed(seeded, rounds + 1)
+                print(
+                    f"  {backend} {size:>9,}: seeded in {time.perf_counter() - start:.1f} s",
+                    flush=True,
+                )
+            else:
+                seeded.reserved = reserved
+            ops = {k: v for k, v in operations(seeded).items() if only is None or k in only}
+            dbs.append((seeded, StatementCounter(engine), ops))
         # Round 0 warms caches (and is not kept); then the sizes alternate operation by
         # operation, so a burst of load elsewhere on the machine hits every size alike.
         for r in range(rounds + 1):
             for seeded, counter, ops in dbs:
                 for name, fn in ops.items():
-                    if name == "export" and r not in (1, 2):
+                    if name == "export" and r != 1:  # once per size: 1M takes minutes
                         continue
                     got = measure(seeded, counter, name, fn, r)
                     if r == 0:
                         continue
                     kept = results[seeded.size].setdefault(name, Result())
                     kept.latencies += got.latencies
+                    kept.cpu += got.cpu
                     kept.statements |= got.statements
                     kept.slack_calls = got.slack_calls or kept.slack_calls
                     kept.peak_bytes = max(kept.peak_bytes, got.peak_bytes)
     return results
+
+
+READ_ONLY = ("status", "status_customer", "home_direct", "home_provider")
+
+
+def _scans(plan: dict[str, Any]) -> Iterator[tuple[str, int]]:
+    """Each scan node of a JSON plan: what it read and how many rows it returned in all."""
+    kind = plan["Node Type"]
+    if "Scan" in kind:
+        where = plan.get("Index Name") or plan.get("Relation Name") or ""
+        yield f"{kind} {where}".strip(), int(plan["Actual Rows"] * plan["Actual Loops"])
+    for child in plan.get("Plans", []):
+        yield from _scans(child)
+
+
+def explain(sizes: list[int], rounds: int) -> None:
+    """`EXPLAIN (ANALYZE, BUFFERS)` of every statement of the read-only per-user operations on
+    the kept PostgreSQL database of each size: server time, buffers, and the rows each scan
+    returned (what grows with history shows here)."""
+    captured: list[tuple[str, Any]] = []
+
+    def seen(_c: Any, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
+        captured.append((statement, parameters))
+
+    for size in sizes:
+        template, reserved = _seeded_postgres(size, rounds + 1, False)
+        url = POSTGRES_URL.format(name=template)  # read-only operations: the kept database
+        engine = db.make_engine(url)
+        seeded = Seeded(size, "postgresql", engine, db.make_session_factory(engine), reserved)
+        ops = operations(seeded)
+        for name in READ_ONLY:
+            ops[name](0)  # warm
+            captured.clear()
+            event.listen(engine, "before_cursor_execute", seen)
+            ops[name](0)
+            event.remove(engine, "before_cursor_execute", seen)
+            print(f"\n{size:,} {name}: {len(captured)} statements")
+            with engine.connect() as connection:
+                cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                for statement, parameters in captured:
+                    cursor.execute(
+                        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters
+                    )
+                    (result,) = cursor.fetchone()
+                    top = result[0]["Plan"]
+                    buffers = top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
+                    scans = ", ".join(f"{what}: {rows}" for what, rows in _scans(top))
+                    text = " ".join(statement.split())[:60]
+                    print(
+                        f"  {result[0]['Execution Time']:7.3f} ms {buffers:5} buffers "
+                        f"{top['Actual Rows']:4} rows | {text}… | {scans}"
+                    )
+        engine.dispose()
+
+
+def _growth(sizes: list[int], values: list[float]) -> list[float]:
+    """Growth per 10x of data between consecutive sizes."""
+    return [
+        (vb / va) ** (1 / math.log10(b / a)) if va > 0 else float("inf")
+        for (a, va), (b, vb) in itertools.pairwise(list(zip(sizes, values, strict=True)))
+    ]
 
 
 def report(backend: str, sizes: list[int], results: dict[int, dict[str, Result]]) -> list[str]:
@@ -591,10 +827,7 @@ def report(backend: str, sizes: list[int], results: dict[int, dict[str, Result]]
             medians.append(median)
             statements = "/".join(str(n) for n in sorted(res.statements))
             cells.append(f"{median:>12.2f} ms {statements:>6}")
-        growth = []
-        for (a, ma), (b, mb) in itertools.pairwise(list(zip(sizes, medians, strict=True))):
-            per_10x = (mb / ma) ** (1 / math.log10(b / a)) if ma > 0 else float("inf")
-            growth.append(per_10x)
+        growth = _growth(sizes, medians)
         growth_text = " ".join(f"{g:.2f}x" for g in growth)
         print(f"  {name:<17}" + "".join(f"{c:>22}" for c in cells) + f"   {growth_text}")
         if name in PER_USER:
@@ -603,6 +836,15 @@ def report(backend: str, sizes: list[int], results: dict[int, dict[str, Result]]
             counts = {frozenset(results[size][name].statements) for size in sizes}
             if len(counts) > 1 or any(len(c) > 1 for c in counts):
                 missed.append(f"{backend} {name}: statement count depends on the size")
+    # Less sensitive to the other work on the machine than latency: this process's CPU (on
+    # SQLite all of the database's work; on PostgreSQL the server's is not in it). Informative:
+    # the target is on latency.
+    print(f"{backend}: median CPU of this process (ms) per operation")
+    for name in names:
+        cpus = [statistics.median(results[size][name].cpu) * 1000 for size in sizes]
+        growth_text = " ".join(f"{g:.2f}x" for g in _growth(sizes, cpus))
+        cells = "".join(f"{c:>19.2f} ms" for c in cpus)
+        print(f"  {name:<17}{cells}   {growth_text}")
     for name in names:
         calls = [results[size][name].slack_calls for size in sizes]
         if any(calls):
@@ -629,8 +871,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--million", action="store_true", help="add 1,000,000 on PostgreSQL")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--rounds", type=int, default=9, help="measured rounds per operation")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="PostgreSQL: EXPLAIN ANALYZE the read-only operations' statements, no timing",
+    )
+    parser.add_argument("--ops", help="comma-separated operations to measure (default: all)")
+    parser.add_argument(
+        "--reseed", action="store_true", help="PostgreSQL: seed the kept databases again"
+    )
     args = parser.parse_args(argv)
     sizes = [1000, 10000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    if args.explain:
+        explain(sizes + ([1_000_000] if args.million else []), args.rounds)
+        return 0
     plan: list[tuple[str, list[int]]] = []
     if not args.no_sqlite:
         plan.append(("sqlite", sizes))
@@ -643,7 +897,8 @@ def main(argv: list[str] | None = None) -> int:
     missed: list[str] = []
     for backend, backend_sizes in plan:
         print(f"{backend}: seeding {', '.join(f'{s:,}' for s in backend_sizes)} invitations")
-        results = run_backend(backend, backend_sizes, args.rounds)
+        ops = args.ops.split(",") if args.ops else None
+        results = run_backend(backend, backend_sizes, args.rounds, args.reseed, ops)
         missed += report(backend, backend_sizes, results)
     print()
     if missed:

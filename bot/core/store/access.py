@@ -86,19 +86,23 @@ def visible_invitations(
         if states is not None:
             query = query.where(Invitation.state.in_(list(states)))
     if states is not None and len(states) > 1 and not searching:
-        # The newest `limit` of each state (one index range each), merged: sorting every
-        # invitation in these states would grow with them. The outer query names only the ids
-        # picked (visibility is inside each part), so the planner reads just those rows.
-        tops = [
-            select(Invitation.id)
-            .where(visibility_clause(org), Invitation.state == state)
-            .order_by(Invitation.created_at.desc(), Invitation.id.desc())
-            .limit(limit)
-            .subquery()
-            .select()
-            for state in sorted(states)
-        ]
-        query = select(Invitation).where(Invitation.id.in_(union_all(*tops)))
+        # The newest `limit` of each state (one index range each, read from the index alone),
+        # merged, and the newest `limit` of those: sorting every invitation in these states
+        # would grow with them. The outer query names only the ids picked (visibility is
+        # inside each part), so the planner reads just those rows.
+        tops = union_all(
+            *(
+                select(Invitation.id, Invitation.created_at)
+                .where(visibility_clause(org), Invitation.state == state)
+                .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+                .limit(limit)
+                .subquery()
+                .select()
+                for state in sorted(states)
+            )
+        ).subquery()
+        picked = select(tops.c.id).order_by(tops.c.created_at.desc(), tops.c.id.desc()).limit(limit)
+        query = select(Invitation).where(Invitation.id.in_(picked))
     elif states is not None and not searching:
         query = query.where(Invitation.state.in_(list(states)))
     query = query.order_by(Invitation.created_at.desc(), Invitation.id.desc()).limit(limit)
