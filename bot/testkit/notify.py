@@ -34,6 +34,7 @@ from bot.testkit.slack_api import SlackStandIn
 from bot.testkit.workspace import Workspace
 
 PC = "https://api.partnercenter.microsoft.com"
+CODE_ROOT = Path(__file__).resolve().parents[2]  # the directory holding this `bot` package
 ACCEPTED = "reseller-relationship-accepted-by-customer"
 INDIRECT_ACCEPTED = "indirect-reseller-relationship-accepted-by-customer"
 GDAP_APPROVED = "granular-admin-relationship-approved"
@@ -162,7 +163,12 @@ def serve(
         "warning",
     ]
     with log.open("ab") as out:
-        proc = subprocess.Popen(argv, env=environment, stdout=out, stderr=subprocess.STDOUT)
+        # run from the directory holding the `bot` package imported here: `python -m` puts the
+        # working directory first on sys.path, so a bench run with PYTHONPATH naming another
+        # checkout (a baseline) would otherwise serve this directory's code
+        proc = subprocess.Popen(
+            argv, env=environment, cwd=CODE_ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
