@@ -111,9 +111,8 @@ def _scans(plan: dict[str, Any]) -> Iterator[tuple[str, int]]:
         yield from _scans(child)
 
 
+@pytest.mark.parametrize("seeded", ["postgresql"], indirect=True)  # EXPLAIN ANALYZE's JSON
 def test_the_home_reads_only_what_it_shows(scale: Any, seeded: Any) -> None:
-    if seeded.backend != "postgresql":
-        pytest.skip("EXPLAIN ANALYZE: PostgreSQL")
     services = Services(sessions=seeded.factory, clock=lambda: scale.NOW)
     captured: list[tuple[str, Any]] = []
 
