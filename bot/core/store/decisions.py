@@ -268,32 +268,19 @@ class DecisionWriter:
                 self.statement.process_json("facts", decision.facts.model_dump(mode="json")),
                 self.statement.process_json("steps", decision.step_codes()),
             )
-        if self.statement.plain_tuple:
-            process = self.statement.at_processor
-            return (
-                decision_id,
-                process(at) if process is not None else at,
-                user_id,
-                team_id,
-                org_id,
-                customer,
-                decision.policy_edition,
-                decision.outcome.value,
-                *json,
-            )
-        return self.statement.prepare(
-            (
-                decision_id,
-                at,
-                user_id,
-                team_id,
-                org_id,
-                customer,
-                decision.policy_edition,
-                decision.outcome.value,
-                *json,
-            )
+        process = self.statement.at_processor
+        values = (
+            decision_id,
+            process(at) if self.statement.plain_tuple and process is not None else at,
+            user_id,
+            team_id,
+            org_id,
+            customer,
+            decision.policy_edition,
+            decision.outcome.value,
+            *json,
         )
+        return values if self.statement.plain_tuple else self.statement.prepare(values)
 
     def write(self, rows: Sequence[Any]) -> None:
         """Write `rows` (from `row`) in one transaction, on a pooled connection used through
