@@ -4,7 +4,7 @@ Center / Graph clients, and the outbox worker, from settings."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.routing import Route
@@ -18,9 +18,6 @@ from bot.core.partner_center.settings import PartnerCenterSettings
 from bot.core.partner_center.signature import WebhookVerifier
 from bot.core.services import Services
 from bot.http.webhooks import webhook_route
-
-if TYPE_CHECKING:  # httpx is imported when a Partner Center call is made
-    pass
 
 log = logging.getLogger(__name__)
 
