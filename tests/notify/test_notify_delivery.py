@@ -5,7 +5,6 @@ then queued again."""
 from __future__ import annotations
 
 import itertools
-import time
 from collections import Counter
 from collections.abc import Callable
 
@@ -41,7 +40,6 @@ def rows(bot: BotHarness) -> list[OutboxMessage]:
 def test_forced_429s_are_retried_after_retry_after(bot: BotHarness) -> None:
     inv = tk.seed(bot.services.sessions, bot.slack, orgs=1, per_org=1)[0]
     bot.slack.force_429("chat.postMessage", retry_after=1, times=3)
-    started = time.monotonic()
     assert bot.webhook(tk.acceptance(inv.tenant)).status_code == 200
     posts = bot.slack.wait_for("chat.postMessage", count=2, delivered=True, timeout=15)
     wait_until(lambda: drained(bot))
@@ -50,7 +48,6 @@ def test_forced_429s_are_retried_after_retry_after(bot: BotHarness) -> None:
     assert len([c for c in calls if c.delivered]) == 2  # the reply and the DM, once each
     first_429 = min(c.at for c in calls if c.ratelimited)
     assert min(c.at for c in posts) - first_429 >= 0.9  # Retry-After: 1 was honoured
-    assert time.monotonic() - started < 10
     assert sum(r.ratelimited for r in rows(bot)) == 3
     assert all(r.status is JobStatus.done for r in rows(bot))
 

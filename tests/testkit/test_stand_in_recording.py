@@ -125,7 +125,7 @@ def test_wait_for_times_out_with_what_it_saw(slack: SlackStandIn, client: WebCli
     started = time.monotonic()
     with pytest.raises(TimeoutError, match=r"got 0.*auth\.test"):
         slack.wait_for("chat.postMessage", timeout=0.2)
-    assert 0.2 <= time.monotonic() - started < 2
+    assert time.monotonic() - started >= 0.2  # it waited the timeout out
 
 
 def test_concurrent_threads_get_unique_ts(slack: SlackStandIn) -> None:
