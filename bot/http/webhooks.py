@@ -106,17 +106,22 @@ def webhook_route(
             return JSONResponse({"status": "ignored"})
         key = services.notify.partner_org_key
 
-        def addressee(session: Session) -> Addressee | None:
+        def addressee(session: Session) -> tuple[Addressee | None, tuple[bool, bool]]:
+            """The addressee, and whether it (or another organization) knows the event's
+            resource: one transaction."""
             if token is None:
-                return legacy_addressee(session, key)
-            return addressee_by_token(session, token, key)
+                found = legacy_addressee(session, key)
+            else:
+                found = addressee_by_token(session, token, key)
+            known = known_by(session, found.org_id, event) if found is not None else (False, False)
+            return found, known
 
-        org = await services.run(addressee)
+        org, known = await services.run(addressee)
         if org is None and token is not None:
             log.warning("webhook refused (404): no organization has this callback URL")
             return PlainTextResponse("not found", status_code=404)
         if org is not None:
-            verdict = await _belongs(services, org, event)
+            verdict = await _belongs(services, org, event, known)
             if verdict is Verdict.TRY_LATER:
                 log.warning("webhook for %s: Partner Center unreachable; try later", org.key)
                 return PlainTextResponse("try again later", status_code=503)
@@ -160,9 +165,12 @@ def webhook_route(
     return Route(WEBHOOK_PATH + "{suffix:path}", partner_center_webhook, methods=["POST"])
 
 
-async def _belongs(services: Services, org: Addressee, event: WebhookEvent) -> Verdict:
-    """The rule of bot/core/outbox/routing.py, for an authenticated delivery."""
-    mine, others = await services.run(lambda session: known_by(session, org.org_id, event))
+async def _belongs(
+    services: Services, org: Addressee, event: WebhookEvent, known: tuple[bool, bool]
+) -> Verdict:
+    """The rule of bot/core/outbox/routing.py, for an authenticated delivery; `known`: what
+    `known_by` read."""
+    mine, others = known
     if mine:
         return Verdict.KNOWN
     # The organization's own Partner Center connection (bot/core/connections.py)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,11 +42,35 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: App) -> None:
         super().__init__(address, _Handler)
         self.app = app
+        self.connections: set[socket.socket] = set()  # open keep-alive connections
+        self.lock = threading.Lock()
+
+    def close_connections(self) -> None:
+        """End every open connection: a stopped server answers nothing, not even on a
+        connection a client's pool kept alive."""
+        with self.lock:
+            connections, self.connections = self.connections, set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    protocol_version = "HTTP/1.0"  # one request per connection: simple and robust
+    # Keep-alive, as Slack's API serves: a client's connection pool reuses its connections
+    # (a connection per call would cost both sides a handshake and this server a thread).
+    protocol_version = "HTTP/1.1"
+    timeout = 60  # seconds an idle kept-alive connection is held
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.lock:
+            self.server.connections.discard(self.connection)
+        super().finish()
 
     def do_GET(self) -> None:
         self._serve()
@@ -58,6 +84,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body(headers)
         except ValueError as e:
+            self.close_connection = True  # what is left of the body cannot be skipped
             self._send(HttpResponse(400, str(e).encode(), {"Content-Type": "text/plain"}))
             return
         request = HttpRequest(self.command, parts.path, parts.query, headers, body)
@@ -146,6 +173,7 @@ class LocalHttpServer:
             return
         server.shutdown()
         server.server_close()
+        server.close_connections()
         if thread is not None:
             thread.join(timeout=5)
         self._server = self._thread = None

@@ -314,8 +314,8 @@ async def test_a_batch_plans_in_one_read_and_applies_in_one_write(services: Serv
     assert transactions == ["read", "write"]
     assert all(state(services, inv) is S.accepted for inv in invs)
     # the partner organization is looked up once for the batch, not once per event
-    lookup = "SELECT organizations.id \nFROM organizations"
-    lookups = [s for s in statements if s.startswith(lookup)]
+    lookup = "SELECT organizations.id, organizations.key "  # self_org's; SQLite quotes "key"
+    lookups = [s for s in statements if s.split("\n")[0].replace('"', "") == lookup]
     assert len(lookups) == 1
     # each organization's workspace language is read once for the batch (provider, reseller;
     # and at most one read of the creator's own choice), not once per event and side
@@ -330,6 +330,10 @@ async def test_a_batch_plans_in_one_read_and_applies_in_one_write(services: Serv
     match = "SELECT invitations.id, invitations.customer_tenant_id, "  # match_acceptance's
     assert [s for s in planned if s.startswith(match)] == []
     assert len([s for s in planned if "workspace_editions" in s]) == 1
+    # ... and their organizations' snapshots (teams, languages) in one statement, not a
+    # read of each one's teams as the plan first meets it
+    teams_of_one = "= organization_teams.org_id"  # the lazy load of one organization's teams
+    assert [s for s in planned if teams_of_one in s.split("WHERE", 1)[-1]] == []
     # the write moves each invitation from the state and version the plan read (no
     # invitation, or its messages, read again), with one statement per table for the whole
     # batch: the events finished and the invitations moved in one executemany each (one

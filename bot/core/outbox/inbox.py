@@ -38,7 +38,7 @@ from bot.core.outbox.notify import PENDING_STATES, change_effects, event_snapsho
 from bot.core.partner_center.errors import ConnectionExpired, PartnerCenterError
 from bot.core.partner_center.events import EventKind
 from bot.core.services import Services
-from bot.core.snapshots import InvitationView, OrgView
+from bot.core.snapshots import InvitationView, OrgView, org_views
 from bot.core.store.access import unindexed_state
 from bot.core.store.clock import Clock
 from bot.core.store.directory import self_org_id
@@ -393,6 +393,16 @@ def _load_pending(session: Session, events: list[InboxEvent], default_edition: s
         if org_id is not None
     }
     if orgs:
+        # The organizations' snapshots (their teams and languages) in one statement, where
+        # `_view` would read each one's teams, then its language, as it first meets it.
+        found = [
+            org
+            for invs in batch.pending.values()
+            for inv in invs
+            for org in (inv.provider, inv.reseller)
+            if org is not None
+        ]
+        batch.orgs.update(org_views(session, found))
         batch.editions = editions_of(session, sorted(orgs), default_edition)
     return batch
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from bot.core.partner_center.client import PartnerCenterClient
 from bot.core.partner_center.errors import ConnectionExpired, PartnerCenterError
 from bot.core.partner_center.events import WebhookEvent
-from bot.core.store.directory import self_org_id
+from bot.core.store.directory import self_org, self_org_id
 from bot.core.store.models import Invitation, Organization
 from bot.core.store.secrets import token_hash
 
@@ -86,11 +86,11 @@ def addressee_by_token(
 def legacy_addressee(session: Session, partner_org_key: str | None) -> Addressee | None:
     """The organization the legacy URL belongs to, or None (no PARTNER_ORG_KEY and not one
     organization to default to: then deliveries are handled as before this revision)."""
-    org_id = self_org_id(session, partner_org_key)
-    if org_id is None:
+    found = self_org(session, partner_org_key)
+    if found is None:
         return None
-    key = session.scalar(select(Organization.key).where(Organization.id == org_id))
-    return Addressee(org_id, key, legacy=True, deployment_org=True) if key is not None else None
+    org_id, key = found
+    return Addressee(org_id, key, legacy=True, deployment_org=True)
 
 
 def _knowing(event: WebhookEvent) -> ColumnElement[bool] | None:

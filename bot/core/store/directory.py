@@ -435,12 +435,20 @@ def is_admin(session: Session, org: Organization, user_id: str) -> bool:
     )
 
 
-def self_org_id(session: Session, key: str | None) -> int | None:
-    """The organization this bot instance runs for: PARTNER_ORG_KEY, else the only
-    organization that is not an indirect reseller."""
+def self_org(session: Session, key: str | None) -> tuple[int, str] | None:
+    """(id, key) of the organization this bot instance runs for: PARTNER_ORG_KEY, else the
+    only organization that is not an indirect reseller. One statement."""
+    columns = select(Organization.id, Organization.key)
     if key:
-        return session.scalar(select(Organization.id).where(Organization.key == key))
-    found = session.scalars(
-        select(Organization.id).where(Organization.role != Role.indirect_reseller).limit(2)
+        row = session.execute(columns.where(Organization.key == key)).first()
+        return (row.id, row.key) if row is not None else None
+    found = session.execute(
+        columns.where(Organization.role != Role.indirect_reseller).limit(2)
     ).all()
-    return found[0] if len(found) == 1 else None
+    return (found[0].id, found[0].key) if len(found) == 1 else None
+
+
+def self_org_id(session: Session, key: str | None) -> int | None:
+    """The id of `self_org`."""
+    found = self_org(session, key)
+    return found[0] if found is not None else None

@@ -28,6 +28,9 @@ def environment(lang: str = DEFAULT_LANGUAGE) -> jinja2.Environment:
     """The Jinja environment for `lang` (one per language: gettext is bound to it)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        # Templates ship with the code: no stat() of each template file on every render
+        # (Jinja's default checks its modification time at each get_template).
+        auto_reload=False,
         autoescape=False,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
