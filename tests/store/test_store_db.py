@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import StatementError
 
 from bot.core.store import db
@@ -83,3 +83,60 @@ def test_times_come_back_aware_in_utc(store: Database) -> None:
 def test_naive_times_are_refused(store: Database) -> None:
     with pytest.raises(StatementError, match="naive datetime"):
         _decide(store, "d2", datetime(2026, 1, 15, 10, 30))
+
+
+def _pg_engine(request: pytest.FixtureRequest, idle_ping_seconds: float) -> Engine:
+    shared: Engine = request.getfixturevalue("postgres_engine")
+    return db.make_engine(
+        shared.url.render_as_string(hide_password=False), idle_ping_seconds=idle_ping_seconds
+    )
+
+
+def _backend_pid(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.scalar(text("SELECT pg_backend_pid()")))
+
+
+def _terminate(engine: Engine, pid: int) -> None:
+    with engine.connect() as other:
+        assert other.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}) is True
+
+
+def test_a_pooled_connection_idle_past_the_threshold_is_pinged_and_replaced_when_dead(
+    request: pytest.FixtureRequest,
+) -> None:
+    """A server restart (here: the pooled connection's backend terminated) costs no
+    transaction a failure: the idle connection fails its ping at checkout and a new one
+    serves."""
+    engine = _pg_engine(request, idle_ping_seconds=0.0)
+    try:
+        pid = _backend_pid(engine)  # the connection goes back to the pool, idle
+        _terminate(request.getfixturevalue("postgres_engine"), pid)
+        assert _backend_pid(engine) != pid  # served, by another connection
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_back_in_the_pool_within_the_threshold_is_not_pinged(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy process pays no ping per transaction (SQLAlchemy's pool_pre_ping would: one
+    round trip more each time); past the threshold, one ping."""
+    engine = _pg_engine(request, idle_ping_seconds=3600.0)
+    pings: list[object] = []
+    ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(c) or ping(c))
+    try:
+        for _ in range(5):
+            _backend_pid(engine)
+        assert pings == []
+    finally:
+        engine.dispose()
+    engine = _pg_engine(request, idle_ping_seconds=0.0)
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(c) or ping(c))
+    try:
+        for _ in range(5):
+            _backend_pid(engine)
+        assert len(pings) == 4  # every checkout of a pooled connection, not the new one's
+    finally:
+        engine.dispose()

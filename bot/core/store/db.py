@@ -15,13 +15,14 @@ import importlib.util
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InvalidatePoolError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.store.errors import SetupError
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+IDLE_PING_SECONDS = 5.0  # a pooled PostgreSQL connection idle this long is pinged at checkout
 SQLITE_READONLY = 8  # SQLite's primary result code; extended codes keep it in the low byte
 # Any constant: every `mcbot db upgrade` or `mcbot serve` of any version takes this lock.
 MIGRATION_LOCK_KEY = 0x4D43_4D49_4752  # "MCMIGR"
@@ -89,10 +91,11 @@ def _on_sqlite_error(context: ExceptionContext) -> None:
         context.is_disconnect = True
 
 
-def make_engine(url: str | URL) -> Engine:
+def make_engine(url: str | URL, *, idle_ping_seconds: float = IDLE_PING_SECONDS) -> Engine:
     """An engine for `url`. SQLite gets foreign keys, WAL (synchronous=NORMAL) and a busy
     timeout on every connection, and a connection opened read-only is dropped at its first
-    refused write; PostgreSQL gets pre-ping to survive a server restart."""
+    refused write; PostgreSQL gets a ping of the connections that sat idle in the pool for
+    `idle_ping_seconds` or more, to survive a server restart (`_ping_if_idle`)."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_file(parsed)
@@ -102,7 +105,37 @@ def make_engine(url: str | URL) -> Engine:
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "handle_error", _on_sqlite_error)
         return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    engine = create_engine(parsed)
+    _ping_if_idle(engine, idle_ping_seconds)
+    return engine
+
+
+def _ping_if_idle(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection at checkout when it sat in the pool `idle_seconds` or more:
+    a restarted server (or a firewall that dropped an idle connection) costs no transaction
+    a failure, and a busy process, whose connections go back out within milliseconds, pays
+    no round trip per transaction (SQLAlchemy's pool_pre_ping pings at every checkout: one
+    more round trip per transaction). A connection that fails its ping is replaced: the pool
+    retries the checkout with a new one. Connections that break while busy fail their
+    transaction and are dropped from the pool with the others of that server (SQLAlchemy's
+    disconnect handling)."""
+    dialect = engine.dialect
+
+    def checkin(_dbapi: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi)
+        except dialect.loaded_dbapi.Error as exc:
+            # the server went away: every connection pooled before now is as stale as this one
+            raise InvalidatePoolError(f"an idle pooled connection failed its ping: {exc}") from exc
+
+    event.listen(engine, "checkin", checkin)
+    event.listen(engine, "checkout", checkout)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
