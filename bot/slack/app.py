@@ -105,6 +105,28 @@ def _resumer(services: Services) -> Any:
     return resume
 
 
+class _NotOurToken(logging.Filter):
+    """Drops Bolt's warning that `token` is unused because `client` was given: Bolt reads
+    SLACK_BOT_TOKEN from the environment itself, and our client already carries that token,
+    so the warning at every start would only alarm the operator."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+
+        self.text = warning_client_prioritized_and_token_skipped()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.text
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("bot.bolt")
+    if not any(isinstance(f, _NotOurToken) for f in logger.filters):
+        logger.addFilter(_NotOurToken())
+    return logger
+
+
 def build_app(settings: SlackSettings, services: Services) -> AsyncApp:
     """The Bolt app, in the mode the settings choose (bot/core/settings.py): one workspace's
     token, or Bolt's OAuth flow and installation store (bot/slack/oauth.py). Sets
@@ -155,7 +177,7 @@ def build_app(settings: SlackSettings, services: Services) -> AsyncApp:
         # (bot/http/slack_request.py, used by bot/http/asgi.py's SlackEvents); Socket Mode
         # needs none (its connection is authenticated with the app-level token).
         request_verification_enabled=False,
-        logger=logging.getLogger("bot.bolt"),
+        logger=_bolt_logger(),
         **options,
     )
     register_error_handler(app, services)

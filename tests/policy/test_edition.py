@@ -167,3 +167,18 @@ def test_markup_in_a_quotation_is_refused() -> None:
         parse_edition(
             LATER.replace('text_en: "Any source."', 'text_en: "Any."\n    reading_en: "x"')
         )
+
+
+@pytest.mark.parametrize("name", available_editions())
+def test_both_yaml_loaders_read_the_same_editions(name: str) -> None:
+    """The editions are read with libyaml's loader when PyYAML has it: it must read each
+    packaged edition exactly as the pure-Python safe loader does."""
+    from importlib import resources
+
+    import yaml
+
+    from policy.edition import YAML_LOADER
+
+    text = (resources.files("policy") / "editions" / f"{name}.yaml").read_text("utf-8")
+    assert yaml.load(text, Loader=YAML_LOADER) == yaml.safe_load(text)
+    assert YAML_LOADER is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
