@@ -8,6 +8,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
+
+import pytest
 
 SERVE_PATH = (
     "bot.cli.main",
@@ -56,3 +59,45 @@ def test_the_check_sees_what_is_imported() -> None:
         "slack_bolt",
         "pydantic",
     ]
+
+
+def test_the_start_runs_without_the_garbage_collector_and_serves_with_it_frozen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`mcbot serve` builds itself with the cyclic collector paused (its full collections
+    walked every imported object, ~60 ms of the start), then serves with what it built frozen
+    and the collector running again."""
+    import gc
+
+    import uvicorn
+
+    import bot.slack.app
+    from bot.cli.main import main
+    from bot.testkit import SlackStandIn
+
+    seen: dict[str, object] = {}
+    build_app = bot.slack.app.build_app
+
+    def building(*args: Any, **kwargs: Any) -> Any:
+        seen["collecting while building"] = gc.isenabled()
+        return build_app(*args, **kwargs)
+
+    def run(*args: Any, **kwargs: Any) -> None:
+        seen["collecting while serving"] = gc.isenabled()
+        seen["frozen objects"] = gc.get_freeze_count()
+
+    monkeypatch.setattr(bot.slack.app, "build_app", building)
+    monkeypatch.setattr(uvicorn, "run", run)
+    with SlackStandIn() as slack:
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-start")
+        monkeypatch.setenv("SLACK_API_URL", slack.base_url)
+        assert gc.isenabled()
+        try:
+            assert main(["serve", "--no-outbox-worker", "--log-level", "warning"]) == 0
+        finally:
+            gc.unfreeze()
+    assert seen["collecting while building"] is False
+    assert seen["collecting while serving"] is True
+    assert isinstance(seen["frozen objects"], int) and seen["frozen objects"] > 10_000
+    assert gc.isenabled()  # and after the server stopped
