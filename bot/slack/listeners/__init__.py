@@ -61,3 +61,13 @@ async def own_client(services: Services, client: AsyncWebClient, team_id: str) -
         return await workspace_client(services.tokens, client, team_id)
     except NotInstalled:
         return client
+
+
+async def actor(
+    services: Services, body: dict[str, Any], client: AsyncWebClient
+) -> tuple[str, str, AsyncWebClient, str]:
+    """(user id, the user's own team id, that workspace's client, the user's language) of the
+    person acting in `body`: what a listener that answers that person privately needs."""
+    user_id, team_id = user_and_team(body)
+    client = await own_client(services, client, team_id)
+    return user_id, team_id, client, await services.language.for_user(client, user_id, team_id)

@@ -30,16 +30,14 @@ from bot.core.services import Services
 from bot.core.ui import surfaces
 from bot.core.ui.forms import FormErrors, read_org_settings_form, read_setup_form
 from bot.core.ui.metadata import JoinButton, MetadataError, load
-from bot.slack.listeners import own_client, user_and_team
+from bot.slack.listeners import actor, own_client, user_and_team
 
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.action("open_setup_modal")
     async def open_setup(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user_id, team_id = user_and_team(body)
-        client = await own_client(services, client, team_id)
-        lang = await services.language.for_user(client, user_id, team_id)
+        user_id, team_id, client, lang = await actor(services, body, client)
         if not (await setup_access(services, client, team_id, user_id)).allowed:
             await tell_user(
                 client, surfaces.notice_message("setup_not_allowed", lang=lang), user=user_id
@@ -58,9 +56,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def setup_submitted(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        user_id, team_id = user_and_team(body)
-        client = await own_client(services, client, team_id)
-        lang = await services.language.for_user(client, user_id, team_id)
+        user_id, team_id, client, lang = await actor(services, body, client)
         try:
             form = read_setup_form((view.get("state") or {}).get("values") or {})
         except FormErrors as invalid:
@@ -112,9 +108,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action("create_join_code")
     async def create_join_code(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user_id, team_id = user_and_team(body)
-        client = await own_client(services, client, team_id)
-        lang = await services.language.for_user(client, user_id, team_id)
+        user_id, team_id, client, lang = await actor(services, body, client)
         now = services.clock()
         try:
             new = await services.run(
@@ -194,9 +188,7 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        user_id, team_id = user_and_team(body)
-        client = await own_client(services, client, team_id)
-        lang = await services.language.for_user(client, user_id, team_id)
+        user_id, team_id, client, lang = await actor(services, body, client)
         try:
             current = await services.run(
                 lambda s: current_settings(s, team_id=team_id, user_id=user_id)
@@ -217,9 +209,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def org_settings_submitted(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        user_id, team_id = user_and_team(body)
-        client = await own_client(services, client, team_id)
-        lang = await services.language.for_user(client, user_id, team_id)
+        user_id, team_id, client, lang = await actor(services, body, client)
         try:
             form = read_org_settings_form((view.get("state") or {}).get("values") or {})
         except FormErrors as invalid:

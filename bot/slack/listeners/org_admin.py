@@ -40,7 +40,7 @@ from bot.core.ui.forms import (
     read_org_details_form,
     read_shared_reseller_form,
 )
-from bot.slack.listeners import own_client, user_and_team
+from bot.slack.listeners import actor
 
 #: refusals of a typed code, shown on the modal's input
 _CODE_ERRORS = {
@@ -62,12 +62,6 @@ def _selected(action: dict[str, Any]) -> str:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    async def who(body: dict[str, Any], client: AsyncWebClient) -> tuple[str, str, Any, str]:
-        user_id, team_id = user_and_team(body)
-        client = await own_client(services, client, team_id)
-        lang = await services.language.for_user(client, user_id, team_id)
-        return user_id, team_id, client, lang
-
     async def tell(
         client: AsyncWebClient, user_id: str, code: str, lang: str, **params: Any
     ) -> None:
@@ -82,7 +76,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action("open_org_details")
     async def open_details(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user_id, team_id, client, lang = await who(body, client)
+        user_id, team_id, client, lang = await actor(services, body, client)
         try:
             details = await services.run(
                 lambda s: current_details(s, team_id=team_id, user_id=user_id)
@@ -103,7 +97,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def details_submitted(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        user_id, team_id, client, lang = await who(body, client)
+        user_id, team_id, client, lang = await actor(services, body, client)
         try:
             form = read_org_details_form(_values(view))
         except FormErrors as invalid:
@@ -130,7 +124,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action("open_shared_reseller")
     async def open_shared(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user_id, team_id, client, lang = await who(body, client)
+        user_id, team_id, client, lang = await actor(services, body, client)
         try:
             await services.run(lambda s: admin_org(s, team_id, user_id).id)
         except AdminRefused as refused:
@@ -149,7 +143,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def shared_submitted(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        user_id, team_id, client, lang = await who(body, client)
+        user_id, team_id, client, lang = await actor(services, body, client)
         try:
             form = read_shared_reseller_form(_values(view))
         except FormErrors as invalid:
@@ -190,7 +184,7 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        user_id, team_id, client, lang = await who(body, client)
+        user_id, team_id, client, lang = await actor(services, body, client)
         gone = _selected(action)
         try:
             name = await services.run(
@@ -208,7 +202,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action("create_workspace_code")
     async def workspace_code(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user_id, team_id, client, lang = await who(body, client)
+        user_id, team_id, client, lang = await actor(services, body, client)
         now = services.clock()
         try:
             new = await services.run(
@@ -232,7 +226,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action("open_link_workspace")
     async def open_link(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user_id, team_id, client, lang = await who(body, client)
+        user_id, team_id, client, lang = await actor(services, body, client)
         if not (await setup_access(services, client, team_id, user_id)).allowed:
             await tell(client, user_id, "setup_not_allowed", lang)
             return
@@ -249,7 +243,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def link_submitted(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        user_id, team_id, client, lang = await who(body, client)
+        user_id, team_id, client, lang = await actor(services, body, client)
         try:
             code = read_code_form(_values(view), "code")
         except FormErrors as invalid:
@@ -281,7 +275,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action("open_join_provider")
     async def open_join(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user_id, team_id, client, lang = await who(body, client)
+        user_id, team_id, client, lang = await actor(services, body, client)
         try:
             await services.run(lambda s: reseller_admin_org(s, team_id, user_id).id)
         except JoinRefused as refused:
@@ -300,7 +294,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def join_submitted(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        user_id, team_id, client, lang = await who(body, client)
+        user_id, team_id, client, lang = await actor(services, body, client)
         try:
             code = read_code_form(_values(view), "code")
         except FormErrors as invalid:
@@ -327,7 +321,7 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        user_id, team_id, client, lang = await who(body, client)
+        user_id, team_id, client, lang = await actor(services, body, client)
         key = _selected(action)
         now = services.clock()
         try:

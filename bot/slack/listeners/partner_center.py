@@ -16,16 +16,14 @@ from bot.core.partner_center.errors import InvalidRequest, PartnerCenterError
 from bot.core.services import Services
 from bot.core.ui import surfaces
 from bot.core.webhook_registration import register_org_webhook
-from bot.slack.listeners import own_client, user_and_team
+from bot.slack.listeners import actor
 
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.action("pc_connect")
     async def connect(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user_id, team_id = user_and_team(body)
-        client = await own_client(services, client, team_id)
-        lang = await services.language.for_user(client, user_id, team_id)
+        user_id, team_id, client, lang = await actor(services, body, client)
         try:
             started = await pc_connect.start(services, team_id=team_id, user_id=user_id)
         except (AdminRefused, pc_connect.ConnectRefused) as refused:
@@ -41,9 +39,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action("pc_register_webhook")
     async def register_webhook(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user_id, team_id = user_and_team(body)
-        client = await own_client(services, client, team_id)
-        lang = await services.language.for_user(client, user_id, team_id)
+        user_id, team_id, client, lang = await actor(services, body, client)
 
         def tell(code: str, **params: str) -> Any:
             notice = surfaces.notice_message(code, lang=lang, **params)
