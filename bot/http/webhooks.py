@@ -22,6 +22,7 @@ The outbox worker does the rest (matching, transitions, Slack), off the request 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import time
 
@@ -55,6 +56,14 @@ from bot.core.services import Services
 from bot.core.store.clock import utc_now
 
 log = logging.getLogger(__name__)
+
+
+class _NotStored(enum.Enum):
+    NOT_STORED = "not stored"
+
+
+NOT_STORED = _NotStored.NOT_STORED  # `route` left the delivery to the rule's other steps
+Stored = int | None | _NotStored  # the event's id, None for a delivery already stored
 SLOW = 1.0  # seconds: a slower answer is logged (warning) with where the time went
 
 
@@ -105,22 +114,34 @@ def webhook_route(
             log.info("webhook: ignoring event %r", event.name[:120])
             return JSONResponse({"status": "ignored"})
         key = services.notify.partner_org_key
+        verified = time.perf_counter()
 
-        def addressee(session: Session) -> tuple[Addressee | None, tuple[bool, bool]]:
-            """The addressee, and whether it (or another organization) knows the event's
-            resource: one transaction."""
+        def store(session: Session, org: Addressee | None) -> int | None:
+            if org is None:
+                return record_event(session, event, now=utc_now())
+            # the legacy URL and its organization's own URL: one delivery, one dedupe key
+            own = org.deployment_org
+            return record_event(session, event, now=utc_now(), org_id=org.org_id, own=own)
+
+        def route(session: Session) -> tuple[Addressee | None, tuple[bool, bool], Stored]:
+            """The addressee, whether it (or another organization) knows the event's
+            resource and, when that settles it (the legacy URL of no organization, or a
+            resource the organization knows: nearly every delivery), the stored event: one
+            transaction."""
             if token is None:
                 found = legacy_addressee(session, key)
             else:
                 found = addressee_by_token(session, token, key)
             known = known_by(session, found.org_id, event) if found is not None else (False, False)
-            return found, known
+            settled = (found is None and token is None) or known[0]
+            return found, known, store(session, found) if settled else NOT_STORED
 
-        org, known = await services.run(addressee)
+        org, known, stored = await asyncio.to_thread(write, services.sessions, route)
         if org is None and token is not None:
             log.warning("webhook refused (404): no organization has this callback URL")
             return PlainTextResponse("not found", status_code=404)
-        if org is not None:
+        if stored is NOT_STORED:  # an organization's delivery its own data did not settle
+            assert org is not None  # `route` stores every delivery that reached no organization
             verdict = await _belongs(services, org, event, known)
             if verdict is Verdict.TRY_LATER:
                 log.warning("webhook for %s: Partner Center unreachable; try later", org.key)
@@ -137,20 +158,11 @@ def webhook_route(
                 return PlainTextResponse(
                     f"not this organization's delivery: {verdict.value}", status_code=403
                 )
-
-        def store(session: Session) -> int | None:
-            if org is None:
-                return record_event(session, event, now=utc_now())
-            # the legacy URL and its organization's own URL: one delivery, one dedupe key
-            own = org.deployment_org
-            return record_event(session, event, now=utc_now(), org_id=org.org_id, own=own)
-
-        verified = time.perf_counter()
-        stored = await asyncio.to_thread(write, services.sessions, store)
+            stored = await asyncio.to_thread(write, services.sessions, lambda s: store(s, org))
         took = time.perf_counter() - started
         if took > SLOW:
             log.warning(
-                "webhook took %.0f ms (verify and parse %.0f ms, store %.0f ms)",
+                "webhook took %.0f ms (verify and parse %.0f ms, route and store %.0f ms)",
                 took * 1e3,
                 (verified - started) * 1e3,
                 (time.perf_counter() - verified) * 1e3,

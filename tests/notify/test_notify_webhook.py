@@ -160,3 +160,39 @@ def test_an_unauthenticated_chunked_body_is_refused_at_the_limit(bot: BotHarness
     assert answer.startswith(b"HTTP/1.1 413")
     assert sent < 16 * 1024 * 1024  # socket buffers hold a few MB at most; 64 MB were offered
     assert stored_events(bot) == 0
+
+
+def test_a_delivery_its_organization_knows_is_routed_and_stored_in_one_transaction(
+    bot: BotHarness,
+) -> None:
+    """The addressee, what it knows of the customer and the stored event: one transaction
+    on the request path (they were two, then three), so a burst of acceptances costs one
+    BEGIN/COMMIT each. (The notification worker's own threads, named outbox-*, claim in the
+    background and are not counted.)"""
+    import threading
+
+    from sqlalchemy import event
+
+    inv = seed_in(bot, orgs=1, per_org=1)[0]
+    engine = bot.services.sessions.kw["bind"]
+    commits: list[str] = []
+    statements: list[str] = []
+
+    def committed(*_: object) -> None:
+        if not threading.current_thread().name.startswith("outbox-"):
+            commits.append(threading.current_thread().name)
+
+    def seen(*args: object) -> None:
+        if not threading.current_thread().name.startswith("outbox-"):
+            statements.append(str(args[2]))
+
+    event.listen(engine, "commit", committed)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        response = bot.webhook(tk.acceptance(inv.tenant))
+    finally:
+        event.remove(engine, "commit", committed)
+        event.remove(engine, "before_cursor_execute", seen)
+    assert response.status_code == 200 and response.json()["status"] == "accepted"
+    assert len(commits) == 1, commits
+    assert sum(s.lstrip().startswith("INSERT INTO webhook_inbox") for s in statements) == 1
