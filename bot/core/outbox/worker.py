@@ -52,6 +52,9 @@ MIN_WAIT = 0.05  # at most 20 rounds a second
 LOOKAHEAD = timedelta(seconds=0.5)
 LEASE_MARGIN = timedelta(seconds=2)  # do not start a send this close to the end of our lease
 EVENT_BATCH = 16  # events planned in one reading and applied in one writing transaction
+# Rows held per send slot: a claimed row waits for its moment (LOOKAHEAD, its channel's pace)
+# without holding one of the `concurrency` requests in flight; only its request does.
+HELD_PER_SEND = 8
 
 
 def worker_name() -> str:
@@ -93,6 +96,12 @@ class OutboxWorker:
             in_flight = min(self.options.concurrency, 2 * threads * EVENT_BATCH)
         self.event_concurrency = in_flight
         self.sender = SlackSender(services, client)
+        # `concurrency` bounds the Slack calls in flight; claimed rows waiting for their turn
+        # (up to `held` of them) do not take a slot: counted as in flight, 64 rows that each
+        # wait up to LOOKAHEAD for their channel's pace allowed some 130 sends a second, and
+        # 600 paced channels fell behind (bench/notify.py --channels 200).
+        self.held = HELD_PER_SEND * self.options.concurrency
+        self._slots = asyncio.Semaphore(self.options.concurrency)
         self.recorder = Recorder(self.run, self.stats)
         self._events: set[asyncio.Task[None]] = set()
         self._events_in_flight = 0
@@ -180,7 +189,7 @@ class OutboxWorker:
             heapq.heappop(self._wakes)
         opts = self.options
         free_events = self.event_concurrency - self._events_in_flight
-        free_sends = opts.concurrency - len(self._sends)
+        free_sends = self.held - len(self._sends)
         lease = timedelta(seconds=opts.lease_seconds)
 
         def claim(
@@ -291,15 +300,16 @@ class OutboxWorker:
         )
         if wait > 0:
             await asyncio.sleep(wait)
-        if row.locked_until is not None and self.now() > row.locked_until - LEASE_MARGIN:
-            log.warning("outbox %s: lease about to run out, leaving it for a new claim", row.id)
-            return None
         interval = self.options.channel_interval_seconds
-        try:
-            outcome = await self.sender.deliver(row, prepared)
-        except Exception as exc:  # unexpected: retried like a network error, logged
-            log.exception("outbox %s: cannot send", row.id)
-            outcome = Transient(f"{type(exc).__name__}: {exc}"[:300])
+        async with self._slots:  # at most `concurrency` calls in flight
+            if row.locked_until is not None and self.now() > row.locked_until - LEASE_MARGIN:
+                log.warning("outbox %s: lease about to run out, leaving it for a new claim", row.id)
+                return None
+            try:
+                outcome = await self.sender.deliver(row, prepared)
+            except Exception as exc:  # unexpected: retried like a network error, logged
+                log.exception("outbox %s: cannot send", row.id)
+                outcome = Transient(f"{type(exc).__name__}: {exc}"[:300])
         # Paced from the answer: Slack had the request by then, so the next one reaches it at
         # least `interval` later whatever the delays on our side.
         pause = outcome.retry_after if isinstance(outcome, RateLimited) else interval
