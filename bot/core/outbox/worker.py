@@ -6,7 +6,9 @@ at a time), including outbox rows due within `LOOKAHEAD` (their message is rende
 they wait, so a paced channel's next message leaves on time), starts a task per row, and sleeps
 until a row becomes due, outcomes were recorded, work is queued in this process
 (`services.outbox_wakeup`) or `poll_seconds` pass (work queued by another process). Nothing
-sleeps in a request path: a 429 reschedules its row at Retry-After.
+sleeps in a request path: a 429 reschedules its row at Retry-After. `concurrency` bounds the
+Slack calls in flight; claimed rows waiting for their moment (up to `HELD_PER_SEND` times as
+many) hold no slot.
 
 Pacing: one message per `channel_interval_seconds` per (method, channel), counted from Slack's
 answer to the previous one — in memory for this process, and in the database for every process
