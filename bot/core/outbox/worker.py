@@ -142,6 +142,7 @@ class OutboxWorker:
             # connector and a TCP connection per call (most of the sending CPU in the bench).
             timeout = aiohttp.ClientTimeout(total=client.timeout)
             self._http = client.session = aiohttp.ClientSession(timeout=timeout)
+        self._slots = asyncio.Semaphore(self.options.concurrency)  # of this loop
         self.recorder.start()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox-worker")
         log.info("outbox worker %s started", self.name)
