@@ -37,6 +37,7 @@ from bot.core.store.models import (
     InboxEvent,
     LinkSource,
     MessagePurpose,
+    OutboxEffect,
     OutboxMessage,
 )
 from bot.testkit import notify as tk
@@ -432,6 +433,55 @@ async def test_each_event_thread_has_its_next_batch_claimed_while_it_works(
         gate.set()
         await asyncio.gather(*list(worker._events))
         assert worker.stats["event_ignored"] == 2 * threads * batch
+    finally:
+        worker._control.shutdown()
+        worker._pool.shutdown()
+
+
+async def test_rows_waiting_for_their_turn_do_not_take_a_send_slot(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`concurrency` bounds the Slack calls in flight, not the rows claimed: one round claims
+    a row in each of six channels with two slots, and never more than two calls run at once
+    (counted as in flight, rows waiting for their channel's pace starved 600 channels)."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.core.outbox import worker as worker_module
+    from bot.core.outbox.options import WorkerOptions
+    from bot.core.outbox.sender import Sent
+
+    message = {"message": {"text": "t", "blocks": []}}
+    with services.sessions.begin() as session:
+        effects = [
+            queue.Effect(f"slot{n}", OutboxEffect.post, f"C0SLOT{n:04d}", message) for n in range(6)
+        ]
+        assert queue.enqueue(session, effects, now=utc_now()) == 6
+    options = WorkerOptions(concurrency=2, event_concurrency=0)
+    worker = worker_module.OutboxWorker(services, AsyncWebClient(token="x"), options)
+    calls: list[int] = []
+    running = 0
+    most = 0
+    gate = asyncio.Event()
+
+    async def deliver(row: OutboxMessage, _message: dict[str, Any]) -> Sent:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        calls.append(row.id)
+        await gate.wait()
+        running -= 1
+        return Sent(f"1.{row.id}")
+
+    monkeypatch.setattr(worker.sender, "deliver", deliver)
+    try:
+        await worker._round()
+        assert len(worker._sends) == 6  # all claimed in one round
+        for _ in range(100):  # let every send task run up to its slot
+            await asyncio.sleep(0)
+        assert len(calls) == 2  # the others wait for a slot, claimed
+        gate.set()
+        await asyncio.gather(*list(worker._sends))
+        assert len(calls) == 6 and most == 2
     finally:
         worker._control.shutdown()
         worker._pool.shutdown()

@@ -340,3 +340,45 @@ def test_backoff_grows_with_jitter_and_a_cap() -> None:
     assert 64.0 <= delays[6] <= 128.0
     assert all(delay <= 300.0 for delay in delays)
     assert max(delays) > 150.0
+
+
+def test_a_postgresql_claim_reads_rows_by_id_not_by_scanning_the_pending_ones(
+    database_url: str,
+) -> None:
+    """On PostgreSQL the claim's statements that take rows by id (the locking pick of each
+    channel's head, the UPDATE of the ids picked) are planned on the primary key: with its
+    conditions separate, a fresh database's planner (no statistics) ANDed a bitmap of
+    (status, available_at), scanning every pending row and dead index entry at each claim."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's planner")
+    engine = db.make_engine(database_url)
+    factory = db.make_session_factory(engine)
+    now = utc_now()
+    seen: list[tuple[str, Any]] = []
+
+    def listen(*args: Any) -> None:
+        seen.append((str(args[2]), args[3]))
+
+    try:
+        with factory.begin() as session:
+            queue.enqueue(session, effects(3000, 30), now=now)
+        sa_event.listen(engine, "before_cursor_execute", listen)
+        try:
+            with factory.begin() as session:
+                rows = claims.claim(
+                    session, OutboxMessage, worker="a", now=now, lease=LEASE, limit=5
+                )
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", listen)
+        assert len(rows) == 5
+        by_id = [(s, p) for s, p in seen if "FOR UPDATE SKIP LOCKED" in s or s.startswith("UPDATE")]
+        assert len(by_id) == 2
+        with engine.connect() as connection:
+            for statement, params in by_id:
+                plan = connection.exec_driver_sql("EXPLAIN " + statement, params).scalars().all()
+                text = "\n".join(plan)
+                assert "ix_outbox_status_available_at" not in text, text
+                assert "pk_outbox" in text, text
+            connection.rollback()
+    finally:
+        engine.dispose()

@@ -28,7 +28,8 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Integer, bindparam, func, or_, select, update
+from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, func, or_, select, true, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session, aliased
 
 from bot.core.outbox.queue import PENDING, JobModel
@@ -36,6 +37,7 @@ from bot.core.store.models import UTCDateTime
 
 
 def _claimable(model: JobModel) -> list[Any]:
+    """The row may be claimed now (due by the horizon, its lease, if any, run out)."""
     return [
         model.status == PENDING,
         model.available_at <= bindparam("p_horizon", type_=UTCDateTime()),
@@ -46,8 +48,18 @@ def _claimable(model: JobModel) -> list[Any]:
     ]
 
 
+def _claimable_by_id(model: JobModel) -> list[Any]:
+    """`_claimable`, for rows already found by id (PostgreSQL), as ONE condition
+    `(...) IS true`, which no index can serve: checked on each row fetched by its primary key.
+    As separate conditions, PostgreSQL's planner (with no statistics, as on a fresh database,
+    or stale ones) ANDed a bitmap of the (status, available_at) index: a scan of every pending
+    row and of every dead index entry left by updates, ten times the whole claim's cost in
+    bench/notify.py, growing with the backlog."""
+    return [and_(*_claimable(model)).is_(true())]
+
+
 @cache
-def _pick_statement(model: JobModel) -> Any:
+def _pick_statement(model: JobModel, by_id: bool = False) -> Any:
     """The claimable heads, oldest first. The heads are found by a skip scan of the index
     (status, pace_key, id): a recursive CTE steps from one pending pace key to the next
     (`min(pace_key) WHERE pace_key > previous`), and takes each key's oldest pending id
@@ -73,9 +85,15 @@ def _pick_statement(model: JobModel) -> Any:
         .scalar_subquery()
     )
     heads = select(oldest).where(keys.c.key.is_not(None))
+    if by_id:  # PostgreSQL: the heads as one array, each row then fetched by primary key
+        # (`id IN (<heads>)` may be planned as a hash join over a scan of the table)
+        found = select(func.array_agg(heads.subquery().c[0])).scalar_subquery()
+        where = [model.id == any_(sql_cast(found, ARRAY(Integer))), *_claimable_by_id(model)]
+    else:
+        where = [model.id.in_(heads), *_claimable(model)]
     return (
         select(model.id)
-        .where(model.id.in_(heads), *_claimable(model))
+        .where(*where)
         .order_by(model.id)
         .limit(bindparam("p_limit", type_=Integer()))
     )
@@ -89,11 +107,13 @@ def _claim_statement(model: JobModel, ids: bool) -> Any:
     run again per row, claiming more than asked)."""
     if ids:
         target = model.id.in_(bindparam("p_ids", expanding=True))
+        claimable = _claimable_by_id(model)  # by primary key, never by the status indexes
     else:
         target = model.id.in_(_pick_statement(model).scalar_subquery())
+        claimable = _claimable(model)
     return (
         update(model)
-        .where(target, *_claimable(model))
+        .where(target, *claimable)
         .values(
             locked_until=bindparam("p_until", type_=UTCDateTime()),
             locked_by=bindparam("p_worker"),
@@ -173,7 +193,7 @@ def _claim_ids(
     }
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        pick = _pick_statement(model).with_for_update(skip_locked=True)
+        pick = _pick_statement(model, True).with_for_update(skip_locked=True)
         picked = list(connection.scalars(pick, params))
         if not picked:
             return []

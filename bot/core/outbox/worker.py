@@ -6,7 +6,9 @@ at a time), including outbox rows due within `LOOKAHEAD` (their message is rende
 they wait, so a paced channel's next message leaves on time), starts a task per row, and sleeps
 until a row becomes due, outcomes were recorded, work is queued in this process
 (`services.outbox_wakeup`) or `poll_seconds` pass (work queued by another process). Nothing
-sleeps in a request path: a 429 reschedules its row at Retry-After.
+sleeps in a request path: a 429 reschedules its row at Retry-After. `concurrency` bounds the
+Slack calls in flight; claimed rows waiting for their moment (up to `HELD_PER_SEND` times as
+many) hold no slot.
 
 Pacing: one message per `channel_interval_seconds` per (method, channel), counted from Slack's
 answer to the previous one — in memory for this process, and in the database for every process
@@ -52,6 +54,9 @@ MIN_WAIT = 0.05  # at most 20 rounds a second
 LOOKAHEAD = timedelta(seconds=0.5)
 LEASE_MARGIN = timedelta(seconds=2)  # do not start a send this close to the end of our lease
 EVENT_BATCH = 16  # events planned in one reading and applied in one writing transaction
+# Rows held per send slot: a claimed row waits for its moment (LOOKAHEAD, its channel's pace)
+# without holding one of the `concurrency` requests in flight; only its request does.
+HELD_PER_SEND = 8
 
 
 def worker_name() -> str:
@@ -93,6 +98,12 @@ class OutboxWorker:
             in_flight = min(self.options.concurrency, 2 * threads * EVENT_BATCH)
         self.event_concurrency = in_flight
         self.sender = SlackSender(services, client)
+        # `concurrency` bounds the Slack calls in flight; claimed rows waiting for their turn
+        # (up to `held` of them) do not take a slot: counted as in flight, 64 rows that each
+        # wait up to LOOKAHEAD for their channel's pace allowed some 130 sends a second, and
+        # 600 paced channels fell behind (bench/notify.py --channels 200).
+        self.held = HELD_PER_SEND * self.options.concurrency
+        self._slots = asyncio.Semaphore(self.options.concurrency)
         self.recorder = Recorder(self.run, self.stats)
         self._events: set[asyncio.Task[None]] = set()
         self._events_in_flight = 0
@@ -131,6 +142,7 @@ class OutboxWorker:
             # connector and a TCP connection per call (most of the sending CPU in the bench).
             timeout = aiohttp.ClientTimeout(total=client.timeout)
             self._http = client.session = aiohttp.ClientSession(timeout=timeout)
+        self._slots = asyncio.Semaphore(self.options.concurrency)  # of this loop
         self.recorder.start()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox-worker")
         log.info("outbox worker %s started", self.name)
@@ -180,7 +192,7 @@ class OutboxWorker:
             heapq.heappop(self._wakes)
         opts = self.options
         free_events = self.event_concurrency - self._events_in_flight
-        free_sends = opts.concurrency - len(self._sends)
+        free_sends = self.held - len(self._sends)
         lease = timedelta(seconds=opts.lease_seconds)
 
         def claim(
@@ -291,15 +303,16 @@ class OutboxWorker:
         )
         if wait > 0:
             await asyncio.sleep(wait)
-        if row.locked_until is not None and self.now() > row.locked_until - LEASE_MARGIN:
-            log.warning("outbox %s: lease about to run out, leaving it for a new claim", row.id)
-            return None
         interval = self.options.channel_interval_seconds
-        try:
-            outcome = await self.sender.deliver(row, prepared)
-        except Exception as exc:  # unexpected: retried like a network error, logged
-            log.exception("outbox %s: cannot send", row.id)
-            outcome = Transient(f"{type(exc).__name__}: {exc}"[:300])
+        async with self._slots:  # at most `concurrency` calls in flight
+            if row.locked_until is not None and self.now() > row.locked_until - LEASE_MARGIN:
+                log.warning("outbox %s: lease about to run out, leaving it for a new claim", row.id)
+                return None
+            try:
+                outcome = await self.sender.deliver(row, prepared)
+            except Exception as exc:  # unexpected: retried like a network error, logged
+                log.exception("outbox %s: cannot send", row.id)
+                outcome = Transient(f"{type(exc).__name__}: {exc}"[:300])
         # Paced from the answer: Slack had the request by then, so the next one reaches it at
         # least `interval` later whatever the delays on our side.
         pause = outcome.retry_after if isinstance(outcome, RateLimited) else interval
