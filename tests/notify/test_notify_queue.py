@@ -342,6 +342,7 @@ def test_backoff_grows_with_jitter_and_a_cap() -> None:
     assert max(delays) > 150.0
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # its planner's plans
 def test_a_postgresql_claim_reads_rows_by_id_not_by_scanning_the_pending_ones(
     database_url: str,
 ) -> None:
@@ -349,8 +350,6 @@ def test_a_postgresql_claim_reads_rows_by_id_not_by_scanning_the_pending_ones(
     channel's head, the UPDATE of the ids picked) are planned on the primary key: with its
     conditions separate, a fresh database's planner (no statistics) ANDed a bitmap of
     (status, available_at), scanning every pending row and dead index entry at each claim."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's planner")
     engine = db.make_engine(database_url)
     factory = db.make_session_factory(engine)
     now = utc_now()
