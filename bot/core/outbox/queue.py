@@ -252,28 +252,6 @@ def _finish_statement() -> Any:
     ).values(locked_by=bindparam("p_me"))
 
 
-def finish_event(
-    session: Session,
-    event_id: int,
-    *,
-    worker: str,
-    now: datetime,
-    outcome: str,
-    invitation_id: int | None,
-    detail: dict[str, Any],
-) -> None:
-    """The event is processed (raises LeaseLost when it is no longer ours)."""
-    params = {
-        "p_id": event_id,
-        "p_me": worker,
-        "p_at": now,
-        "p_outcome": outcome,
-        "p_invitation": invitation_id,
-        "p_detail": detail,
-    }
-    _apply(session, InboxEvent, _finish_statement(), params, strict=True)
-
-
 def finish_events(
     session: Session,
     finished: Sequence[tuple[int, str, int | None, dict[str, Any]]],
@@ -281,8 +259,8 @@ def finish_events(
     worker: str,
     now: datetime,
 ) -> None:
-    """`finish_event` for several events, as one executemany: (event id, outcome, invitation
-    id, detail) each. Raises LeaseLost when any of them is no longer ours (the caller's
+    """The events are processed, as one executemany: (event id, outcome, invitation id,
+    detail) each. Raises LeaseLost when any of them is no longer ours (the caller's
     transaction must then be rolled back: the others may have been written)."""
     params = [
         {
