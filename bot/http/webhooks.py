@@ -142,7 +142,7 @@ def webhook_route(
             return PlainTextResponse("not found", status_code=404)
         if stored is NOT_STORED:  # an organization's delivery its own data did not settle
             assert org is not None  # `route` stores every delivery that reached no organization
-            verdict = await _belongs(services, org, event, known)
+            verdict = await _belongs(services, org, event, others=known[1])
             if verdict is Verdict.TRY_LATER:
                 log.warning("webhook for %s: Partner Center unreachable; try later", org.key)
                 return PlainTextResponse("try again later", status_code=503)
@@ -178,13 +178,11 @@ def webhook_route(
 
 
 async def _belongs(
-    services: Services, org: Addressee, event: WebhookEvent, known: tuple[bool, bool]
+    services: Services, org: Addressee, event: WebhookEvent, others: bool
 ) -> Verdict:
-    """The rule of bot/core/outbox/routing.py, for an authenticated delivery; `known`: what
-    `known_by` read."""
-    mine, others = known
-    if mine:
-        return Verdict.KNOWN
+    """The rule of bot/core/outbox/routing.py, for an authenticated delivery the
+    organization's own data did not settle (`route` stored those it knows); `others`:
+    another organization knows its resource (`known_by`)."""
     # The organization's own Partner Center connection (bot/core/connections.py)
     clients = await clients_of(services, org.org_id) if event.customer_id else None
     client = clients.partner_center if clients is not None else None

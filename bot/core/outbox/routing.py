@@ -54,7 +54,9 @@ class Addressee:
 
 
 class Verdict(enum.StrEnum):
-    KNOWN = "known"  # rule 1
+    """The outcome of rules 2 to 4 (rule 1, a resource the organization knows, is settled
+    where the delivery is stored in the transaction that read it: bot/http/webhooks.py)."""
+
     CONFIRMED = "confirmed"  # rule 2, Partner Center found the customer
     NEW = "new"  # rule 4
     NOT_ITS_CUSTOMER = "not_its_customer"  # rule 2, Partner Center did not
@@ -63,7 +65,7 @@ class Verdict(enum.StrEnum):
 
     @property
     def belongs(self) -> bool:
-        return self in (Verdict.KNOWN, Verdict.CONFIRMED, Verdict.NEW)
+        return self in (Verdict.CONFIRMED, Verdict.NEW)
 
 
 def addressee_by_token(
