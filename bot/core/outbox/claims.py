@@ -138,15 +138,10 @@ def claim(
     """Claim up to `limit` rows (at most one per pace key); returns them, oldest first.
     `horizon` (≥ now) also claims rows due by then: the worker holds them until they are due,
     so a paced channel's next message is ready when its turn comes."""
-    ids = _claim_ids(session, model, worker, now, lease, limit, horizon)
-    if not ids:
-        return []
-    return list(
-        session.scalars(
-            select(model).where(model.id.in_(ids)).order_by(model.id),
-            execution_options={"populate_existing": True},
-        )
+    claimed = claim_flagged(
+        session, model, true(), worker=worker, now=now, lease=lease, limit=limit, horizon=horizon
     )
+    return [row for row, _ in claimed]
 
 
 def claim_flagged(

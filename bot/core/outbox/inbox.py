@@ -385,25 +385,18 @@ def _load_pending(session: Session, events: list[InboxEvent], default_edition: s
     for invitation in session.scalars(query):  # held: the session keeps weak references
         if invitation.customer_tenant_id in batch.pending:
             batch.pending[invitation.customer_tenant_id].append(invitation)
-    orgs = {
-        org_id
-        for found in batch.pending.values()
-        for inv in found
-        for org_id in (inv.provider_org_id, inv.reseller_org_id)
-        if org_id is not None
-    }
+    orgs = [
+        org
+        for invs in batch.pending.values()
+        for inv in invs
+        for org in (inv.provider, inv.reseller)
+        if org is not None
+    ]
     if orgs:
         # The organizations' snapshots (their teams and languages) in one statement, where
         # `_view` would read each one's teams, then its language, as it first meets it.
-        found = [
-            org
-            for invs in batch.pending.values()
-            for inv in invs
-            for org in (inv.provider, inv.reseller)
-            if org is not None
-        ]
-        batch.orgs.update(org_views(session, found))
-        batch.editions = editions_of(session, sorted(orgs), default_edition)
+        batch.orgs.update(org_views(session, orgs))
+        batch.editions = editions_of(session, sorted(batch.orgs), default_edition)
     return batch
 
 

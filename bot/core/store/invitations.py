@@ -443,29 +443,12 @@ class PlannedMove:
     customer_tenant_id: str | None = None
 
 
-def transition_planned(
-    session: Session,
-    invitation_id: int,
-    old_state: InvitationState,
-    old_version: int,
-    new_state: InvitationState,
-    *,
-    detail: dict[str, Any] | None = None,
-    customer_tenant_id: str | None = None,
-    clock: Clock = utc_now,
-) -> None:
-    """The bot's own move (no actor organization) of an invitation whose state and version
-    were read in an earlier transaction (the inbox's plan): the conditional UPDATE and its
-    audit event, without reading the invitation again. Changed meanwhile: `ConflictError`;
-    a move `check_transition` refuses: `TransitionError`. Same rows as `transition`."""
-    move = PlannedMove(invitation_id, old_state, old_version, new_state, detail, customer_tenant_id)
-    transition_planned_many(session, [move], clock=clock)
-
-
 def transition_planned_many(
     session: Session, moves: Sequence[PlannedMove], *, clock: Clock = utc_now
 ) -> None:
-    """`transition_planned` for several invitations at once (the inbox's batch): the
+    """Move invitations from the state and version read in an earlier transaction (the
+    inbox's plan), without reading them again (a move `check_transition` refuses:
+    `TransitionError`; the same rows as `transition`), several at once (the inbox's batch): the
     conditional UPDATEs as one executemany per shape of values, the audit rows as one INSERT,
     whatever their number. When any of them matches no row (changed meanwhile, or moved twice
     in `moves`): `ConflictError` for the first such invitation, and the caller's transaction
