@@ -12,6 +12,11 @@ Starts, as subprocesses on 127.0.0.1:
                 that only does `await ack("ok")`, through Bolt's Starlette adapter
   bare-default  the same in Bolt's default mode (process_before_response=False): shown to explain
                 the choice of stack, no target applies to it
+  floor         bare, started with --with-our-libraries: it first imports the libraries ours is
+                built on (SQLAlchemy's ORM, pydantic-settings, Jinja, PyYAML, Babel), then serves
+                the same `ack("ok")`. Spawned for the cold-start measure only (no rounds): what
+                ours' start and memory cannot go below while it is built on them; no target
+                applies to it (--no-floor leaves it out)
 all on uvicorn with the same settings (one worker, loop asyncio, no access log, log level
 warning). It sends each the same signed `/multichannel assess ea:license` commands at the same
 concurrency, and prints throughput, p50/p99 under load, p50/p99 of a lone client, cold start and
@@ -39,6 +44,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import math
 import os
 import pstats
@@ -96,6 +102,7 @@ class Target:
     failures: int = 0
     failure_samples: list[str] = field(default_factory=list)
     peak_rss: float | None = None  # bytes: the process tree's peaks summed (after the rounds)
+    start_rss: list[float] = field(default_factory=list)  # bytes: the same, at the first answer
 
     @property
     def url(self) -> str:
@@ -544,7 +551,7 @@ def print_rounds(targets: list[Target]) -> None:
             )
 
 
-def report(targets: list[Target], args: argparse.Namespace) -> bool:
+def report(targets: list[Target], args: argparse.Namespace, floor: Target | None) -> bool:
     """Print the table and the targets; True when all are met."""
     how = args.pick
     rows = {t.name: summarize(t, how) for t in targets}
@@ -586,6 +593,8 @@ def report(targets: list[Target], args: argparse.Namespace) -> bool:
     )
     print(f"peak memory MB (each process's VmHWM summed over the process tree): {peaks}")
     print("srv CPU: the server process (all its threads) and its children, if any")
+    if floor is not None:
+        print_floor(floor, [t for t in targets if t.name in ("ours", "bare")])
 
     ours, bare = rows["ours"], rows["bare"]
     # Ratios per round (ours and bare ran back to back, on the machine as it was then), then
@@ -689,6 +698,38 @@ def report(targets: list[Target], args: argparse.Namespace) -> bool:
     return all(ok for _, _, ok in checks)
 
 
+def _bare_bolt_module() -> Any:
+    """bench/bare_bolt.py as a module (bench/ is off the import path)."""
+    spec = importlib.util.spec_from_file_location("bare_bolt", HERE / "bare_bolt.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def print_floor(floor: Target, compared: list[Target]) -> None:
+    """The floor's cold start and memory at its first answer, against ours and bare's."""
+    by_name = {t.name: t for t in compared}
+    bare_cold = statistics.median(by_name["bare"].cold_command)
+    floor_cold = statistics.median(floor.cold_command)
+    ours_cold = statistics.median(by_name["ours"].cold_command)
+    print(
+        f"\nfloor: bare Bolt that first imports {', '.join(_bare_bolt_module().OUR_LIBRARIES)}; "
+        "first command ms: " + ", ".join(ms(s) for s in floor.cold_command)
+    )
+    print(
+        f"  cold start floor/bare = {floor_cold / bare_cold:.2f}x, ours/floor = "
+        f"{ours_cold / floor_cold:.2f}x (ours' own code, database, threads and first answer)"
+    )
+    starts = {t.name: t.start_rss for t in [*compared, floor] if t.start_rss}
+    if len(starts) == 3:
+        mb = {name: statistics.median(values) / 2**20 for name, values in starts.items()}
+        print(
+            f"  memory at the first answer MB: ours {mb['ours']:.1f}, floor {mb['floor']:.1f}, "
+            f"bare {mb['bare']:.1f}: floor/bare = {mb['floor'] / mb['bare']:.2f}x"
+        )
+
+
 # ---------------------------------------------------------------------------- distributed
 def distributed_env(workdir: Path) -> dict[str, str]:
     """Settings of distributed mode, on a database of its own where the workspace the
@@ -741,16 +782,24 @@ def compile_our_bytecode() -> None:
 
 
 async def bench(
-    args: argparse.Namespace, targets: list[Target], env: dict[str, str], workdir: Path
+    args: argparse.Namespace,
+    targets: list[Target],
+    env: dict[str, str],
+    workdir: Path,
+    floor: Target | None,
 ) -> None:
     compile_our_bytecode()
     for i in range(args.cold_runs):
-        for t in targets:
+        for t in [*targets, *([floor] if floor else [])]:
             if t.name == "bare-default" and i > 0:
                 continue  # one spawn is enough for the extra line
             await cold_start(t, env, workdir)
+            assert t.proc is not None
+            rss = tree_peak_rss(t.proc.pid)
+            if rss is not None:
+                t.start_rss.append(rss)
             print(f"  started {t.name:<13} first command 200 after {ms(t.cold_command[-1])} ms")
-            if i < args.cold_runs - 1 and t.name != "bare-default":
+            if t is floor or (i < args.cold_runs - 1 and t.name != "bare-default"):
                 stop(t)
     print(f"warming up ({args.warmup} requests each)")
     for t in targets:
@@ -902,6 +951,12 @@ def main() -> int:
         help="load generator: a minimal HTTP/1.1 client on asyncio streams "
         "(default; least CPU) or aiohttp",
     )
+    parser.add_argument(
+        "--no-floor",
+        action="store_true",
+        help="skip the floor: bare Bolt that first imports the libraries ours is built on "
+        "(cold start only)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument(
         "--profile",
@@ -933,6 +988,13 @@ def main() -> int:
         )
     if not args.profile:
         targets.append(Target("bare", [sys.executable, str(HERE / "bare_bolt.py")], bare_expect))
+    floor = None
+    if not args.no_floor and not args.profile:
+        floor = Target(
+            "floor",
+            [sys.executable, str(HERE / "bare_bolt.py"), "--with-our-libraries"],
+            bare_expect,
+        )
     if not args.no_default_mode and not args.profile:
         targets.append(
             Target(
@@ -976,7 +1038,7 @@ def main() -> int:
             ours.proc.wait(timeout=30)
             print_profile(profile, answered)
             return 1 if ours.failures else 0
-        asyncio.run(bench(args, targets, env, workdir))
+        asyncio.run(bench(args, targets, env, workdir, floor))
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -984,12 +1046,12 @@ def main() -> int:
         print("interrupted: stopping the servers", file=sys.stderr)
         return 130
     finally:
-        for t in targets:
+        for t in [*targets, *([floor] if floor else [])]:
             stop(t)
         slack.stop()
         tmp.cleanup()
 
-    met = report(targets, args)
+    met = report(targets, args, floor)
     print(
         f"machine load average (1 min) before/after: {load_before:.2f}/{os.getloadavg()[0]:.2f} "
         "(other work on the 2 cores makes every figure noisier)"

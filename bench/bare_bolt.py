@@ -7,11 +7,16 @@ One `@app.command("/multichannel")` listener that does `await ack("ok")`; Bolt's
 `process_before_response=True` (as ours) unless --default-mode (Bolt's default, False), served
 through Bolt's own Starlette adapter on uvicorn with the settings `mcbot serve` uses: one worker,
 loop asyncio, no access log, log level warning.
+
+With --with-our-libraries it first imports OUR_LIBRARIES, the libraries `mcbot serve` is built
+on beyond Bolt's stack (bench/ack.py's "floor": what ours' start cannot go below while it uses
+them; tests/test_start_weight.py checks that ours imports each of them at start).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -28,6 +33,17 @@ from starlette.applications import Starlette  # noqa: E402
 from starlette.requests import Request  # noqa: E402
 from starlette.responses import Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
+
+# The ORM and its SQLite dialect (the default database), settings, templates and their
+# translations, the policy's editions (YAML).
+OUR_LIBRARIES = (
+    "sqlalchemy.orm",
+    "sqlalchemy.dialects.sqlite",
+    "pydantic_settings",
+    "jinja2",
+    "babel.support",
+    "yaml",
+)
 
 
 def build(*, process_before_response: bool) -> Starlette:
@@ -64,7 +80,15 @@ def main() -> int:
         action="store_true",
         help="Bolt's default process_before_response=False (the ack is polled every 10 ms)",
     )
+    parser.add_argument(
+        "--with-our-libraries",
+        action="store_true",
+        help="first import " + ", ".join(OUR_LIBRARIES) + " (bench/ack.py's floor)",
+    )
     args = parser.parse_args()
+    if args.with_our_libraries:
+        for name in OUR_LIBRARIES:
+            importlib.import_module(name)
     logging.basicConfig(level=logging.WARNING)
     uvicorn.run(
         build(process_before_response=not args.default_mode),

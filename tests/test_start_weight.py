@@ -34,10 +34,11 @@ LATER = {
 }
 
 
-def imported_after_serve_path(modules: list[str]) -> list[str]:
+def imported_after_serve_path(modules: list[str], then: str = "") -> list[str]:
     code = (
         "import json, sys\n"
         f"for name in {list(SERVE_PATH)!r}: __import__(name)\n"
+        f"{then}\n"
         f"print(json.dumps([m for m in {modules!r} if m in sys.modules]))\n"
     )
     out = subprocess.run(
@@ -59,6 +60,25 @@ def test_the_check_sees_what_is_imported() -> None:
         "slack_bolt",
         "pydantic",
     ]
+
+
+def test_the_benchmarks_floor_imports_only_libraries_ours_imports_at_start() -> None:
+    """bench/ack.py's floor (bare Bolt that first imports bench/bare_bolt.py OUR_LIBRARIES)
+    says what ours' start cannot go below: only if ours imports every one of them at start."""
+    import ast
+    from pathlib import Path
+
+    source = (Path(__file__).parents[1] / "bench" / "bare_bolt.py").read_text()
+    (libraries,) = [
+        ast.literal_eval(node.value)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        and [getattr(t, "id", None) for t in node.targets] == ["OUR_LIBRARIES"]
+    ]
+    # at start: the serve path's imports, and the engine of the default database (SQLite)
+    engine = "import sqlalchemy; sqlalchemy.create_engine('sqlite://')"
+    assert libraries
+    assert imported_after_serve_path(list(libraries), then=engine) == list(libraries)
 
 
 def test_the_start_runs_no_full_garbage_collection_and_serves_with_its_objects_frozen(
