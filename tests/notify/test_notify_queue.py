@@ -91,8 +91,8 @@ def test_one_row_per_channel_in_order_and_pacing_shared_through_the_database(
                 == []
             )
         with factory.begin() as session:
-            queue.mark_done(session, OutboxMessage, first[0].id, worker="a", now=now)
-            queue.pace_next(session, first[0].pace_key, not_before=now + timedelta(seconds=1))
+            queue.mark_sent_many(session, [(first[0].id, now, None)], worker="a")
+            queue.pace_next_many(session, [(first[0].pace_key, now + timedelta(seconds=1))])
         with factory.begin() as session:  # channel 0 is paced for a second
             assert (
                 claims.claim(session, OutboxMessage, worker="b", now=now, lease=LEASE, limit=10)
@@ -138,7 +138,7 @@ def test_the_claim_itself_says_which_updates_a_newer_one_supersedes(database_url
                     session, OutboxMessage, SUPERSEDED, worker=worker, now=now, lease=LEASE, limit=9
                 )
                 for row, _ in claimed:
-                    queue.mark_done(session, OutboxMessage, row.id, worker=worker, now=now)
+                    queue.mark_sent_many(session, [(row.id, now, None)], worker=worker)
         finally:
             sa_event.remove(engine, "before_cursor_execute", listen)
         return [(row.dedupe_key, flagged) for row, flagged in claimed]
@@ -237,8 +237,8 @@ def test_a_lease_that_runs_out_is_claimed_again_in_doubt_and_the_old_holder_reco
                 session, OutboxMessage, worker="b", now=after, lease=LEASE, limit=5
             )
             assert again.id == row.id and again.in_doubt and again.attempts == 2
-        with pytest.raises(queue.LeaseLost), factory.begin() as session:
-            queue.mark_done(session, OutboxMessage, row.id, worker="a", now=after)
+        with factory.begin() as session:  # a's lease ran out: its "sent" is not recorded
+            assert queue.mark_sent_many(session, [(row.id, after, None)], worker="a") == [False]
         with factory.begin() as session:
             queue.reschedule(
                 session,
@@ -267,7 +267,7 @@ def test_parked_rows_are_kept_and_can_be_queued_again(database_url: str) -> None
         with factory.begin() as session:
             rows = claims.claim(session, OutboxMessage, worker="a", now=now, lease=LEASE, limit=5)
             queue.park(session, OutboxMessage, rows[0].id, worker="a", error="channel_not_found")
-            queue.mark_done(session, OutboxMessage, rows[1].id, worker="a", now=now)
+            queue.mark_sent_many(session, [(rows[1].id, now, None)], worker="a")
         with factory.begin() as session:
             parked = queue.list_jobs(session, OutboxMessage, statuses=[JobStatus.parked], limit=9)
             assert [(r.id, r.last_error) for r in parked] == [(rows[0].id, "channel_not_found")]
@@ -313,7 +313,7 @@ def test_many_workers_claiming_at_once_never_share_a_row(database_url: str) -> N
                     claimed.update(row.id for row in got)
                 with factory.begin() as session:
                     for row in got:
-                        queue.mark_done(session, OutboxMessage, row.id, worker=name, now=utc_now())
+                        queue.mark_sent_many(session, [(row.id, utc_now(), None)], worker=name)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

@@ -205,24 +205,6 @@ def _apply(
     return False
 
 
-def mark_done(
-    session: Session,
-    model: JobModel,
-    row_id: int,
-    *,
-    worker: str,
-    now: datetime,
-    strict: bool = True,
-    result_ts: str | None = None,
-) -> bool:
-    """The job is done; `locked_by` keeps the worker that did it. When the row is no longer
-    ours: LeaseLost, or False with `strict=False` (so are the other outcomes)."""
-    params: dict[str, Any] = {"p_id": row_id, "p_me": worker, "p_at": now}
-    if model is OutboxMessage:
-        params["p_ts"] = result_ts
-    return _apply(session, model, _done_statement(model), params, strict)
-
-
 @cache
 def _pace_statement() -> Any:
     later = aliased(OutboxMessage)
@@ -284,9 +266,9 @@ def finish_events(
 def mark_sent_many(
     session: Session, sent: Sequence[tuple[int, datetime, str | None]], *, worker: str
 ) -> list[bool]:
-    """`mark_done` for several outbox rows (id, when sent, the message's ts) as ONE
-    executemany; per row, whether it was still ours (when not all were, one read tells
-    which)."""
+    """The outbox rows are sent (id, when sent, the message's ts), as ONE executemany;
+    `locked_by` keeps the worker that sent each. Per row, whether it was still ours (when not
+    all were, one read tells which)."""
     if not sent:
         return []
     params = [{"p_id": i, "p_me": worker, "p_at": at, "p_ts": ts} for i, at, ts in sent]
@@ -307,16 +289,11 @@ def mark_sent_many(
 
 
 def pace_next_many(session: Session, paced: Sequence[tuple[str, datetime]]) -> None:
-    """`pace_next` for several keys (key, not before) as ONE executemany."""
+    """Hold the next pending message of each key until its time (key, not before), as ONE
+    executemany: pacing shared by every process working on the outbox."""
     if paced:
         params = [{"p_key": key, "p_at": at} for key, at in paced]
         session.connection().execute(_pace_statement(), params)
-
-
-def pace_next(session: Session, key: str, *, not_before: datetime) -> None:
-    """Hold the next pending message of `key` until `not_before` (pacing shared by every
-    process working on the outbox)."""
-    session.connection().execute(_pace_statement(), {"p_key": key, "p_at": not_before})
 
 
 def reschedule(

@@ -12,7 +12,7 @@ many) hold no slot.
 
 Pacing: one message per `channel_interval_seconds` per (method, channel), counted from Slack's
 answer to the previous one — in memory for this process, and in the database for every process
-(the channel's next row is held until then, `queue.pace_next`). Retries: exponential backoff
+(the channel's next row is held until then, `queue.pace_next_many`). Retries: exponential backoff
 with jitter; after `max_attempts` failed tries, or at once for a permanent Slack error, the row
 is parked (never dropped). Outcomes are recorded in batches (`Recorder`), on the worker's own
 database threads, so the request path's threads and SQLite's single writer stay free.
@@ -366,7 +366,7 @@ class OutboxWorker:
 
     def _sent(self, session: Session, items: list[Any]) -> list[bool]:
         """Sent rows (`_outcome`'s items), recorded together: one executemany marks them
-        done, one holds each channel's next row (`queue.pace_next`)."""
+        done, one holds each channel's next row (`queue.pace_next_many`)."""
         written = queue.mark_sent_many(
             session, [(row_id, at, ts) for row_id, at, ts, _ in items], worker=self.name
         )
