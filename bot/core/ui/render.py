@@ -59,11 +59,11 @@ def environment(lang: str = DEFAULT_LANGUAGE) -> jinja2.Environment:
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
     """Templates compiled once, kept on disk for the next start: without it each template's
     first render in a process parses and compiles it (the decision answer's three templates,
-    ~90 ms of a start's first answer; docs/architecture.md, "Templates compiled once").
+    ~90 ms of a start's first answer; docs/architecture.md, session 9).
 
     Jinja's own directory: `_jinja2-cache-<uid>` in the system temp directory (TMPDIR),
-    created owner-only and refused when another user owns it or can write to it, since its
-    files are loaded as code. A file is used only for the same template file with the same
+    made owner-only (mode 0700) and refused when another user owns it, since its files are
+    loaded as code. A file is used only for the same template file with the same
     source (Jinja checks a checksum), Python and Jinja version and, ours, the same environment
     options: `fingerprint` is in each file's key, so a change of options or filters is not
     served code compiled under the old ones. A directory that cannot be read or written, or a
