@@ -282,6 +282,48 @@ def test_parked_rows_are_kept_and_can_be_queued_again(database_url: str) -> None
         engine.dispose()
 
 
+def test_a_claim_is_part_of_its_transaction_rolled_back_it_leases_nothing(
+    database_url: str,
+) -> None:
+    """`claims` functions never commit: a claim whose transaction is rolled back (the worker's
+    round failed after it) leaves its rows claimable at once, not leased until the lease runs
+    out. On SQLite the claim is one `UPDATE`: with its recursive CTE written first (`WITH ...
+    UPDATE`), Python's sqlite3 did not open a transaction for it and it committed by itself."""
+    engine = db.make_engine(database_url)
+    factory = db.make_session_factory(engine)
+    now = utc_now()
+    try:
+        with factory.begin() as session:
+            queue.enqueue(session, effects(6, 3), now=now)
+            for i in range(3):
+                queue.record_event(
+                    session,
+                    parse_event(
+                        b'{"EventName": "create-customer", "ResourceUri": '
+                        b'"https://api.partnercenter.microsoft.com/v1/customers/'
+                        + f"{i:08d}-0000-4000-8000-000000000000".encode()
+                        + b'", "ResourceChangeUtcDate": "2026-12-01T00:00:00Z"}'
+                    ),
+                    now=now,
+                )
+        for model in (OutboxMessage, InboxEvent):
+            session = factory()
+            try:
+                got = claims.claim(session, model, worker="a", now=now, lease=LEASE, limit=5)
+                assert len(got) == 3
+            finally:
+                session.rollback()
+                session.close()
+            with factory() as session:
+                leased = session.scalars(select(model.id).where(model.locked_by.is_not(None)))
+                assert list(leased) == []
+            with factory.begin() as session:  # and another worker may claim them now
+                again = claims.claim(session, model, worker="b", now=now, lease=LEASE, limit=5)
+                assert [row.in_doubt for row in again] == [False, False, False]
+    finally:
+        engine.dispose()
+
+
 def test_many_workers_claiming_at_once_never_share_a_row(database_url: str) -> None:
     """8 threads, each its own worker, claim and finish rows until none is left: every row is
     done exactly once (on PostgreSQL through FOR UPDATE SKIP LOCKED, on SQLite through its

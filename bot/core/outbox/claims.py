@@ -70,7 +70,10 @@ def _pick_statement(model: JobModel, by_id: bool = False) -> Any:
     loop re-grouped every pending row for each candidate)."""
     inner = aliased(model)
     first = select(func.min(inner.pace_key).label("key")).where(inner.status == PENDING)
-    keys = first.cte("pace_keys", recursive=True)
+    # nesting: the WITH is written inside the subquery, so SQLite's claim starts with UPDATE.
+    # Python's sqlite3 opens a transaction only before INSERT/UPDATE/DELETE/REPLACE: a
+    # `WITH ... UPDATE` ran outside the caller's transaction and committed by itself.
+    keys = first.cte("pace_keys", recursive=True, nesting=True)
     step = aliased(model)
     following = (
         select(func.min(step.pace_key))
