@@ -30,25 +30,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 # bench/ holds policy.py, named like the package: keep this folder off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
-from bot.core.outbox import claims  # noqa: E402
-from bot.core.outbox.queue import pace_key  # noqa: E402
+from bot.core.outbox import claims, queue  # noqa: E402
+from bot.core.partner_center.events import parse_event  # noqa: E402
 from bot.core.store import db  # noqa: E402
 from bot.core.store.clock import utc_now  # noqa: E402
-from bot.core.store.models import (  # noqa: E402
-    InboxEvent,
-    JobStatus,
-    OutboxEffect,
-    OutboxMessage,
-)
+from bot.core.store.models import InboxEvent, OutboxEffect, OutboxMessage  # noqa: E402
 from bot.core.store.testing import fresh_postgres_database  # noqa: E402
 
 TARGET_GROWTH = 1.3  # per 10x of pending rows
@@ -57,50 +52,34 @@ CHANNELS = 200
 LEASE = timedelta(seconds=30)
 
 
-def inbox_rows(start: int, stop: int, now: Any) -> list[dict[str, Any]]:
-    return [
-        {
-            "dedupe_key": f"bench-{i}",
-            "event_name": "create-customer",
-            "kind": "customer",
-            "resource_uri": f"/customers/{i}",
-            "customer_id": f"{i:08d}-0000-4000-8000-000000000000",
-            "changed_at": now,
-            "received_at": now,
-            "pace_key": f"{i:08d}-0000-4000-8000-000000000000",
-            "status": JobStatus.pending,
-            "attempts": 0,
-            "available_at": now,
-            "in_doubt": False,
-            "detail": {},
-        }
-        for i in range(start, stop)
-    ]
-
-
-def outbox_rows(start: int, stop: int, now: Any) -> list[dict[str, Any]]:
-    methods = ("chat.postMessage", "chat.update", "chat.postMessage")
-    effects = (OutboxEffect.reply, OutboxEffect.update, OutboxEffect.dm)
-    rows = []
+def fill_inbox(session: Session, start: int, stop: int, now: datetime) -> None:
+    """Acceptances of customers `start`..`stop`, each its own pace key (`queue.record_event`)."""
     for i in range(start, stop):
-        kind = i % 3
-        channel = f"C{(i // 3) % CHANNELS:06d}" if kind < 2 else f"U{(i // 3) % CHANNELS:06d}"
-        rows.append(
-            {
-                "dedupe_key": f"bench-{i}",
-                "effect": effects[kind],
-                "channel": channel,
-                "payload": {},
-                "pace_key": pace_key(methods[kind], channel),
-                "status": JobStatus.pending,
-                "attempts": 0,
-                "ratelimited": 0,
-                "available_at": now,
-                "in_doubt": False,
-                "created_at": now,
-            }
+        body = (
+            '{"EventName": "create-customer", "ResourceUri": '
+            f'"https://api.partnercenter.microsoft.com/v1/customers/{i:08d}-0000-4000-8000-'
+            '000000000000", "ResourceChangeUtcDate": "2026-12-01T00:00:00Z"}'
         )
-    return rows
+        queue.record_event(session, parse_event(body.encode()), now=now)
+
+
+def fill_outbox(session: Session, start: int, stop: int, now: datetime) -> None:
+    """Notifications spread over CHANNELS channels: an update and a reply in each channel and
+    a DM to a user, as bench/notify.py (`queue.enqueue`)."""
+    kinds = (OutboxEffect.reply, OutboxEffect.update, OutboxEffect.dm)
+    queue.enqueue(
+        session,
+        [
+            queue.Effect(
+                f"bench-{i}",
+                kinds[i % 3],
+                f"{'U' if i % 3 == 2 else 'C'}{(i // 3) % CHANNELS:06d}",
+                {},
+            )
+            for i in range(start, stop)
+        ],
+        now=now,
+    )
 
 
 def databases(postgres: bool) -> Iterator[tuple[str, str]]:
@@ -113,7 +92,7 @@ def databases(postgres: bool) -> Iterator[tuple[str, str]]:
 
 def measure(url: str, model: Any, sizes: list[int], rounds: int) -> list[float]:
     """Median seconds per claim at each size (rows added between sizes)."""
-    make = inbox_rows if model is InboxEvent else outbox_rows
+    fill = fill_inbox if model is InboxEvent else fill_outbox
     engine = db.make_engine(url)
     factory = db.make_session_factory(engine)
     now = utc_now()
@@ -121,8 +100,7 @@ def measure(url: str, model: Any, sizes: list[int], rounds: int) -> list[float]:
     try:
         for size in sizes:
             with factory.begin() as session:
-                for start in range(filled, size, 5000):
-                    session.execute(insert(model), make(start, min(size, start + 5000), now))
+                fill(session, filled, size, now)
             filled = size
             times = []
             for _ in range(rounds):
